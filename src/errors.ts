@@ -1,0 +1,97 @@
+/**
+ * One errors module for all of horde. Every error horde raises is a `HordeError` with a stable
+ * `code` (users match on it; it never changes once released) and an optional `cause`.
+ *
+ * Errors that cross a thread travel as plain `{code, message, cause}` records (a structured clone
+ * of a custom error class arrives as a plain `Error` without its code) and are rebuilt on the
+ * other side with `errorFromWire`.
+ */
+
+export const ErrorCode = {
+  /** An option passed to a public function is missing, of the wrong type or out of range. */
+  INVALID_OPTION: 'HORDE_INVALID_OPTION',
+  /** A record is larger than the ring can ever hold (more than half its capacity). */
+  RECORD_TOO_LARGE: 'HORDE_RECORD_TOO_LARGE',
+  /** A ring kind tag outside 0..254 (255 is reserved for the wrap marker). */
+  INVALID_RECORD_KIND: 'HORDE_INVALID_RECORD_KIND',
+  /** A shared buffer does not hold a ring or doorbell of the expected layout. */
+  INVALID_SHARED_BUFFER: 'HORDE_INVALID_SHARED_BUFFER',
+  /** A thread tried to block (Atomics.wait) where it is not allowed, such as the main thread. */
+  WOULD_BLOCK: 'HORDE_WOULD_BLOCK',
+  /** A bounded wait ran out of time. */
+  TIMEOUT: 'HORDE_TIMEOUT',
+  /** An error from another thread whose code this build does not know. */
+  REMOTE_ERROR: 'HORDE_REMOTE_ERROR',
+  /** Anything thrown that was not an Error at all. */
+  UNKNOWN: 'HORDE_UNKNOWN',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class HordeError extends Error {
+  override readonly name = 'HordeError';
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+  }
+}
+
+/** The form an error takes when it crosses a thread or a socket. */
+export interface WireError {
+  code: string;
+  message: string;
+  name?: string;
+  stack?: string;
+  cause?: WireError;
+}
+
+const MAX_CAUSE_DEPTH = 8;
+
+/** Flattens any thrown value (and its chain of causes, to a bounded depth) into a `WireError`. */
+export function errorToWire(value: unknown, depth = 0): WireError {
+  if (value instanceof Error) {
+    const maybeCode = (value as { code?: unknown }).code;
+    const code = typeof maybeCode === 'string' ? maybeCode : ErrorCode.UNKNOWN;
+    const wire: WireError = { code, message: value.message, name: value.name };
+    if (value.stack !== undefined) wire.stack = value.stack;
+    if (value.cause !== undefined && depth < MAX_CAUSE_DEPTH) {
+      wire.cause = errorToWire(value.cause, depth + 1);
+    }
+    return wire;
+  }
+  return { code: ErrorCode.UNKNOWN, message: describeNonError(value) };
+}
+
+/** Rebuilds a `HordeError` (code, message, stack and causes) from its wire form. */
+export function errorFromWire(wire: WireError): HordeError {
+  const cause = wire.cause === undefined ? undefined : errorFromWire(wire.cause);
+  const error = new HordeError(wire.code, wire.message, cause === undefined ? undefined : { cause });
+  if (wire.stack !== undefined) error.stack = wire.stack;
+  return error;
+}
+
+/** True when `value` looks like a `WireError` (for validating what arrives from elsewhere). */
+export function isWireError(value: unknown): value is WireError {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return typeof record.code === 'string' && typeof record.message === 'string';
+}
+
+function describeNonError(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return `non-error value thrown: ${JSON.stringify(value) ?? String(value)}`;
+  } catch (jsonError) {
+    return `non-error value thrown (${String(jsonError)}): ${Object.prototype.toString.call(value)}`;
+  }
+}
+
+/** Throws a `HordeError` with code INVALID_OPTION that names the option. */
+export function invalidOption(option: string, expected: string, got: unknown): never {
+  throw new HordeError(
+    ErrorCode.INVALID_OPTION,
+    `option "${option}" must be ${expected}; got ${typeof got === 'string' ? JSON.stringify(got) : String(got)}`,
+  );
+}
