@@ -14,6 +14,7 @@ type Suite = { run: (report: Report) => Promise<void> };
 /** One entry per suite file; each is imported only when it runs. */
 const SUITES: Record<string, () => Promise<Suite>> = {
   ring: () => import('./ring.js'),
+  codec: () => import('./codec.js'),
 };
 
 const USAGE = `usage: node --import tsx bench/run.ts [suite...] [--table]

@@ -20,10 +20,34 @@ export const ErrorCode = {
   WOULD_BLOCK: 'HORDE_WOULD_BLOCK',
   /** A bounded wait ran out of time. */
   TIMEOUT: 'HORDE_TIMEOUT',
+  /** A behaviour module failed to load or does not export valid `behaviours`. */
+  BEHAVIOUR_MODULE: 'HORDE_BEHAVIOUR_MODULE',
+  /** A spawn named a process kind no behaviour module defines. */
+  UNKNOWN_KIND: 'HORDE_UNKNOWN_KIND',
+  /** The target process does not exist (or ended before it answered). */
+  NOPROC: 'HORDE_NOPROC',
+  /** A name is already registered to a live process. */
+  NAME_TAKEN: 'HORDE_NAME_TAKEN',
+  /** The node is stopping or stopped. */
+  NODE_STOPPED: 'HORDE_NODE_STOPPED',
+  /** A bounded queue on the way to the target is full: try again later. */
+  OVERLOADED: 'HORDE_OVERLOADED',
+  /** An executor worker failed to start. */
+  EXECUTOR_START_FAILED: 'HORDE_EXECUTOR_START_FAILED',
   /** An error from another thread whose code this build does not know. */
   REMOTE_ERROR: 'HORDE_REMOTE_ERROR',
   /** Anything thrown that was not an Error at all. */
   UNKNOWN: 'HORDE_UNKNOWN',
+  /** A message holds a value no codec can carry to another thread (the message names its path). */
+  UNENCODABLE_MESSAGE: 'HORDE_UNENCODABLE_MESSAGE',
+  /** An envelope to encode has a field out of range (signal, pids, ref): a runtime bug, not user data. */
+  INVALID_ENVELOPE: 'HORDE_INVALID_ENVELOPE',
+  /** Bytes that should hold an encoded envelope or payload do not (truncated, corrupt, not ours). */
+  MALFORMED_ENVELOPE: 'HORDE_MALFORMED_ENVELOPE',
+  /** A protobuf message type name or id this thread has not registered. */
+  UNKNOWN_MESSAGE_TYPE: 'HORDE_UNKNOWN_MESSAGE_TYPE',
+  /** A message type registration clashes with an earlier one (same name or same id, other schema). */
+  MESSAGE_TYPE_CONFLICT: 'HORDE_MESSAGE_TYPE_CONFLICT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
