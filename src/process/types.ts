@@ -1,0 +1,119 @@
+/**
+ * What a process is, seen by the people who write one.
+ *
+ * A process kind is a factory `(args) => Process` listed in a behaviour module (`defineBehaviours`)
+ * that every executor loads. A process has `receive(msg, ctx)`, optional `init(ctx)` and
+ * `terminate(reason, ctx)`; its state is its own object. Everything `ctx` does is recorded and
+ * carried out after the callback returns (the pure process of rabble): nothing leaves before
+ * `receive` returns, which is what makes a process testable without threads (src/testkit).
+ */
+
+import type { WireError } from '../errors.js';
+import type { Pid } from './pid.js';
+
+/**
+ * Why a process ended. 'normal' ends quietly (linked processes that do not trap exits live on);
+ * anything else takes non-trapping linked processes with it. Errors thrown by `receive` become
+ * their wire form (`{code, message, ...}`) so the reason can cross threads and nodes.
+ * Reasons horde itself uses: 'normal', 'shutdown', 'killed', 'noproc', 'executor_crashed',
+ * 'noconnection', 'max_restart_intensity'.
+ */
+export type ExitReason = string | WireError;
+
+// Brands in the global symbol registry, so `instanceof Exit` / `instanceof Down` hold even when a
+// behaviour module and the runtime load different copies of this file (src/ under a TypeScript
+// loader next to dist/, or two installed versions).
+const EXIT_BRAND = Symbol.for('horde.Exit');
+const DOWN_BRAND = Symbol.for('horde.Down');
+
+/** Delivered to a process that traps exits when a linked process ends (or sends it an exit). */
+export class Exit {
+  readonly type = 'EXIT';
+  readonly [EXIT_BRAND] = true;
+  constructor(
+    readonly from: Pid,
+    readonly reason: ExitReason,
+  ) {}
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[EXIT_BRAND] === true;
+  }
+}
+
+/** Delivered to a monitoring process when the monitored one ends (or never existed: 'noproc'). */
+export class Down {
+  readonly type = 'DOWN';
+  readonly [DOWN_BRAND] = true;
+  constructor(
+    readonly ref: number,
+    readonly pid: Pid,
+    readonly reason: ExitReason,
+  ) {}
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DOWN_BRAND] === true;
+  }
+}
+
+export type SystemMessage = Exit | Down;
+
+/** Who to answer and under which reference: keep it to reply after the current message. */
+export interface ReplyToken {
+  readonly to: Pid;
+  readonly ref: number;
+}
+
+export interface SpawnOptions {
+  /** Link the new process to its parent atomically at creation (spawn_link). */
+  link?: boolean;
+  /** The shard (executor) to run on. Default: the parent's shard (the node picks for node.spawn). */
+  shard?: number;
+}
+
+export interface Context<M = unknown> {
+  /** This process. */
+  readonly self: Pid<M>;
+  /** The sender of the message being handled (undefined for messages without one). */
+  readonly from: Pid | undefined;
+  /** The time now in milliseconds, from the runtime's clock (simulated in the testkit). */
+  readonly now: number;
+  /** Sends `msg` to `to` after this callback returns. */
+  send<T>(to: Pid<T>, msg: NoInfer<T>): void;
+  /**
+   * Answers the message being handled (an `ask`, or any message with a sender), or, given a
+   * token kept from an earlier message, answers that one (a deferred reply).
+   */
+  reply(msg: unknown, token?: ReplyToken): void;
+  /** A token for answering the current message later with `reply(msg, token)`. */
+  replyToken(): ReplyToken | undefined;
+  /** Starts a process; its pid is known at once, the process starts after this callback. */
+  spawn<T = unknown>(kind: string, args?: unknown, options?: SpawnOptions): Pid<T>;
+  /** Links this process and `pid`: when one ends abnormally, the other gets an exit signal. */
+  link(pid: Pid): void;
+  unlink(pid: Pid): void;
+  /** Watches `pid`; a `Down` message arrives when it ends. Returns the monitor's reference. */
+  monitor(pid: Pid): number;
+  demonitor(ref: number): void;
+  /** Ends this process with `reason` (default 'normal') once this callback returns. */
+  exit(reason?: ExitReason): void;
+  /** Sends `pid` an exit signal (default 'shutdown'); 'kill' cannot be trapped. */
+  stop(pid: Pid, reason?: ExitReason): void;
+  /** While on, exit signals from linked processes arrive as `Exit` messages instead of killing. */
+  trapExits(on: boolean): void;
+}
+
+export interface Process<M = unknown> {
+  init?(ctx: Context<M>): void;
+  receive(msg: M | SystemMessage, ctx: Context<M>): void;
+  terminate?(reason: ExitReason, ctx: Context<M>): void;
+}
+
+/** A process kind: builds a fresh process from the spawn arguments. */
+export type ProcessFactory = (args: never) => Process<never>;
+
+export type Behaviours = Readonly<Record<string, ProcessFactory>>;
+
+/** Lists the process kinds of a behaviour module; export the result as `behaviours`. */
+export function defineBehaviours<const B extends Behaviours>(behaviours: B): B {
+  return behaviours;
+}

@@ -1,0 +1,267 @@
+/**
+ * TestKit: the same process code, on one thread, deterministically.
+ *
+ * It runs real `Shard`s (the executor's own scheduling, link, monitor and exit code) with a
+ * simulated clock and a simulated channel between every pair of shards. Each step a seeded
+ * generator chooses what happens next: one process turn on some shard with work, or the delivery
+ * of the oldest envelope on some channel (channels stay FIFO per pair of shards, as rings are).
+ * Same seed, same behaviours, same calls: same run, envelope for envelope.
+ *
+ * Tests talk to processes through probes: pids on the main-thread shard whose messages collect in
+ * `probe.messages`; `ask` sends from a fresh probe and runs until the answer arrives.
+ */
+
+import { ErrorCode, HordeError } from '../errors.js';
+import { SerialAllocator, MAIN_SHARD, pid as makePid, type Pid } from '../process/pid.js';
+import { withBuiltins } from '../process/builtins.js';
+import type { Behaviours, ExitReason, SpawnOptions } from '../process/types.js';
+import { ROUTE_ACCEPTED, Shard, type ShardHost } from '../executor/shard.js';
+import { Signal } from '../codec/envelope.js';
+
+export interface TestKitOptions {
+  behaviours: Behaviours;
+  /** Number of simulated executors. Default 2. */
+  shards?: number;
+  /** Seed of the scheduling choices. Default 1. */
+  seed?: number;
+  /** Messages per process turn (the shard budget). Default as in production. */
+  budget?: number;
+  /** Simulated start time in ms. Default 0. */
+  startMs?: number;
+}
+
+/** Every envelope that left a process or a probe, in the order it was sent. */
+export interface TracedEnvelope {
+  step: number;
+  signal: Signal;
+  to: Pid;
+  from: Pid | undefined;
+  ref: number;
+  payload: unknown;
+}
+
+export interface ProbeMessage {
+  signal: Signal;
+  from: Pid | undefined;
+  ref: number;
+  payload: unknown;
+}
+
+export interface Probe {
+  readonly pid: Pid;
+  readonly messages: ProbeMessage[];
+}
+
+export interface Crash {
+  pid: Pid;
+  kind: string;
+  reason: ExitReason;
+}
+
+interface InFlight {
+  signal: Signal;
+  to: Pid;
+  from: Pid | undefined;
+  ref: number;
+  payload: unknown;
+}
+
+const MAIN_SPAWNER = 0;
+
+export class TestKit {
+  readonly shards: Shard[];
+  readonly envelopes: TracedEnvelope[] = [];
+  readonly crashes: Crash[] = [];
+  readonly deadLetters: InFlight[] = [];
+  private readonly random: () => number;
+  private readonly channels = new Map<string, InFlight[]>();
+  private readonly probes = new Map<number, Probe>();
+  private readonly mainSerials = new SerialAllocator(MAIN_SPAWNER);
+  /** The kit's own main-thread pid: exit signals from `stop` come from it, as node.exit's come from the node's. */
+  readonly self: Pid = makePid(0, MAIN_SHARD, this.mainSerials.next());
+  private readonly behaviours: Behaviours;
+  private readonly budget: number | undefined;
+  private clockMs: number;
+  private steps = 0;
+  private nextShard = 0;
+  private nextSpawnerId = 1;
+
+  constructor(options: TestKitOptions) {
+    const count = options.shards ?? 2;
+    if (!Number.isInteger(count) || count < 1) throw new HordeError(ErrorCode.INVALID_OPTION, 'option "shards" must be a positive integer');
+    this.random = mulberry32(options.seed ?? 1);
+    this.clockMs = options.startMs ?? 0;
+    this.behaviours = withBuiltins(options.behaviours);
+    this.budget = options.budget;
+    this.shards = Array.from({ length: count }, (_, shard) => this.newShard(shard));
+  }
+
+  /** Simulated time in ms. */
+  get now(): number {
+    return this.clockMs;
+  }
+
+  /** Moves the simulated clock forward (it never goes back). */
+  advance(ms: number): void {
+    if (!(ms >= 0)) throw new HordeError(ErrorCode.INVALID_OPTION, 'advance(ms) needs ms >= 0');
+    this.clockMs += ms;
+  }
+
+  /** Starts a process at once (round-robin over shards unless `options.shard`); throws like node.spawn. */
+  spawn<T = unknown>(kind: string, args?: unknown, options: SpawnOptions = {}): Pid<T> {
+    const shard = options.shard ?? this.nextShard++ % this.shards.length;
+    const target = this.shardAt(shard);
+    const child = target.allocatePid();
+    target.spawn(child, { kind, args });
+    return child as Pid<T>;
+  }
+
+  /** A test endpoint that collects whatever is sent to it. */
+  probe(): Probe {
+    const probe: Probe = { pid: makePid(0, MAIN_SHARD, this.mainSerials.next()), messages: [] };
+    this.probes.set(probe.pid.serial, probe);
+    return probe;
+  }
+
+  /** Sends `msg` to `to` from `from` (a probe, or nobody). Delivered as the run proceeds. */
+  send<T>(to: Pid<T>, msg: NoInfer<T>, from?: Probe, ref = 0): void {
+    this.post(Signal.USER, to, from?.pid, ref, msg);
+  }
+
+  /** Watches `target` from `probe`: a DOWN arrives in `probe.messages` when it ends. */
+  monitor(probe: Probe, target: Pid): number {
+    const ref = this.mainSerials.next();
+    this.post(Signal.MONITOR, target, probe.pid, ref, undefined);
+    return ref;
+  }
+
+  /** Sends an exit signal from `self`, as ctx.stop does ('kill' cannot be trapped). */
+  stop(target: Pid, reason: ExitReason = 'shutdown'): void {
+    this.post(Signal.EXIT, target, this.self, 0, reason);
+  }
+
+  /** Sends `msg` from a fresh probe and runs until the reply arrives. */
+  ask<R = unknown>(to: Pid, msg: unknown, maxSteps = 1_000_000): R {
+    const probe = this.probe();
+    const ref = this.mainSerials.next();
+    this.post(Signal.USER, to, probe.pid, ref, msg);
+    this.runUntil(() => probe.messages.some((m) => m.ref === ref), maxSteps);
+    const answer = probe.messages.find((m) => m.ref === ref);
+    if (answer === undefined) throw new HordeError(ErrorCode.TIMEOUT, `no reply within ${maxSteps} steps`);
+    return answer.payload as R;
+  }
+
+  /** Runs until nothing is left to do. Returns the steps taken. */
+  run(maxSteps = 1_000_000): number {
+    return this.runUntil(() => false, maxSteps);
+  }
+
+  /** Runs until `done()` holds or nothing is left; throws if `maxSteps` pass first. */
+  runUntil(done: () => boolean, maxSteps = 1_000_000): number {
+    let taken = 0;
+    while (!done()) {
+      if (taken >= maxSteps) throw new HordeError(ErrorCode.TIMEOUT, `still running after ${maxSteps} steps`);
+      if (!this.step()) break;
+      taken++;
+    }
+    return taken;
+  }
+
+  /** One seeded step: a process turn or a channel delivery. Returns false when all is idle. */
+  step(): boolean {
+    const choices: (() => void)[] = [];
+    for (const shard of this.shards) {
+      if (shard.hasWork()) choices.push(() => shard.runTurns(1));
+    }
+    for (const queue of this.channels.values()) {
+      if (queue.length > 0) choices.push(() => this.deliver(queue.shift()!));
+    }
+    if (choices.length === 0) return false;
+    this.steps++;
+    choices[Math.floor(this.random() * choices.length)]!();
+    return true;
+  }
+
+  /** Simulates an executor crash: shard `index` loses every process; others see 'executor_crashed'. */
+  crashShard(index: number): void {
+    this.shardAt(index);
+    const replacement = this.newShard(index);
+    this.shards[index] = replacement;
+    for (const [key, queue] of this.channels) if (key.endsWith(`>${index}`)) queue.length = 0;
+    for (const shard of this.shards) if (shard !== replacement) shard.shardLost(index, 'executor_crashed');
+  }
+
+  private newShard(index: number): Shard {
+    const options = { node: 0, shard: index, spawnerId: this.nextSpawnerId++ };
+    return new Shard(this.hostFor(index), this.behaviours, this.budget === undefined ? options : { ...options, budget: this.budget });
+  }
+
+  private shardAt(index: number): Shard {
+    const shard = this.shards[index];
+    if (shard === undefined) throw new HordeError(ErrorCode.INVALID_OPTION, `no shard ${index} (the kit has ${this.shards.length})`);
+    return shard;
+  }
+
+  private post(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void {
+    this.envelopes.push({ step: this.steps, signal, to, from, ref, payload });
+    this.enqueue(MAIN_SHARD, { signal, to, from, ref, payload });
+  }
+
+  private enqueue(fromShard: number, envelope: InFlight): void {
+    const key = `${fromShard}>${envelope.to.shard}`;
+    let queue = this.channels.get(key);
+    if (queue === undefined) {
+      queue = [];
+      this.channels.set(key, queue);
+    }
+    queue.push(envelope);
+  }
+
+  private deliver(envelope: InFlight): void {
+    const { signal, to, from, ref, payload } = envelope;
+    if (to.shard === MAIN_SHARD) {
+      const probe = this.probes.get(to.serial);
+      if (probe === undefined) this.deadLetters.push(envelope);
+      else probe.messages.push({ signal, from, ref, payload });
+      return;
+    }
+    const shard = this.shards[to.shard];
+    if (shard === undefined) {
+      this.deadLetters.push(envelope);
+      return;
+    }
+    shard.deliver(signal, to, from, ref, payload);
+  }
+
+  private hostFor(index: number): ShardHost {
+    return {
+      now: () => this.clockMs,
+      route: (signal, to, from, ref, payload) => {
+        this.enqueue(index, { signal, to, from, ref, payload });
+        return ROUTE_ACCEPTED;
+      },
+      deadLetter: (signal, to, from, payload) => {
+        this.deadLetters.push({ signal, to, from, ref: 0, payload });
+      },
+      crashed: (pid, kind, reason) => {
+        this.crashes.push({ pid, kind, reason });
+      },
+      trace: (signal, to, from, ref, payload) => {
+        this.envelopes.push({ step: this.steps, signal, to, from, ref, payload });
+      },
+    };
+  }
+}
+
+/** The seeded generator (mulberry32): small, fast, and the same on every platform. */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
