@@ -16,3 +16,18 @@ export {
 export type { RecordVisitor, RingHandle, RingOptions } from './ring/ring.js';
 export { DEFAULT_POLL_BUDGET, DEFAULT_SPIN_CHECKS, InboundRings } from './ring/inbound.js';
 export type { InboundVisitor, WaitOptions, WaitResult } from './ring/inbound.js';
+
+export { startNode, HordeNode } from './node/node.js';
+export type { AskOptions, DownNotice, NodeStatus } from './node/node.js';
+export type { NodeOptions } from './node/options.js';
+
+export { MAIN_SHARD, formatPid, isPid, pidKey, samePid } from './process/pid.js';
+export type { MessageOf, Pid } from './process/pid.js';
+export { Down, Exit, defineBehaviours } from './process/types.js';
+export type { Behaviours, Context, ExitReason, Process, ProcessFactory, ReplyToken, SpawnOptions, SystemMessage } from './process/types.js';
+export { SUPERVISOR_KIND, Supervisor } from './process/supervisor.js';
+export type { ChildInfo, ChildSpec, RestartPolicy, RestartStrategy, SupervisorSpec, WhichChildren } from './process/supervisor.js';
+export type { ExecutorStatus } from './executor/protocol.js';
+
+export { TestKit } from './testkit/testkit.js';
+export type { Crash, Probe, ProbeMessage, TestKitOptions, TracedEnvelope } from './testkit/testkit.js';

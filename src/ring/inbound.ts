@@ -65,6 +65,12 @@ export class InboundRings {
     return index;
   }
 
+  /** Replaces ring `index` (its producer was replaced); records left in the old ring are dropped. */
+  replace(index: number, handle: RingHandle): void {
+    this.reader(index);
+    this.readers[index] = new RingReader(handle);
+  }
+
   get size(): number {
     return this.readers.length;
   }

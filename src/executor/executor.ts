@@ -1,0 +1,206 @@
+/**
+ * Executor: the loop of one executor worker thread. It owns one Shard and moves envelopes between
+ * the shard and the rings.
+ *
+ * One pass of the loop:
+ *   1. poll every inbound ring fairly (InboundRings: round-robin, POLL_BUDGET records per ring),
+ *      decoding each envelope into the shard (user messages to mailboxes, signals to its queue);
+ *   2. run up to TURNS_PER_PASS process turns (each at most the shard's budget of messages);
+ *   3. publish what the turns wrote to outbound rings (one store per ring per pass);
+ *   4. move overflow back into rings that have room, and resume the processes that waited on them;
+ *   5. if a control message waits, pump it and yield to the event loop once (see protocol.ts);
+ *   6. if nothing was done, spin, then park on the doorbell until a ring, a freed ring or a
+ *      control message wakes it.
+ * Steps 1-2 alternate, so neither a flood on the rings nor a busy process starves the other.
+ *
+ * A full ring never blocks the loop (two executors waiting on each other would deadlock): the
+ * envelope goes to Outbound's bounded overflow and the sender stops being run until it drains.
+ *
+ * Watchdog: before each turn the shard calls `turnStarted`, which bumps TURNS and records the
+ * running pid and kind in the status block; the main thread reads them to report a receive that
+ * runs longer than its threshold without ever timing a receive here.
+ *
+ * Tuning: POLL_BUDGET 256 and TURNS_PER_PASS 256 keep a pass around 10-50 us under load; both are
+ * large enough that the per-pass publish and poll are amortised (see `npm run bench -- savina`).
+ */
+
+import { expose } from 'comlink';
+import type { MessagePort } from 'node:worker_threads';
+import { decodeEnvelope } from '../codec/envelope.js';
+import { errorToWire } from '../errors.js';
+import { MAIN_SHARD, type Pid } from '../process/pid.js';
+import type { Behaviours, ExitReason } from '../process/types.js';
+import { Doorbell } from '../ring/doorbell.js';
+import { InboundRings } from '../ring/inbound.js';
+import type { RingHandle } from '../ring/ring.js';
+import { pumpedEndpoint } from '../internal/control-endpoint.js';
+import { Outbound, SendResult } from './outbound.js';
+import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
+import { Shard, ROUTE_ACCEPTED, type ShardHost } from './shard.js';
+import type { Signal } from '../codec/envelope.js';
+
+
+const POLL_BUDGET = 256;
+const TURNS_PER_PASS = 256;
+
+export interface ExecutorEvents {
+  /** A process ended abnormally (its links and monitors were told too). */
+  crashed(pid: Pid, kind: string, reason: ExitReason): void;
+  /** An inbound record that did not decode (a bug in a peer thread: it is counted and skipped). */
+  malformed(error: unknown): void;
+}
+
+export class Executor {
+  readonly shard: Shard;
+  private readonly data: ExecutorWorkerData;
+  private readonly inbound: InboundRings;
+  private readonly outbound: Outbound;
+  private readonly control: Int32Array;
+  private readonly status: Float64Array;
+  private readonly kindIndex: Map<string, number>;
+  private readonly mainIndex: number;
+  private readonly pump: () => void;
+  private readonly events: ExecutorEvents;
+  private controlSeen = 0;
+  private deadLetters = 0;
+  private stopped = false;
+
+  constructor(data: ExecutorWorkerData, behaviours: Behaviours, controlPort: MessagePort, events: ExecutorEvents) {
+    this.data = data;
+    this.events = events;
+    this.mainIndex = data.shards;
+    this.control = new Int32Array(data.status, 0, 2);
+    this.status = new Float64Array(data.status);
+    this.status[StatusSlot.RUNNING_SERIAL] = -1;
+    this.kindIndex = new Map(Object.keys(behaviours).sort().map((kind, index) => [kind, index]));
+    this.shard = new Shard(this.host(), behaviours, {
+      node: data.node,
+      shard: data.shard,
+      spawnerId: data.spawnerId,
+      budget: data.budget,
+    });
+    this.inbound = new InboundRings(new Doorbell(data.bell), (_ring, _kind, bytes, offset, length) => this.onRecord(bytes, offset, length));
+    for (const handle of data.inbound) if (handle !== undefined) this.inbound.add(handle);
+    this.outbound = new Outbound(data.outbound, data.overflowLimit);
+    const control = pumpedEndpoint(controlPort);
+    this.pump = control.pump;
+    expose(this.api(), control.endpoint);
+  }
+
+  /** Runs passes until a control message or a stop; see the design note for one pass. */
+  run(): void {
+    const inbound = this.inbound;
+    const shard = this.shard;
+    const outbound = this.outbound;
+    const ready = (): boolean => this.controlPending() || outbound.canFlush();
+    const resume = (index: number): void => shard.resume(index);
+    for (;;) {
+      const polled = inbound.poll(POLL_BUDGET);
+      const handled = shard.runTurns(TURNS_PER_PASS);
+      outbound.publish();
+      if (outbound.congested) outbound.flushOverflow(resume);
+      if (this.controlPending()) {
+        this.pumpControl();
+        if (!this.stopped) setImmediate(() => this.run());
+        return;
+      }
+      if (polled === 0 && handled === 0 && !shard.hasWork()) {
+        this.status[StatusSlot.RUNNING_SERIAL] = -1;
+        inbound.waitForWork({ spin: this.data.spin, ready });
+      }
+    }
+  }
+
+  private host(): ShardHost {
+    return {
+      now: () => Date.now(),
+      route: (signal, to, from, ref, payload) => this.route(signal, to, from, ref, payload),
+      deadLetter: () => {
+        this.deadLetters++;
+      },
+      crashed: (pid, kind, reason) => this.events.crashed(pid, kind, reason),
+      turnStarted: (pid, kind) => {
+        const status = this.status;
+        status[StatusSlot.TURNS]!++;
+        status[StatusSlot.RUNNING_SERIAL] = pid.serial;
+        status[StatusSlot.RUNNING_KIND] = this.kindIndex.get(kind) ?? -1;
+      },
+    };
+  }
+
+  private route(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): number {
+    // Other nodes go through the main thread's cluster server; so do the main thread's own pids.
+    const index = to.node !== this.data.node || to.shard === MAIN_SHARD ? this.mainIndex : to.shard;
+    if (index >= this.data.outbound.length || this.data.outbound[index] === undefined) {
+      this.deadLetters++;
+      return ROUTE_ACCEPTED;
+    }
+    const result = this.outbound.send(index, { signal, to, from, ref, payload });
+    if (result === SendResult.WRITTEN) return ROUTE_ACCEPTED;
+    if (result === SendResult.REFUSED) this.deadLetters++;
+    return index;
+  }
+
+  private onRecord(bytes: Uint8Array, offset: number, length: number): void {
+    let envelope;
+    try {
+      envelope = decodeEnvelope(bytes, offset, length);
+    } catch (error) {
+      this.deadLetters++;
+      this.events.malformed(error);
+      return;
+    }
+    this.shard.deliver(envelope.signal, envelope.to, envelope.from, envelope.ref, envelope.payload);
+  }
+
+  private controlPending(): boolean {
+    return Atomics.load(this.control, StatusSlot.CONTROL_SEQ) !== this.controlSeen;
+  }
+
+  private pumpControl(): void {
+    this.controlSeen = Atomics.load(this.control, StatusSlot.CONTROL_SEQ);
+    this.pump();
+  }
+
+  private api(): ExecutorApi {
+    const attempt = (action: () => void): ControlResult<null> => {
+      try {
+        action();
+        this.outbound.publish();
+        return { ok: true, value: null };
+      } catch (error) {
+        return { ok: false, error: errorToWire(error) };
+      }
+    };
+    return {
+      spawn: (pid, kind, args) => attempt(() => this.shard.spawn(pid, { kind, args })),
+      status: () => this.statusReport(),
+      replaceRings: (index: number, inbound: RingHandle, outbound: RingHandle) =>
+        attempt(() => {
+          this.deadLetters += this.outbound.replace(index, outbound);
+          this.inbound.replace(this.inboundPosition(index), inbound);
+        }),
+      shardLost: (lost, reason) => attempt(() => this.shard.shardLost(lost, reason)),
+      stop: () =>
+        attempt(() => {
+          this.shard.stopAll('shutdown');
+          this.stopped = true;
+        }),
+    };
+  }
+
+  /** Inbound rings were added in participant order, skipping this executor's own index. */
+  private inboundPosition(participant: number): number {
+    return participant < this.data.shard ? participant : participant - 1;
+  }
+
+  private statusReport(): ExecutorStatus {
+    return {
+      ...this.shard.stats(),
+      shard: this.data.shard,
+      deadLetters: this.deadLetters,
+      overflow: this.outbound.overflowSizes(),
+      ringUsedBytes: this.outbound.ringUsedBytes(),
+    };
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Outbound: one thread's writing side of the rings to every other participant of the node, with
+ * the bounded overflow that keeps a full ring from ever blocking the thread.
+ *
+ * Envelopes are encoded straight into the ring (src/codec) and published once per pass of the
+ * owner's loop (`publish`), not once per message. When a ring is full the envelope is encoded to
+ * bytes and kept in that destination's overflow; from then on `send` keeps appending there (order
+ * is kept) and returns false, which tells the shard to stop running the sending process
+ * (back pressure). `flushOverflow` moves what fits back into the ring and reports which
+ * destinations drained, so the owner can resume their senders. A space request on the ring makes
+ * the consumer ring our doorbell when it frees space.
+ *
+ * Bound: at most `overflowLimit` envelopes per destination. Past it an envelope is refused
+ * (counted by the caller as a dead letter with reason 'overflow'); with back pressure in place
+ * this takes one receive that sends more than the limit to one destination in a single call.
+ */
+
+import { encodeEnvelope, encodeEnvelopeToBytes, RECORD_ENVELOPE, type Envelope } from '../codec/envelope.js';
+import { RingWriter, type RingHandle } from '../ring/ring.js';
+import { Queue } from './queue.js';
+
+export const SendResult = {
+  /** Written to the ring (visible at the next publish). */
+  WRITTEN: 0,
+  /** Kept in the overflow: the destination is congested. */
+  QUEUED: 1,
+  /** Refused: the overflow is at its limit. */
+  REFUSED: 2,
+} as const;
+
+export type SendResult = (typeof SendResult)[keyof typeof SendResult];
+
+export class Outbound {
+  private readonly writers: (RingWriter | undefined)[];
+  private readonly dirty: boolean[];
+  private readonly overflow: Queue<Uint8Array>[];
+  private overflowing = 0;
+
+  constructor(
+    handles: readonly (RingHandle | undefined)[],
+    private readonly overflowLimit: number,
+  ) {
+    this.writers = handles.map((handle) => (handle === undefined ? undefined : new RingWriter(handle)));
+    this.dirty = handles.map(() => false);
+    this.overflow = handles.map(() => new Queue<Uint8Array>());
+  }
+
+  send(index: number, envelope: Envelope): SendResult {
+    const writer = this.writers[index]!;
+    const queue = this.overflow[index]!;
+    if (queue.size === 0) {
+      if (encodeEnvelope(writer, envelope)) {
+        this.dirty[index] = true;
+        return SendResult.WRITTEN;
+      }
+      this.overflowing++;
+    } else if (queue.size >= this.overflowLimit) {
+      return SendResult.REFUSED;
+    }
+    const bytes = encodeEnvelopeToBytes(envelope);
+    queue.push(bytes);
+    if (queue.size === 1) writer.requestSpace(bytes.length);
+    return SendResult.QUEUED;
+  }
+
+  /** Makes every record written since the last publish visible (one store per ring). */
+  publish(): void {
+    const dirty = this.dirty;
+    for (let i = 0; i < dirty.length; i++) {
+      if (dirty[i] === true) {
+        dirty[i] = false;
+        this.writers[i]!.publish();
+      }
+    }
+  }
+
+  /** True when some destination has an overflow. */
+  get congested(): boolean {
+    return this.overflowing > 0;
+  }
+
+  /** True when a congested destination's ring has room for its oldest overflow envelope. */
+  canFlush(): boolean {
+    if (this.overflowing === 0) return false;
+    for (let i = 0; i < this.overflow.length; i++) {
+      const queue = this.overflow[i]!;
+      if (queue.size === 0) continue;
+      const next = queue.peek()!;
+      if (this.writers[i]!.hasSpaceFor(next.length)) return true;
+    }
+    return false;
+  }
+
+  /** Moves overflow into rings while it fits; calls `drained(index)` for each emptied overflow. */
+  flushOverflow(drained: (index: number) => void): void {
+    if (this.overflowing === 0) return;
+    for (let i = 0; i < this.overflow.length; i++) {
+      const queue = this.overflow[i]!;
+      if (queue.size === 0) continue;
+      const writer = this.writers[i]!;
+      for (let next = queue.peek(); next !== undefined; next = queue.peek()) {
+        const offset = writer.reserve(RECORD_ENVELOPE, next.length);
+        if (offset < 0) break;
+        writer.bytes.set(next, offset);
+        queue.shift();
+      }
+      writer.publish();
+      if (queue.size === 0) {
+        this.overflowing--;
+        drained(i);
+      } else {
+        writer.requestSpace(queue.peek()!.length);
+      }
+    }
+  }
+
+  /** Envelopes waiting per destination. */
+  overflowSizes(): number[] {
+    return this.overflow.map((queue) => queue.size);
+  }
+
+  ringUsedBytes(): number[] {
+    return this.writers.map((writer) => writer?.usedBytes ?? 0);
+  }
+
+  /** Points destination `index` at a new ring (its consumer was replaced); drops its overflow. */
+  replace(index: number, handle: RingHandle): number {
+    const queue = this.overflow[index]!;
+    const dropped = queue.size;
+    if (dropped > 0) this.overflowing--;
+    this.overflow[index] = new Queue<Uint8Array>();
+    this.writers[index] = new RingWriter(handle);
+    this.dirty[index] = false;
+    return dropped;
+  }
+}

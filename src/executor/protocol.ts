@@ -1,0 +1,73 @@
+/**
+ * What the main thread and an executor worker say to each other, in one place: the worker's start
+ * data, the comlink control API, and the slots of the shared status block.
+ *
+ * Two channels: the rings (every message and signal, see src/ring) and the control plane (comlink
+ * over the worker's MessagePort: spawn, status, stop, shard replacement). The control plane is
+ * never on the hot path. An executor blocks in Atomics.wait when idle, so it cannot hear port
+ * messages by itself: the main thread posts the comlink message, then bumps CONTROL_SEQ in the
+ * status block and rings the executor's doorbell; the executor sees the new sequence, pumps its
+ * port with receiveMessageOnPort, and yields to its event loop once so comlink's reply goes out.
+ */
+
+import type { WireError } from '../errors.js';
+import type { Pid } from '../process/pid.js';
+import type { ExitReason } from '../process/types.js';
+import type { RingHandle } from '../ring/ring.js';
+import type { ShardStats } from './shard.js';
+
+export interface ExecutorWorkerData {
+  node: number;
+  shard: number;
+  spawnerId: number;
+  /** Number of executors; rings are indexed by shard, the main thread's at index `shards`. */
+  shards: number;
+  bell: SharedArrayBuffer;
+  status: SharedArrayBuffer;
+  /** inbound[i]: the ring from participant i to this executor (undefined for itself). */
+  inbound: (RingHandle | undefined)[];
+  /** outbound[i]: the ring from this executor to participant i (undefined for itself). */
+  outbound: (RingHandle | undefined)[];
+  behaviourModules: string[];
+  preloadModules: string[];
+  budget: number;
+  overflowLimit: number;
+  spin: number;
+}
+
+export interface ExecutorStatus extends ShardStats {
+  shard: number;
+  deadLetters: number;
+  /** Envelopes waiting in the executor for a full ring, per destination index. */
+  overflow: number[];
+  /** Bytes in use in each outbound ring. */
+  ringUsedBytes: number[];
+}
+
+export type ControlResult<T> = { ok: true; value: T } | { ok: false; error: WireError };
+
+/** The executor's comlink API (results travel as ControlResult so error codes survive). */
+export interface ExecutorApi {
+  spawn(pid: Pid, kind: string, args: unknown): ControlResult<null>;
+  status(): ExecutorStatus;
+  /** Participant `index` was replaced: use these rings to and from it from now on. */
+  replaceRings(index: number, inbound: RingHandle, outbound: RingHandle): ControlResult<null>;
+  /** Every process of `shard` is gone: fire links and monitors on them with `reason`. */
+  shardLost(shard: number, reason: ExitReason): ControlResult<null>;
+  /** Ends every process ('shutdown'), flushes, and ends the worker's loop. */
+  stop(): ControlResult<null>;
+}
+
+/** Float64 slots of an executor's status block (written by the executor, read by the main thread). */
+export const StatusSlot = {
+  /** Int32 view: bumped by the main thread when a control message waits. */
+  CONTROL_SEQ: 0,
+  /** Float64 view from here on. Turns started so far (the watchdog's heartbeat). */
+  TURNS: 1,
+  /** Serial of the pid whose turn is running, or -1 between turns. */
+  RUNNING_SERIAL: 2,
+  /** Index of its kind in the sorted kind list, or -1. */
+  RUNNING_KIND: 3,
+} as const;
+
+export const STATUS_BYTES = 64;

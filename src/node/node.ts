@@ -1,0 +1,436 @@
+/**
+ * The node: the public API on the main thread, over executor workers and the rings between them.
+ *
+ * The main thread is a participant like the executors (index `executors` in the topology): it has
+ * its own endpoint pid (shard MAIN_SHARD), sends user messages and signals through the rings, and
+ * gets replies to `ask`, DOWN notices for its monitors, and dead letters back through them. It
+ * never blocks; see MainEndpoint.
+ *
+ * ask: a MONITOR signal and then the message go out on the same ring, so the target's shard sees
+ * them in order; the answer (a USER envelope with the ask's ref) or a DOWN (target gone: 'noproc',
+ * or ended first) settles the promise, and a timer rejects it with HORDE_TIMEOUT.
+ *
+ * Executor failure: a worker that dies while the node runs is replaced on the same shard number
+ * with fresh rings and a fresh pid space; the other executors switch rings and fire links and
+ * monitors on the lost processes with 'executor_crashed' (supervisors restart them); the main
+ * thread settles its own asks and monitors on that shard the same way.
+ *
+ * Watchdog: every longReceiveMs/2 the main thread reads each executor's heartbeat; a turn whose
+ * heartbeat has not moved for longReceiveMs is reported once (event `longReceive`, counted in
+ * status()) with the pid and kind, at no cost to the executors' hot path.
+ *
+ * Events (EventEmitter): 'processCrashed', 'longReceive', 'executorCrashed', 'malformed'. With no
+ * listener, each is written to stderr, so nothing is silent.
+ */
+
+import { EventEmitter } from 'node:events';
+import { ErrorCode, HordeError, errorFromWire, isWireError } from '../errors.js';
+import { Signal } from '../codec/envelope.js';
+import { MAIN_SHARD, SerialAllocator, formatPid, isPid, pid as makePid, type Pid } from '../process/pid.js';
+import type { ExitReason, SpawnOptions } from '../process/types.js';
+import type { ExecutorStatus } from '../executor/protocol.js';
+import type { Envelope } from '../codec/envelope.js';
+import { ExecutorHandle } from './executor-handle.js';
+import { MainEndpoint } from './main-endpoint.js';
+import { resolveOptions, type NodeOptions, type ResolvedOptions } from './options.js';
+import { Topology } from './topology.js';
+
+export interface AskOptions {
+  /** Reject with HORDE_TIMEOUT after this long. Default: the node's askTimeoutMs. */
+  timeoutMs?: number;
+}
+
+export interface DownNotice {
+  pid: Pid;
+  reason: ExitReason;
+}
+
+export interface NodeStatus {
+  executors: ExecutorStatus[];
+  /** Messages for pids that did not exist, counted on every thread. */
+  deadLetters: number;
+  pendingAsks: number;
+  monitors: number;
+  registeredNames: number;
+  longReceives: number;
+  processCrashes: number;
+  executorRestarts: number;
+  /** Envelopes the main thread holds per executor while that ring is full. */
+  mainOverflow: number[];
+}
+
+interface PendingAsk {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+  target: Pid;
+  monitorRef: number;
+}
+
+interface MainMonitor {
+  target: Pid;
+  onDown(notice: DownNotice): void;
+}
+
+const MAIN_SPAWNER = 0;
+const STOP_GRACE_MS = 10_000;
+
+export class HordeNode extends EventEmitter {
+  readonly self: Pid;
+  private readonly options: ResolvedOptions;
+  private readonly topology: Topology;
+  private readonly executors: ExecutorHandle[] = [];
+  private readonly endpoint: MainEndpoint;
+  private readonly serials = new SerialAllocator(MAIN_SPAWNER);
+  private readonly asks = new Map<number, PendingAsk>();
+  private readonly monitors = new Map<number, MainMonitor>();
+  private readonly names = new Map<string, { pid: Pid; cancel: () => void }>();
+  private readonly watchdog: NodeJS.Timeout;
+  private readonly stalls = new Map<number, { turns: number; serial: number; since: number; reported: boolean }>();
+  private nextShard = 0;
+  private nextSpawnerId = 1;
+  private deadLetters = 0;
+  private longReceives = 0;
+  private processCrashes = 0;
+  private executorRestarts = 0;
+  private state: 'running' | 'stopping' | 'stopped' = 'running';
+
+  /** Use `startNode`. */
+  private constructor(options: ResolvedOptions) {
+    super();
+    this.options = options;
+    this.topology = new Topology(options.executors + 1, options.ringCapacity);
+    this.self = makePid(0, MAIN_SHARD, this.serials.next());
+    const main = options.executors;
+    this.endpoint = new MainEndpoint(this.topology.bells[main]!, this.topology.inboundOf(main), this.topology.outboundOf(main), options.overflowLimit, {
+      envelope: (envelope) => this.onEnvelope(envelope),
+      malformed: (error) => this.report('malformed', error),
+      dropped: (count) => {
+        this.deadLetters += count;
+      },
+    });
+    this.watchdog = setInterval(() => this.checkHeartbeats(), Math.max(5, Math.floor(options.longReceiveMs / 2)));
+    this.watchdog.unref();
+  }
+
+  /** @internal */
+  static async start(options: NodeOptions): Promise<HordeNode> {
+    const node = new HordeNode(resolveOptions(options));
+    try {
+      for (let shard = 0; shard < node.options.executors; shard++) node.executors.push(await node.startExecutor(shard));
+    } catch (error) {
+      await node.stop();
+      throw error;
+    }
+    node.endpoint.start();
+    return node;
+  }
+
+  get executorCount(): number {
+    return this.options.executors;
+  }
+
+  /** Starts a process of `kind`; resolves with its pid once it is running (init done). */
+  async spawn<M = unknown>(kind: string, args?: unknown, options: Pick<SpawnOptions, 'shard'> = {}): Promise<Pid<M>> {
+    this.assertRunning();
+    if (typeof kind !== 'string' || kind.length === 0) throw new HordeError(ErrorCode.INVALID_OPTION, 'spawn: "kind" must be a non-empty string');
+    const shard = options.shard ?? this.nextShard++ % this.options.executors;
+    const executor = this.executors[shard];
+    if (!Number.isInteger(shard) || executor === undefined) {
+      throw new HordeError(ErrorCode.INVALID_OPTION, `spawn: option "shard" must be an integer from 0 to ${this.options.executors - 1}; got ${String(shard)}`);
+    }
+    const child = makePid<M>(0, shard, this.serials.next());
+    await ExecutorHandle.unwrap(executor.api.spawn(child, kind, args));
+    return child;
+  }
+
+  /** Sends `msg` to `to`. Throws HORDE_OVERLOADED when the way there is full (retry later). */
+  send<T>(to: Pid<T>, msg: NoInfer<T>): void {
+    this.assertRunning();
+    this.post(Signal.USER, to, 0, msg);
+  }
+
+  /** Sends `msg` and resolves with the process's `ctx.reply`. */
+  ask<R = unknown>(to: Pid, msg: unknown, options: AskOptions = {}): Promise<R> {
+    this.assertRunning();
+    const timeoutMs = options.timeoutMs ?? this.options.askTimeoutMs;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new HordeError(ErrorCode.INVALID_OPTION, `ask: option "timeoutMs" must be a positive number; got ${String(timeoutMs)}`);
+    const ref = this.serials.next();
+    const monitorRef = this.serials.next();
+    return new Promise<R>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.settleAsk(ref, new HordeError(ErrorCode.TIMEOUT, `ask to ${formatPid(to)} got no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.asks.set(ref, { resolve: resolve, reject, timer, target: to, monitorRef });
+      try {
+        this.post(Signal.MONITOR, to, monitorRef, undefined);
+        this.post(Signal.USER, to, ref, msg);
+      } catch (error) {
+        this.settleAsk(ref, error as Error);
+      }
+    });
+  }
+
+  /** Calls `onDown` once when `pid` ends (or at once, with 'noproc', if it does not exist). */
+  monitor(target: Pid, onDown: (notice: DownNotice) => void): () => void {
+    this.assertRunning();
+    const ref = this.serials.next();
+    this.monitors.set(ref, { target, onDown });
+    this.post(Signal.MONITOR, target, ref, undefined);
+    return () => {
+      if (this.monitors.delete(ref) && this.state === 'running') this.post(Signal.DEMONITOR, target, ref, undefined);
+    };
+  }
+
+  /** Ends `pid` with an exit signal (default 'shutdown'; 'kill' cannot be trapped). */
+  exit(target: Pid, reason: ExitReason = 'shutdown'): void {
+    this.assertRunning();
+    this.post(Signal.EXIT, target, 0, reason);
+  }
+
+  /** Names `pid`; the name is freed when the process ends. */
+  register(name: string, target: Pid): void {
+    this.assertRunning();
+    if (typeof name !== 'string' || name.length === 0) throw new HordeError(ErrorCode.INVALID_OPTION, 'register: "name" must be a non-empty string');
+    if (!isPid(target)) throw new HordeError(ErrorCode.INVALID_OPTION, 'register: "pid" must be a Pid');
+    const existing = this.names.get(name);
+    if (existing !== undefined) throw new HordeError(ErrorCode.NAME_TAKEN, `name "${name}" is registered to ${formatPid(existing.pid)}`);
+    const entry = { pid: target, cancel: (): void => undefined };
+    this.names.set(name, entry);
+    entry.cancel = this.monitor(target, () => {
+      if (this.names.get(name) === entry) this.names.delete(name);
+    });
+  }
+
+  /** Frees `name`. Returns whether it was registered. */
+  unregister(name: string): boolean {
+    const entry = this.names.get(name);
+    if (entry === undefined) return false;
+    this.names.delete(name);
+    entry.cancel();
+    return true;
+  }
+
+  whereis<M = unknown>(name: string): Pid<M> | undefined {
+    return this.names.get(name)?.pid as Pid<M> | undefined;
+  }
+
+  async status(): Promise<NodeStatus> {
+    this.assertRunning();
+    const executors = await Promise.all(this.executors.map((executor) => executor.api.status()));
+    return {
+      executors,
+      deadLetters: this.deadLetters + executors.reduce((sum, e) => sum + e.deadLetters, 0),
+      pendingAsks: this.asks.size,
+      monitors: this.monitors.size,
+      registeredNames: this.names.size,
+      longReceives: this.longReceives,
+      processCrashes: this.processCrashes,
+      executorRestarts: this.executorRestarts,
+      mainOverflow: this.endpoint.overflowSizes(),
+    };
+  }
+
+  /**
+   * Graceful stop: every process gets `terminate('shutdown')`, executors finish and exit, pending
+   * asks reject with HORDE_NODE_STOPPED. Resolves when no worker is left.
+   */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    clearInterval(this.watchdog);
+    for (const ref of [...this.asks.keys()]) this.settleAsk(ref, new HordeError(ErrorCode.NODE_STOPPED, 'the node stopped before the reply arrived'));
+    await Promise.all(
+      this.executors.map(async (executor) => {
+        // The worker exits right after answering; its answer may be lost with the closing port,
+        // so the exit itself is what we wait for.
+        ExecutorHandle.unwrap(executor.api.stop()).catch((error: unknown) => this.report('executorCrashed', error));
+        const grace = new Promise<'late'>((resolve) => setTimeout(resolve, STOP_GRACE_MS, 'late').unref());
+        if ((await Promise.race([executor.exited, grace])) === 'late') await executor.worker.terminate();
+        await executor.exited;
+      }),
+    );
+    await this.endpoint.close();
+    this.state = 'stopped';
+  }
+
+  private post(signal: Signal, to: Pid, ref: number, payload: unknown): void {
+    if (!isPid(to)) throw new HordeError(ErrorCode.INVALID_OPTION, `not a pid: ${JSON.stringify(to)}`);
+    if (to.node !== 0 || to.shard >= this.options.executors) {
+      this.deadLetters++;
+      this.answerMissing(signal, to, ref);
+      return;
+    }
+    if (!this.endpoint.send(to.shard, { signal, to, from: this.self, ref, payload })) {
+      throw new HordeError(ErrorCode.OVERLOADED, `the ring to executor ${to.shard} and its overflow are full`);
+    }
+  }
+
+  /** A signal for a pid no executor can hold: monitors and asks learn 'noproc' at once. */
+  private answerMissing(signal: Signal, to: Pid, ref: number): void {
+    if (signal === Signal.MONITOR) queueMicrotask(() => this.onEnvelope({ signal: Signal.DOWN, to: this.self, from: to, ref, payload: 'noproc' }));
+  }
+
+  private onEnvelope(envelope: Envelope): void {
+    const { signal, ref } = envelope;
+    if (signal === Signal.USER) {
+      const ask = this.asks.get(ref);
+      if (ask === undefined) {
+        this.deadLetters++;
+        return;
+      }
+      this.asks.delete(ref);
+      clearTimeout(ask.timer);
+      this.post(Signal.DEMONITOR, ask.target, ask.monitorRef, undefined);
+      ask.resolve(envelope.payload);
+      return;
+    }
+    if (signal === Signal.DOWN && envelope.from !== undefined) {
+      this.fireDown(ref, envelope.from, envelope.payload as ExitReason);
+      return;
+    }
+    if (signal === Signal.EXIT || signal === Signal.SPAWN) return;
+    this.deadLetters++;
+  }
+
+  private fireDown(ref: number, from: Pid, reason: ExitReason): void {
+    const monitor = this.monitors.get(ref);
+    if (monitor !== undefined) {
+      this.monitors.delete(ref);
+      monitor.onDown({ pid: from, reason });
+      return;
+    }
+    for (const [askRef, ask] of this.asks) {
+      if (ask.monitorRef === ref) {
+        this.settleAsk(askRef, new HordeError(ErrorCode.NOPROC, `${formatPid(from)} ended before it replied (${describeReason(reason)})`, {
+          cause: isWireError(reason) ? errorFromWire(reason) : undefined,
+        }));
+        return;
+      }
+    }
+  }
+
+  private settleAsk(ref: number, error: Error): void {
+    const ask = this.asks.get(ref);
+    if (ask === undefined) return;
+    this.asks.delete(ref);
+    clearTimeout(ask.timer);
+    ask.reject(error);
+  }
+
+  private async startExecutor(shard: number): Promise<ExecutorHandle> {
+    const options = this.options;
+    const topology = this.topology;
+    return ExecutorHandle.start(
+      {
+        node: 0,
+        shard,
+        spawnerId: this.nextSpawnerId++,
+        shards: options.executors,
+        bell: topology.bells[shard]!.buffer,
+        inbound: topology.inboundOf(shard),
+        outbound: topology.outboundOf(shard),
+        behaviourModules: options.behaviours,
+        preloadModules: options.preload,
+        budget: options.budget,
+        overflowLimit: options.overflowLimit,
+        spin: options.spin,
+      },
+      topology.bells[shard]!,
+      { resourceLimits: options.resourceLimits },
+      {
+        crashed: (pid, kind, reason) => {
+          this.processCrashes++;
+          this.report('processCrashed', { pid, kind, reason });
+        },
+        malformed: (error) => this.report('malformed', error),
+        exited: (code, error) => {
+          if (this.state !== 'running') return;
+          this.report('executorCrashed', { shard, code, error });
+          if (this.options.restartExecutors) void this.replaceExecutor(shard);
+        },
+      },
+    );
+  }
+
+  private async replaceExecutor(shard: number): Promise<void> {
+    const topology = this.topology;
+    topology.renew(shard);
+    try {
+      const replacement = await this.startExecutor(shard);
+      if (this.state !== 'running') {
+        await replacement.worker.terminate();
+        return;
+      }
+      this.executors[shard] = replacement;
+      this.executorRestarts++;
+    } catch (error) {
+      this.report('executorCrashed', { shard, code: -1, error });
+      return;
+    }
+    const main = this.options.executors;
+    this.endpoint.replace(shard, topology.rings[shard]![main]!, topology.rings[main]![shard]!);
+    const others = this.executors.filter((_, index) => index !== shard);
+    await Promise.all(
+      others.map((executor, i) => {
+        const index = i < shard ? i : i + 1;
+        return ExecutorHandle.unwrap(executor.api.replaceRings(shard, topology.rings[shard]![index]!, topology.rings[index]![shard]!));
+      }),
+    );
+    await Promise.all(others.map((executor) => ExecutorHandle.unwrap(executor.api.shardLost(shard, 'executor_crashed'))));
+    for (const [ref, monitor] of [...this.monitors]) {
+      if (monitor.target.shard === shard) this.fireDown(ref, monitor.target, 'executor_crashed');
+    }
+    for (const ask of [...this.asks.values()]) {
+      if (ask.target.shard === shard) this.fireDown(ask.monitorRef, ask.target, 'executor_crashed');
+    }
+  }
+
+  private checkHeartbeats(): void {
+    const now = Date.now();
+    this.executors.forEach((executor, shard) => {
+      const beat = executor.heartbeat();
+      const last = this.stalls.get(shard);
+      if (beat.serial < 0 || last === undefined || last.turns !== beat.turns || last.serial !== beat.serial) {
+        this.stalls.set(shard, { turns: beat.turns, serial: beat.serial, since: now, reported: false });
+        return;
+      }
+      if (!last.reported && now - last.since >= this.options.longReceiveMs) {
+        last.reported = true;
+        this.longReceives++;
+        this.report('longReceive', { pid: makePid(0, shard, beat.serial), kind: beat.kind, runningMs: now - last.since });
+      }
+    });
+  }
+
+  private report(event: 'processCrashed' | 'longReceive' | 'executorCrashed' | 'malformed', detail: unknown): void {
+    if (this.listenerCount(event) > 0) {
+      this.emit(event, detail);
+      return;
+    }
+    process.stderr.write(`[horde] ${event}: ${describeDetail(detail)}\n`);
+  }
+
+  private assertRunning(): void {
+    if (this.state !== 'running') throw new HordeError(ErrorCode.NODE_STOPPED, 'the node is stopping or stopped');
+  }
+}
+
+function describeReason(reason: ExitReason): string {
+  return typeof reason === 'string' ? reason : `${reason.code}: ${reason.message}`;
+}
+
+function describeDetail(detail: unknown): string {
+  if (detail instanceof Error) return detail.stack ?? detail.message;
+  if (isWireError(detail)) return `${detail.code}: ${detail.message}`;
+  try {
+    return JSON.stringify(detail, (_key, value: unknown) => (value instanceof Error ? value.message : value));
+  } catch (error) {
+    return `${String(detail)} (${String(error)})`;
+  }
+}
+
+/** Starts a node: its executor workers, rings and main-thread endpoint. */
+export function startNode(options: NodeOptions): Promise<HordeNode> {
+  return HordeNode.start(options);
+}

@@ -1,0 +1,93 @@
+// startNode's options: defaults, and validation at the facade with errors that name the option.
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
+import { invalidOption } from '../errors.js';
+import { MAX_SHARDS } from '../process/pid.js';
+import { DEFAULT_SPIN_CHECKS } from '../ring/inbound.js';
+import { MAX_RING_CAPACITY, MIN_RING_CAPACITY } from '../ring/layout.js';
+import { DEFAULT_TURN_BUDGET } from '../executor/shard.js';
+
+export interface NodeOptions {
+  /** Behaviour modules (URLs, file URLs or absolute paths) every executor loads. Required. */
+  behaviours: (string | URL)[];
+  /** Executor worker threads. Default: available cores minus one, at least one. */
+  executors?: number;
+  /** Modules each executor imports before the behaviours (loaders, instrumentation). */
+  preload?: (string | URL)[];
+  /** Bytes of each ring between two threads (power of two). Default 1 MiB. */
+  ringCapacity?: number;
+  /** Messages a process handles per turn before others run. Default 64. */
+  budget?: number;
+  /** Envelopes a thread keeps per destination while that ring is full. Default 65,536. */
+  overflowLimit?: number;
+  /** Spin checks before an idle executor parks. Default DEFAULT_SPIN_CHECKS. */
+  spin?: number;
+  /** Default `ask` timeout in ms. Default 5000. */
+  askTimeoutMs?: number;
+  /** A receive running longer than this is reported (metric and warning). Default 1000 ms. */
+  longReceiveMs?: number;
+  /** Heap limits for each executor (an executor that exceeds them is replaced). */
+  resourceLimits?: ResourceLimits;
+  /** Replace an executor that dies. Default true. */
+  restartExecutors?: boolean;
+}
+
+export interface ResolvedOptions {
+  behaviours: string[];
+  executors: number;
+  preload: string[];
+  ringCapacity: number;
+  budget: number;
+  overflowLimit: number;
+  spin: number;
+  askTimeoutMs: number;
+  longReceiveMs: number;
+  resourceLimits: ResourceLimits | undefined;
+  restartExecutors: boolean;
+}
+
+function moduleSpecifier(option: string, value: unknown): string {
+  if (value instanceof URL) return value.href;
+  if (typeof value !== 'string' || value.length === 0) return invalidOption(option, 'a module URL or absolute path', value);
+  if (value.startsWith('/')) return pathToFileURL(value).href;
+  try {
+    return new URL(value).href;
+  } catch (error) {
+    return invalidOption(option, `a module URL or absolute path (${String(error)})`, value);
+  }
+}
+
+function integer(option: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    return invalidOption(option, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+export function resolveOptions(options: NodeOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) return invalidOption('options', 'an object', options);
+  if (!Array.isArray(options.behaviours) || options.behaviours.length === 0) {
+    return invalidOption('behaviours', 'a non-empty array of module URLs', options.behaviours);
+  }
+  if (options.preload !== undefined && !Array.isArray(options.preload)) return invalidOption('preload', 'an array of module URLs', options.preload);
+  const capacity = integer('ringCapacity', options.ringCapacity, 1 << 20, MIN_RING_CAPACITY, MAX_RING_CAPACITY);
+  if ((capacity & (capacity - 1)) !== 0) return invalidOption('ringCapacity', 'a power of two', capacity);
+  if (options.restartExecutors !== undefined && typeof options.restartExecutors !== 'boolean') {
+    return invalidOption('restartExecutors', 'a boolean', options.restartExecutors);
+  }
+  return {
+    behaviours: options.behaviours.map((value, i) => moduleSpecifier(`behaviours[${i}]`, value)),
+    executors: integer('executors', options.executors, Math.max(1, availableParallelism() - 1), 1, Math.min(MAX_SHARDS, 256)),
+    preload: (options.preload ?? []).map((value, i) => moduleSpecifier(`preload[${i}]`, value)),
+    ringCapacity: capacity,
+    budget: integer('budget', options.budget, DEFAULT_TURN_BUDGET, 1, 1_000_000),
+    overflowLimit: integer('overflowLimit', options.overflowLimit, 65_536, 1, 1 << 24),
+    spin: integer('spin', options.spin, DEFAULT_SPIN_CHECKS, 0, 10_000_000),
+    askTimeoutMs: integer('askTimeoutMs', options.askTimeoutMs, 5000, 1, 2_147_483_647),
+    longReceiveMs: integer('longReceiveMs', options.longReceiveMs, 1000, 10, 2_147_483_647),
+    resourceLimits: options.resourceLimits,
+    restartExecutors: options.restartExecutors ?? true,
+  };
+}

@@ -1,0 +1,208 @@
+// Real nodes: executor worker threads loading a behaviour module, rings between them, the node API.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode, HordeError } from '../../src/errors.js';
+import { startNode, type HordeNode } from '../../src/node/node.js';
+import type { NodeOptions } from '../../src/node/options.js';
+import type { Pid } from '../../src/process/pid.js';
+import type { ChildInfo } from '../../src/process/supervisor.js';
+import type { CounterMsg, PingMsg, WatcherMsg } from '../fixtures/behaviours.js';
+
+const behaviours = new URL('../fixtures/behaviours.ts', import.meta.url);
+const preload = new URL('../support/register-tsx.mjs', import.meta.url);
+const nodes: HordeNode[] = [];
+
+async function node(options: Partial<NodeOptions> = {}): Promise<HordeNode> {
+  const started = await startNode({ behaviours: [behaviours], preload: [preload], executors: 2, ...options });
+  nodes.push(started);
+  return started;
+}
+
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+});
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<HordeError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(HordeError);
+    expect((error as HordeError).code).toBe(code);
+    return error as HordeError;
+  }
+  throw new Error(`expected a rejection with code ${code}`);
+}
+
+/** Polls `check` (an async condition) every 20 ms until it holds; fails after `ms`. */
+async function eventually(check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('a node with two executors', () => {
+  it('runs processes on different worker threads and answers asks', async () => {
+    const n = await node();
+    const a = await n.spawn<string>('where', undefined, { shard: 0 });
+    const b = await n.spawn<string>('where', undefined, { shard: 1 });
+    const threadA = await n.ask<number>(a, 'which');
+    const threadB = await n.ask<number>(b, 'which');
+    expect(threadA).toBeGreaterThan(0);
+    expect(threadB).toBeGreaterThan(0);
+    expect(threadA).not.toBe(threadB);
+  });
+
+  it('plays ping-pong across shards and counts messages in order', async () => {
+    const n = await node();
+    const a = await n.spawn<PingMsg>('player', undefined, { shard: 0 });
+    const b = await n.spawn<PingMsg>('player', undefined, { shard: 1 });
+    const counter = await n.spawn<CounterMsg>('counter', { start: 0 }, { shard: 1 });
+    for (let i = 0; i < 10_000; i++) n.send(counter, { type: 'inc' });
+    expect(await n.ask(counter, { type: 'get' })).toBe(10_000);
+    const done = await n.ask<{ done: number }>(a, { type: 'start', peer: b, rounds: 20_000 });
+    expect(done.done).toBeGreaterThanOrEqual(20_000);
+  });
+
+  it('rejects an unanswered ask with HORDE_TIMEOUT and an ask to a missing process with HORDE_NOPROC', async () => {
+    const n = await node();
+    const silent = await n.spawn<string>('where');
+    await expectCode(n.ask(silent, 'ignore', { timeoutMs: 100 }), ErrorCode.TIMEOUT);
+    const counter = await n.spawn<CounterMsg>('counter');
+    n.exit(counter, 'kill');
+    await expectCode(n.ask(counter, { type: 'get' }), ErrorCode.NOPROC);
+    const crasher = await n.spawn<CounterMsg>('counter');
+    const error = await expectCode(n.ask(crasher, { type: 'crash', why: 'on purpose' }), ErrorCode.NOPROC);
+    expect(String((error.cause as Error | undefined)?.message)).toContain('on purpose');
+  });
+
+  it('refuses bad options and unknown kinds with codes that name the problem', async () => {
+    await expectCode(startNode({ behaviours: [] }), ErrorCode.INVALID_OPTION);
+    await expectCode(startNode({ behaviours: [behaviours], executors: 0 }), ErrorCode.INVALID_OPTION);
+    await expect(startNode({ behaviours: [behaviours], ringCapacity: 1000 })).rejects.toThrow(/"ringCapacity"/);
+    await expectCode(startNode({ behaviours: ['/no/such/module.js'], executors: 1 }), ErrorCode.EXECUTOR_START_FAILED);
+    const n = await node();
+    await expectCode(n.spawn('no-such-kind'), ErrorCode.UNKNOWN_KIND);
+    await expectCode(n.spawn('counter', undefined, { shard: 7 }), ErrorCode.INVALID_OPTION);
+    await expect(n.spawn('bad-init')).rejects.toThrow(/init refuses/);
+  });
+
+  it('fires monitors and links across shards', async () => {
+    const n = await node();
+    const watcher = await n.spawn<WatcherMsg>('watcher', undefined, { shard: 0 });
+    const linked = await n.spawn<WatcherMsg>('watcher', undefined, { shard: 0 });
+    const victim = await n.spawn<CounterMsg>('counter', undefined, { shard: 1 });
+    n.send(watcher, { type: 'watch', pid: victim });
+    n.send(linked, { type: 'trap' });
+    n.send(linked, { type: 'link', pid: victim });
+    const downs: unknown[] = [];
+    n.monitor(victim, (notice) => downs.push(notice.reason));
+    // Make sure the monitor and link are in place before the crash (asks travel behind them).
+    await n.ask(watcher, { type: 'seen' });
+    await n.ask(linked, { type: 'seen' });
+    n.send(victim, { type: 'crash', why: 'boom' });
+    await eventually(async () => (await n.ask<unknown[]>(watcher, { type: 'seen' })).length > 0 && downs.length > 0);
+    const seenByWatcher = await n.ask<{ type: string; reason: { message: string } }[]>(watcher, { type: 'seen' });
+    expect(seenByWatcher[0]).toMatchObject({ type: 'DOWN', reason: { message: 'boom' } });
+    await eventually(async () => (await n.ask<unknown[]>(linked, { type: 'seen' })).length > 0);
+    const seenByLinked = await n.ask<{ type: string; reason: { message: string } }[]>(linked, { type: 'seen' });
+    expect(seenByLinked[0]).toMatchObject({ type: 'EXIT', reason: { message: 'boom' } });
+    expect(downs).toHaveLength(1);
+  });
+
+  it('restarts a crashed child of a supervisor on another shard', async () => {
+    const n = await node();
+    const crashes: unknown[] = [];
+    n.on('processCrashed', (detail) => crashes.push(detail));
+    const supervisor = await n.spawn('horde.supervisor', {
+      strategy: 'one_for_one',
+      intensity: 5,
+      children: [
+        { id: 'a', kind: 'counter', shard: 1 },
+        { id: 'b', kind: 'counter', shard: 1 },
+      ],
+    }, { shard: 0 });
+    const before = await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' });
+    const child = before[0]!.pid as Pid<CounterMsg>;
+    n.send(child, { type: 'crash', why: 'restart me' });
+    await eventually(async () => (await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' }))[0]!.restarts === 1);
+    const after = await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' });
+    expect(after[0]!.pid).not.toEqual(child);
+    expect(after[1]!.pid).toEqual(before[1]!.pid);
+    expect(await n.ask(after[0]!.pid as Pid<CounterMsg>, { type: 'get' })).toBe(0);
+    expect(crashes).toHaveLength(1);
+  });
+
+  it('replaces an executor that dies; monitors see executor_crashed and supervisors restart', async () => {
+    const n = await node();
+    n.on('executorCrashed', () => undefined);
+    const supervisor = await n.spawn('horde.supervisor', { strategy: 'one_for_one', children: [{ id: 'w', kind: 'where', shard: 1 }] }, { shard: 0 });
+    const [child] = await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' });
+    const bystander = await n.spawn<CounterMsg>('counter', undefined, { shard: 0 });
+    const downs: unknown[] = [];
+    n.monitor(child!.pid!, (notice) => downs.push(notice.reason));
+    const threadBefore = await n.ask<number>(child!.pid!, 'which');
+    n.send(child!.pid as Pid<string>, 'exit-thread');
+    await eventually(() => downs.length > 0);
+    expect(downs).toEqual(['executor_crashed']);
+    await eventually(async () => (await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' }))[0]!.restarts === 1);
+    const [restarted] = await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' });
+    const threadAfter = await n.ask<number>(restarted!.pid!, 'which');
+    expect(threadAfter).not.toBe(threadBefore);
+    // The other shard served throughout.
+    n.send(bystander, { type: 'inc' });
+    expect(await n.ask(bystander, { type: 'get' })).toBe(1);
+    expect((await n.status()).executorRestarts).toBe(1);
+  });
+
+  it('counts messages to missing processes as dead letters', async () => {
+    const n = await node();
+    const counter = await n.spawn<CounterMsg>('counter', undefined, { shard: 1 });
+    n.exit(counter, 'kill');
+    await expectCode(n.ask(counter, { type: 'get' }), ErrorCode.NOPROC);
+    for (let i = 0; i < 5; i++) n.send(counter, { type: 'inc' });
+    await eventually(async () => (await n.status()).deadLetters >= 5);
+  });
+
+  it('keeps a neighbour of a flooding process responsive', async () => {
+    const n = await node();
+    const flooder = await n.spawn<{ type: 'go' }>('flooder', undefined, { shard: 0 });
+    const neighbour = await n.spawn<CounterMsg>('counter', undefined, { shard: 0 });
+    n.send(flooder, { type: 'go' });
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) expect(await n.ask(neighbour, { type: 'get' }, { timeoutMs: 5000 })).toBe(0);
+    // Loose bound: 20 asks through a shard busy with a self-flood, on a loaded 2-core machine.
+    expect(Date.now() - started).toBeLessThan(5000);
+    const status = await n.status();
+    expect(status.executors[0]!.messagesHandled).toBeGreaterThan(20);
+  });
+
+  it('reports a receive that runs longer than the threshold', async () => {
+    const n = await node({ longReceiveMs: 50 });
+    const reports: { kind?: string }[] = [];
+    n.on('longReceive', (detail: { kind?: string }) => reports.push(detail));
+    const slow = await n.spawn<string>('where');
+    await n.ask(slow, 'spin');
+    await eventually(() => reports.length > 0, 2000);
+    expect(reports[0]!.kind).toBe('where');
+  });
+
+  it('registers names and frees them when the process ends', async () => {
+    const n = await node();
+    const counter = await n.spawn<CounterMsg>('counter');
+    n.register('counter', counter);
+    expect(n.whereis('counter')).toEqual(counter);
+    expect(() => n.register('counter', counter)).toThrow(expect.objectContaining({ code: ErrorCode.NAME_TAKEN }) as Error);
+    n.exit(counter, 'kill');
+    await eventually(() => n.whereis('counter') === undefined);
+  });
+
+  it('stops gracefully: terminate runs, workers exit, calls after stop are refused', async () => {
+    const n = await startNode({ behaviours: [behaviours], preload: [preload], executors: 2 });
+    const counter = await n.spawn<CounterMsg>('counter');
+    const pending = expectCode(n.ask(counter, 'never', { timeoutMs: 60_000 }), ErrorCode.NODE_STOPPED);
+    await n.stop();
+    await pending;
+    expect(() => n.send(counter, { type: 'inc' })).toThrow(expect.objectContaining({ code: ErrorCode.NODE_STOPPED }) as Error);
+  });
+});
