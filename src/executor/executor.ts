@@ -25,6 +25,7 @@
  */
 
 import { expose } from 'comlink';
+import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import { decodeEnvelope } from '../codec/envelope.js';
 import { errorToWire } from '../errors.js';
@@ -180,6 +181,12 @@ export class Executor {
           this.deadLetters += this.outbound.replace(index, outbound);
           this.inbound.replace(this.inboundPosition(index), inbound);
         }),
+      collectGarbage: () => {
+        const gc = (globalThis as { gc?: () => void }).gc;
+        if (gc === undefined) return false;
+        gc();
+        return true;
+      },
       shardLost: (lost, reason) => attempt(() => this.shard.shardLost(lost, reason)),
       stop: () =>
         attempt(() => {
@@ -201,6 +208,7 @@ export class Executor {
       deadLetters: this.deadLetters,
       overflow: this.outbound.overflowSizes(),
       ringUsedBytes: this.outbound.ringUsedBytes(),
+      heapUsedBytes: getHeapStatistics().used_heap_size,
     };
   }
 }

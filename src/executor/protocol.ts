@@ -42,6 +42,8 @@ export interface ExecutorStatus extends ShardStats {
   overflow: number[];
   /** Bytes in use in each outbound ring. */
   ringUsedBytes: number[];
+  /** V8 heap in use by this executor's isolate. */
+  heapUsedBytes: number;
 }
 
 export type ControlResult<T> = { ok: true; value: T } | { ok: false; error: WireError };
@@ -54,6 +56,11 @@ export interface ExecutorApi {
   replaceRings(index: number, inbound: RingHandle, outbound: RingHandle): ControlResult<null>;
   /** Every process of `shard` is gone: fire links and monitors on them with `reason`. */
   shardLost(shard: number, reason: ExitReason): ControlResult<null>;
+  /**
+   * Runs a full garbage collection if the process was started with --expose-gc (workers inherit
+   * it); returns whether it could. For memory measurements such as bytes per idle process.
+   */
+  collectGarbage(): boolean;
   /** Ends every process ('shutdown'), flushes, and ends the worker's loop. */
   stop(): ControlResult<null>;
 }

@@ -231,6 +231,13 @@ export class HordeNode extends EventEmitter {
     };
   }
 
+  /** Runs a full GC on every executor (needs --expose-gc); resolves with whether all could. */
+  async collectGarbage(): Promise<boolean> {
+    this.assertRunning();
+    const done = await Promise.all(this.executors.map((executor) => executor.api.collectGarbage()));
+    return done.every(Boolean);
+  }
+
   /**
    * Graceful stop: every process gets `terminate('shutdown')`, executors finish and exit, pending
    * asks reject with HORDE_NODE_STOPPED. Resolves when no worker is left.
