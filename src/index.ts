@@ -31,3 +31,7 @@ export type { ExecutorStatus } from './executor/protocol.js';
 
 export { TestKit } from './testkit/testkit.js';
 export type { Crash, Probe, ProbeMessage, TestKitOptions, TracedEnvelope } from './testkit/testkit.js';
+
+export { PID_PROTO, PID_PROTO_PATH } from './codec/pid-schema.js';
+export { messageTypeOf, registerMessageType, typed } from './codec/protobuf.js';
+export type { MessageType, RegisterOptions, Typed } from './codec/protobuf.js';

@@ -79,6 +79,7 @@ export class Executor {
       shard: data.shard,
       spawnerId: data.spawnerId,
       budget: data.budget,
+      mailboxLimit: data.mailboxLimit,
     });
     this.inbound = new InboundRings(new Doorbell(data.bell), (_ring, _kind, bytes, offset, length) => this.onRecord(bytes, offset, length));
     for (const handle of data.inbound) if (handle !== undefined) this.inbound.add(handle);

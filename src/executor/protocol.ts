@@ -31,6 +31,7 @@ export interface ExecutorWorkerData {
   behaviourModules: string[];
   preloadModules: string[];
   budget: number;
+  mailboxLimit: number;
   overflowLimit: number;
   spin: number;
 }

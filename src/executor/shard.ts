@@ -17,6 +17,9 @@
  * a pid not (yet) in the table while signals wait goes into the signal queue behind them, so a
  * message sent right after a spawn reaches the child instead of overtaking its queued SPAWN.
  *
+ * Bounds: a mailbox holds at most `mailboxLimit` messages; the message that finds it full is a dead
+ * letter and the process is ended with 'mailbox_overflow' (a supervisor restarts it).
+ *
  * Back pressure: `host.route` names a congested destination instead of ROUTE_ACCEPTED; the
  * sending process is then parked (not run) until the host calls `resume(destination)`. A parked
  * process sits in `blocked`, not in the run queue, and stays marked scheduled so that messages
@@ -59,6 +62,8 @@ export interface ShardOptions {
   spawnerId: number;
   /** Messages a process may handle per turn before the next process runs. Default 64. */
   budget?: number;
+  /** Messages a mailbox may hold; past it the process ends with 'mailbox_overflow'. Default 1,000,000. */
+  mailboxLimit?: number;
 }
 
 /** A spawn request as it travels to the shard that will run the process. */
@@ -70,6 +75,7 @@ export interface SpawnRequest {
 }
 
 export const DEFAULT_TURN_BUDGET = 64;
+export const DEFAULT_MAILBOX_LIMIT = 1_000_000;
 
 /** What `ShardHost.route` returns when the destination took the envelope without congestion. */
 export const ROUTE_ACCEPTED = -1;
@@ -99,6 +105,8 @@ class Slot {
   dead = false;
   /** Congested destination this process waits on (back pressure), or ROUTE_ACCEPTED. */
   blockedOn: number = ROUTE_ACCEPTED;
+  /** Its mailbox hit the limit; it is being ended with 'mailbox_overflow'. */
+  overflowed = false;
   /** Set by ctx.exit: end after the current callback. */
   exitReason: ExitReason | undefined;
 
@@ -137,6 +145,7 @@ export class Shard {
   private readonly host: ShardHost;
   private readonly behaviours: Behaviours;
   private readonly budget: number;
+  private readonly mailboxLimit: number;
   private readonly serials: SerialAllocator;
   private readonly refs: SerialAllocator;
   private readonly table = new Map<number, Slot>();
@@ -168,6 +177,7 @@ export class Shard {
     this.node = options.node;
     this.shard = options.shard;
     this.budget = options.budget ?? DEFAULT_TURN_BUDGET;
+    this.mailboxLimit = options.mailboxLimit ?? DEFAULT_MAILBOX_LIMIT;
     this.serials = new SerialAllocator(options.spawnerId);
     this.refs = new SerialAllocator(options.spawnerId);
     this.context = new ShardContext(this);
@@ -206,8 +216,7 @@ export class Shard {
         else this.host.deadLetter(signal, to, from, payload);
         return;
       }
-      slot.mailbox.push(payload, from, ref);
-      if (!slot.scheduled) this.schedule(slot);
+      this.enqueue(slot, payload, from, ref);
       return;
     }
     this.signals.push({ signal, to, from, ref, payload });
@@ -340,6 +349,25 @@ export class Shard {
   }
 
   // ---- internals ---------------------------------------------------------------------------------
+
+  /**
+   * A user message into `slot`'s mailbox. A mailbox at its limit takes no more: the message is a
+   * dead letter and the process is ended with 'mailbox_overflow' (once, from the signal queue, so
+   * its terminate never runs inside another process's outbox); links, monitors and supervisors
+   * take it from there.
+   */
+  private enqueue(slot: Slot, message: unknown, from: Pid | undefined, ref: number): void {
+    if (slot.mailbox.size >= this.mailboxLimit) {
+      this.host.deadLetter(Signal.USER, slot.pid, from, message);
+      if (!slot.overflowed) {
+        slot.overflowed = true;
+        this.signals.push({ signal: Signal.KILL, to: slot.pid, from: undefined, ref: 0, payload: 'mailbox_overflow' });
+      }
+      return;
+    }
+    slot.mailbox.push(message, from, ref);
+    if (!slot.scheduled) this.schedule(slot);
+  }
 
   private schedule(slot: Slot): void {
     slot.scheduled = true;
@@ -520,8 +548,7 @@ export class Shard {
         else host.deadLetter(Signal.USER, to, slot.pid, message);
         return;
       }
-      target.mailbox.push(message, slot.pid, ref);
-      if (!target.scheduled) this.schedule(target);
+      this.enqueue(target, message, slot.pid, ref);
       return;
     }
     const congested = host.route(Signal.USER, to, slot.pid, ref, message);
@@ -575,8 +602,7 @@ export class Shard {
     }
     switch (signal) {
       case Signal.USER:
-        slot.mailbox.push(payload, from, ref);
-        if (!slot.scheduled) this.schedule(slot);
+        this.enqueue(slot, payload, from, ref);
         break;
       case Signal.EXIT:
         this.exitSignal(slot, from!, payload as ExitReason);

@@ -340,6 +340,7 @@ export class HordeNode extends EventEmitter {
         behaviourModules: options.behaviours,
         preloadModules: options.preload,
         budget: options.budget,
+        mailboxLimit: options.mailboxLimit,
         overflowLimit: options.overflowLimit,
         spin: options.spin,
       },

@@ -6,7 +6,7 @@ import { invalidOption } from '../errors.js';
 import { MAX_SHARDS } from '../process/pid.js';
 import { DEFAULT_SPIN_CHECKS } from '../ring/inbound.js';
 import { MAX_RING_CAPACITY, MIN_RING_CAPACITY } from '../ring/layout.js';
-import { DEFAULT_TURN_BUDGET } from '../executor/shard.js';
+import { DEFAULT_MAILBOX_LIMIT, DEFAULT_TURN_BUDGET } from '../executor/shard.js';
 
 export interface NodeOptions {
   /** Behaviour modules (URLs, file URLs or absolute paths) every executor loads. Required. */
@@ -19,6 +19,8 @@ export interface NodeOptions {
   ringCapacity?: number;
   /** Messages a process handles per turn before others run. Default 64. */
   budget?: number;
+  /** Messages a process's mailbox may hold; past it the process ends with 'mailbox_overflow'. Default 1,000,000. */
+  mailboxLimit?: number;
   /** Envelopes a thread keeps per destination while that ring is full. Default 65,536. */
   overflowLimit?: number;
   /** Spin checks before an idle executor parks. Default DEFAULT_SPIN_CHECKS. */
@@ -39,6 +41,7 @@ export interface ResolvedOptions {
   preload: string[];
   ringCapacity: number;
   budget: number;
+  mailboxLimit: number;
   overflowLimit: number;
   spin: number;
   askTimeoutMs: number;
@@ -83,6 +86,7 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     preload: (options.preload ?? []).map((value, i) => moduleSpecifier(`preload[${i}]`, value)),
     ringCapacity: capacity,
     budget: integer('budget', options.budget, DEFAULT_TURN_BUDGET, 1, 1_000_000),
+    mailboxLimit: integer('mailboxLimit', options.mailboxLimit, DEFAULT_MAILBOX_LIMIT, 1, 1 << 30),
     overflowLimit: integer('overflowLimit', options.overflowLimit, 65_536, 1, 1 << 24),
     spin: integer('spin', options.spin, DEFAULT_SPIN_CHECKS, 0, 10_000_000),
     askTimeoutMs: integer('askTimeoutMs', options.askTimeoutMs, 5000, 1, 2_147_483_647),

@@ -15,7 +15,7 @@ import type { Pid } from './pid.js';
  * Why a process ended. 'normal' ends quietly (linked processes that do not trap exits live on);
  * anything else takes non-trapping linked processes with it. Errors thrown by `receive` become
  * their wire form (`{code, message, ...}`) so the reason can cross threads and nodes.
- * Reasons horde itself uses: 'normal', 'shutdown', 'killed', 'noproc', 'executor_crashed',
+ * Reasons horde itself uses: 'normal', 'shutdown', 'killed', 'noproc', 'executor_crashed', 'mailbox_overflow',
  * 'noconnection', 'max_restart_intensity'.
  */
 export type ExitReason = string | WireError;

@@ -26,6 +26,8 @@ export interface TestKitOptions {
   seed?: number;
   /** Messages per process turn (the shard budget). Default as in production. */
   budget?: number;
+  /** Messages a mailbox may hold. Default as in production. */
+  mailboxLimit?: number;
   /** Simulated start time in ms. Default 0. */
   startMs?: number;
 }
@@ -80,7 +82,7 @@ export class TestKit {
   /** The kit's own main-thread pid: exit signals from `stop` come from it, as node.exit's come from the node's. */
   readonly self: Pid = makePid(0, MAIN_SHARD, this.mainSerials.next());
   private readonly behaviours: Behaviours;
-  private readonly budget: number | undefined;
+  private readonly limits: { budget?: number; mailboxLimit?: number };
   private clockMs: number;
   private steps = 0;
   private nextShard = 0;
@@ -92,7 +94,9 @@ export class TestKit {
     this.random = mulberry32(options.seed ?? 1);
     this.clockMs = options.startMs ?? 0;
     this.behaviours = withBuiltins(options.behaviours);
-    this.budget = options.budget;
+    this.limits = {};
+    if (options.budget !== undefined) this.limits.budget = options.budget;
+    if (options.mailboxLimit !== undefined) this.limits.mailboxLimit = options.mailboxLimit;
     this.shards = Array.from({ length: count }, (_, shard) => this.newShard(shard));
   }
 
@@ -193,7 +197,7 @@ export class TestKit {
 
   private newShard(index: number): Shard {
     const options = { node: 0, shard: index, spawnerId: this.nextSpawnerId++ };
-    return new Shard(this.hostFor(index), this.behaviours, this.budget === undefined ? options : { ...options, budget: this.budget });
+    return new Shard(this.hostFor(index), this.behaviours, { ...options, ...this.limits });
   }
 
   private shardAt(index: number): Shard {

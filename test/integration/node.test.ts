@@ -155,6 +155,24 @@ describe('a node with two executors', () => {
     expect((await n.status()).executorRestarts).toBe(1);
   });
 
+  it('replaces an executor that runs out of memory under resourceLimits', async () => {
+    const n = await node({ resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
+    const failures: { code: number }[] = [];
+    n.on('executorCrashed', (detail: { code: number }) => failures.push(detail));
+    const hog = await n.spawn<string>('where', undefined, { shard: 1 });
+    const survivor = await n.spawn<CounterMsg>('counter', undefined, { shard: 0 });
+    const downs: unknown[] = [];
+    n.monitor(hog, (notice) => downs.push(notice.reason));
+    n.send(hog, 'hog');
+    await eventually(() => downs.length > 0, 30_000);
+    expect(downs).toEqual(['executor_crashed']);
+    expect(failures).toHaveLength(1);
+    n.send(survivor, { type: 'inc' });
+    expect(await n.ask(survivor, { type: 'get' })).toBe(1);
+    const fresh = await n.spawn<string>('where', undefined, { shard: 1 });
+    expect(await n.ask<number>(fresh, 'which')).toBeGreaterThan(0);
+  }, 60_000);
+
   it('counts messages to missing processes as dead letters', async () => {
     const n = await node();
     const counter = await n.spawn<CounterMsg>('counter', undefined, { shard: 1 });

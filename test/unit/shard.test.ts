@@ -888,3 +888,18 @@ describe('Shard back pressure', () => {
     expect(shard.stats().blockedProcesses).toBe(0);
   });
 });
+
+describe('a mailbox at its limit', () => {
+  it('dead-letters the message that finds it full and ends the process with mailbox_overflow', () => {
+    const kit = new TestKit({ behaviours: unitBehaviours, shards: 1, seed: 1, mailboxLimit: 10 });
+    const counter = kit.spawn<CounterMsg>('counter', undefined, { shard: 0 });
+    const reasonOf = watch(kit, counter);
+    kit.run();
+    // Delivered straight into the shard, no turn in between: the 11th and 12th find it full.
+    for (let i = 0; i < 12; i++) kit.shards[0]!.deliver(Signal.USER, counter, undefined, 0, { type: 'inc' });
+    kit.run();
+    expect(reasonOf()).toBe('mailbox_overflow');
+    expect(kit.deadLetters.filter((d) => d.signal === Signal.USER)).toHaveLength(2);
+    expect(alive(kit, counter)).toBe(false);
+  });
+});
