@@ -1,11 +1,12 @@
 // Real nodes: executor worker threads loading a behaviour module, rings between them, the node API.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, HordeError } from '../../src/errors.js';
+import { ErrorCode } from '../../src/errors.js';
 import { startNode, type HordeNode } from '../../src/node/node.js';
 import type { NodeOptions } from '../../src/node/options.js';
 import type { Pid } from '../../src/process/pid.js';
 import type { ChildInfo } from '../../src/process/supervisor.js';
 import type { CounterMsg, PingMsg, WatcherMsg } from '../fixtures/behaviours.js';
+import { rejectsWithCode } from '../support/errors.js';
 
 const behaviours = new URL('../fixtures/behaviours.ts', import.meta.url);
 const preload = new URL('../support/register-tsx.mjs', import.meta.url);
@@ -20,17 +21,6 @@ async function node(options: Partial<NodeOptions> = {}): Promise<HordeNode> {
 afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<HordeError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(HordeError);
-    expect((error as HordeError).code).toBe(code);
-    return error as HordeError;
-  }
-  throw new Error(`expected a rejection with code ${code}`);
-}
 
 /** Polls `check` (an async condition) every 20 ms until it holds; fails after `ms`. */
 async function eventually(check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
@@ -67,23 +57,23 @@ describe('a node with two executors', () => {
   it('rejects an unanswered ask with HORDE_TIMEOUT and an ask to a missing process with HORDE_NOPROC', async () => {
     const n = await node();
     const silent = await n.spawn<string>('where');
-    await expectCode(n.ask(silent, 'ignore', { timeoutMs: 100 }), ErrorCode.TIMEOUT);
+    await rejectsWithCode(n.ask(silent, 'ignore', { timeoutMs: 100 }), ErrorCode.TIMEOUT);
     const counter = await n.spawn<CounterMsg>('counter');
     n.exit(counter, 'kill');
-    await expectCode(n.ask(counter, { type: 'get' }), ErrorCode.NOPROC);
+    await rejectsWithCode(n.ask(counter, { type: 'get' }), ErrorCode.NOPROC);
     const crasher = await n.spawn<CounterMsg>('counter');
-    const error = await expectCode(n.ask(crasher, { type: 'crash', why: 'on purpose' }), ErrorCode.NOPROC);
+    const error = await rejectsWithCode(n.ask(crasher, { type: 'crash', why: 'on purpose' }), ErrorCode.NOPROC);
     expect(String((error.cause as Error | undefined)?.message)).toContain('on purpose');
   });
 
   it('refuses bad options and unknown kinds with codes that name the problem', async () => {
-    await expectCode(startNode({ behaviours: [] }), ErrorCode.INVALID_OPTION);
-    await expectCode(startNode({ behaviours: [behaviours], executors: 0 }), ErrorCode.INVALID_OPTION);
+    await rejectsWithCode(startNode({ behaviours: [] }), ErrorCode.INVALID_OPTION);
+    await rejectsWithCode(startNode({ behaviours: [behaviours], executors: 0 }), ErrorCode.INVALID_OPTION);
     await expect(startNode({ behaviours: [behaviours], ringCapacity: 1000 })).rejects.toThrow(/"ringCapacity"/);
-    await expectCode(startNode({ behaviours: ['/no/such/module.js'], executors: 1 }), ErrorCode.EXECUTOR_START_FAILED);
+    await rejectsWithCode(startNode({ behaviours: ['/no/such/module.js'], executors: 1 }), ErrorCode.EXECUTOR_START_FAILED);
     const n = await node();
-    await expectCode(n.spawn('no-such-kind'), ErrorCode.UNKNOWN_KIND);
-    await expectCode(n.spawn('counter', undefined, { shard: 7 }), ErrorCode.INVALID_OPTION);
+    await rejectsWithCode(n.spawn('no-such-kind'), ErrorCode.UNKNOWN_KIND);
+    await rejectsWithCode(n.spawn('counter', undefined, { shard: 7 }), ErrorCode.INVALID_OPTION);
     await expect(n.spawn('bad-init')).rejects.toThrow(/init refuses/);
   });
 
@@ -177,7 +167,7 @@ describe('a node with two executors', () => {
     const n = await node();
     const counter = await n.spawn<CounterMsg>('counter', undefined, { shard: 1 });
     n.exit(counter, 'kill');
-    await expectCode(n.ask(counter, { type: 'get' }), ErrorCode.NOPROC);
+    await rejectsWithCode(n.ask(counter, { type: 'get' }), ErrorCode.NOPROC);
     for (let i = 0; i < 5; i++) n.send(counter, { type: 'inc' });
     await eventually(async () => (await n.status()).deadLetters >= 5);
   });
@@ -218,7 +208,7 @@ describe('a node with two executors', () => {
   it('stops gracefully: terminate runs, workers exit, calls after stop are refused', async () => {
     const n = await startNode({ behaviours: [behaviours], preload: [preload], executors: 2 });
     const counter = await n.spawn<CounterMsg>('counter');
-    const pending = expectCode(n.ask(counter, 'never', { timeoutMs: 60_000 }), ErrorCode.NODE_STOPPED);
+    const pending = rejectsWithCode(n.ask(counter, 'never', { timeoutMs: 60_000 }), ErrorCode.NODE_STOPPED);
     await n.stop();
     await pending;
     expect(() => n.send(counter, { type: 'inc' })).toThrow(expect.objectContaining({ code: ErrorCode.NODE_STOPPED }) as Error);

@@ -1,14 +1,5 @@
-/** A small seeded PRNG (mulberry32) so property tests on both sides of a thread agree and replay. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The testkit's seeded generator (mulberry32), so property tests on both sides of a thread agree and replay. */
+export { mulberry32 as seededRandom } from '../../src/testkit/testkit.js';
 
 /** Integer in [min, max]. */
 export function randomInt(random: () => number, min: number, max: number): number {

@@ -20,23 +20,13 @@ import { MAX_DEPTH, TAG_KEY } from '../../src/codec/json.js';
 import { ErrorCode, HordeError } from '../../src/errors.js';
 import { isPid, pid } from '../../src/process/pid.js';
 import { RingReader, RingWriter, createRing } from '../../src/ring/ring.js';
+import { throwsCode } from '../support/errors.js';
 
 /** Encodes and decodes a payload; also returns the encoding chosen. */
 function roundTrip(value: unknown): { value: unknown; encoding: number } {
   const encoded = encodePayload(value);
   const bytes = encoded.bytes.slice(0, encoded.length);
   return { value: decodePayload(encoded.encoding, encoded.typeId, bytes, 0, bytes.length), encoding: encoded.encoding };
-}
-
-function throwsCode(action: () => unknown, code: string): HordeError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(HordeError);
-    expect((error as HordeError).code).toBe(code);
-    return error as HordeError;
-  }
-  throw new Error(`expected a HordeError with code ${code}`);
 }
 
 describe('JSON payloads', () => {

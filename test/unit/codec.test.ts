@@ -12,10 +12,11 @@ import {
   type Envelope,
 } from '../../src/codec/envelope.js';
 import { PayloadEncoding } from '../../src/codec/payload.js';
-import { ErrorCode, HordeError } from '../../src/errors.js';
+import { ErrorCode } from '../../src/errors.js';
 import { isPid, pid, type Pid } from '../../src/process/pid.js';
 import { RingReader, RingWriter, createRing } from '../../src/ring/ring.js';
 import { damagedCanaries, plantCanaries } from '../support/records.js';
+import { throwsCode } from '../support/errors.js';
 
 const TO = pid(1, 2, 3 * 65536 + 4);
 const FROM = pid(5, 6, 7 * 65536 + 8);
@@ -38,17 +39,6 @@ function readEnvelopes(reader: RingReader): Envelope[] {
     out.push(decodeEnvelope(bytes, offset, length));
   });
   return out;
-}
-
-function throwsCode(action: () => unknown, code: string): HordeError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(HordeError);
-    expect((error as HordeError).code).toBe(code);
-    return error as HordeError;
-  }
-  throw new Error(`expected a HordeError with code ${code}`);
 }
 
 describe('envelope through a ring', () => {

@@ -2,10 +2,11 @@
 // property test against a plain array queue.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ErrorCode, HordeError } from '../../src/errors.js';
+import { ErrorCode } from '../../src/errors.js';
 import { Doorbell } from '../../src/ring/doorbell.js';
 import { RingReader, RingWriter, createRing, maxPayloadFor, recordBytes } from '../../src/ring/ring.js';
 import { damagedCanaries, plantCanaries } from '../support/records.js';
+import { throwsCode } from '../support/errors.js';
 
 interface Record {
   kind: number;
@@ -30,27 +31,16 @@ function bytesOf(length: number, seed: number): Uint8Array {
   return Uint8Array.from({ length }, (_, i) => (seed + i * 13) & 0xff);
 }
 
-function expectCode(action: () => unknown, code: string): void {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(HordeError);
-    expect((error as HordeError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected a HordeError with code ${code}`);
-}
-
 describe('createRing', () => {
   it.each([0, 63, 100, 3000, 2 ** 31, Number.NaN, 1.5])('refuses capacity %s, naming the option', (capacity) => {
-    expectCode(() => createRing({ capacity }), ErrorCode.INVALID_OPTION);
+    throwsCode(() => createRing({ capacity }), ErrorCode.INVALID_OPTION);
     expect(() => createRing({ capacity })).toThrow(/"capacity"/);
   });
 
   it('refuses a buffer that is not a ring', () => {
     const handle = createRing({ capacity: 64 });
-    expectCode(() => new RingReader({ ...handle, buffer: new SharedArrayBuffer(1024) }), ErrorCode.INVALID_SHARED_BUFFER);
-    expectCode(() => new RingWriter({ ...handle, consumerBell: new SharedArrayBuffer(64) }), ErrorCode.INVALID_SHARED_BUFFER);
+    throwsCode(() => new RingReader({ ...handle, buffer: new SharedArrayBuffer(1024) }), ErrorCode.INVALID_SHARED_BUFFER);
+    throwsCode(() => new RingWriter({ ...handle, consumerBell: new SharedArrayBuffer(64) }), ErrorCode.INVALID_SHARED_BUFFER);
   });
 
   it('limits records to half the capacity less the header', () => {
@@ -85,9 +75,9 @@ describe('RingWriter and RingReader', () => {
 
   it('refuses kinds outside 0..254', () => {
     const { writer } = pair(64);
-    expectCode(() => writer.tryWrite(255, new Uint8Array(0)), ErrorCode.INVALID_RECORD_KIND);
-    expectCode(() => writer.tryWrite(-1, new Uint8Array(0)), ErrorCode.INVALID_RECORD_KIND);
-    expectCode(() => writer.tryWrite(1.5, new Uint8Array(0)), ErrorCode.INVALID_RECORD_KIND);
+    throwsCode(() => writer.tryWrite(255, new Uint8Array(0)), ErrorCode.INVALID_RECORD_KIND);
+    throwsCode(() => writer.tryWrite(-1, new Uint8Array(0)), ErrorCode.INVALID_RECORD_KIND);
+    throwsCode(() => writer.tryWrite(1.5, new Uint8Array(0)), ErrorCode.INVALID_RECORD_KIND);
   });
 
   it('fills exactly to capacity, refuses one more without writing it, and accepts it after a read', () => {
@@ -108,7 +98,7 @@ describe('RingWriter and RingReader', () => {
     const { writer, reader } = pair(64);
     writer.tryWrite(3, bytesOf(5, 5));
     const used = writer.usedBytes;
-    expectCode(() => writer.tryWrite(1, new Uint8Array(29)), ErrorCode.RECORD_TOO_LARGE);
+    throwsCode(() => writer.tryWrite(1, new Uint8Array(29)), ErrorCode.RECORD_TOO_LARGE);
     expect(() => writer.reserve(1, 29)).toThrow(/at most 28 bytes/);
     expect(writer.usedBytes).toBe(used);
     expect(readAll(reader)).toEqual([{ kind: 3, payload: Array.from(bytesOf(5, 5)) }]);
@@ -198,7 +188,7 @@ describe('RingWriter and RingReader', () => {
   });
 
   it('refuses to park the main thread', () => {
-    expectCode(() => Doorbell.create().park(0), ErrorCode.WOULD_BLOCK);
+    throwsCode(() => Doorbell.create().park(0), ErrorCode.WOULD_BLOCK);
   });
 
   it('behaves like a FIFO queue under random operations (model-based)', () => {
