@@ -10,7 +10,7 @@
 export const ErrorCode = {
   /** An option passed to a public function is missing, of the wrong type or out of range. */
   INVALID_OPTION: 'HORDE_INVALID_OPTION',
-  /** A record is larger than the ring can ever hold (more than half its capacity). */
+  /** A record is larger than the ring can ever hold (more than half its capacity), or than a durable log's `maxRecordBytes`. */
   RECORD_TOO_LARGE: 'HORDE_RECORD_TOO_LARGE',
   /** A ring kind tag outside 0..254 (255 is reserved for the wrap marker). */
   INVALID_RECORD_KIND: 'HORDE_INVALID_RECORD_KIND',
@@ -32,8 +32,16 @@ export const ErrorCode = {
   NODE_STOPPED: 'HORDE_NODE_STOPPED',
   /** A bounded queue on the way to the target is full: try again later. */
   OVERLOADED: 'HORDE_OVERLOADED',
-  /** An executor worker failed to start. */
-  EXECUTOR_START_FAILED: 'HORDE_EXECUTOR_START_FAILED',
+  /** A worker thread of the node failed to start. */
+  WORKER_START_FAILED: 'HORDE_WORKER_START_FAILED',
+  /** A timer with a negative or non-finite delay. */
+  INVALID_TIMER: 'HORDE_INVALID_TIMER',
+  /** A file request on a node started without a dataDir. */
+  NO_DATA_DIR: 'HORDE_NO_DATA_DIR',
+  /** An io request of the wrong shape (unknown op, missing path or data). */
+  INVALID_IO_REQUEST: 'HORDE_INVALID_IO_REQUEST',
+  /** ctx.compute named a task no compute module exports. */
+  UNKNOWN_TASK: 'HORDE_UNKNOWN_TASK',
   /** An error from another thread whose code this build does not know. */
   REMOTE_ERROR: 'HORDE_REMOTE_ERROR',
   /** Anything thrown that was not an Error at all. */
@@ -48,6 +56,24 @@ export const ErrorCode = {
   UNKNOWN_MESSAGE_TYPE: 'HORDE_UNKNOWN_MESSAGE_TYPE',
   /** A message type registration clashes with an earlier one (same name or same id, other schema). */
   MESSAGE_TYPE_CONFLICT: 'HORDE_MESSAGE_TYPE_CONFLICT',
+  /** A timer wheel already holds as many pending timers as its id space allows (2^26). */
+  TIMER_CAPACITY: 'HORDE_TIMER_CAPACITY',
+  /** A durable log holds a record that fails its checksum or has an impossible length; it is never returned. */
+  LOG_CORRUPT: 'HORDE_LOG_CORRUPT',
+  /** A durable log's write or fsync failed (the cause is the fs error): it accepts no more appends. */
+  LOG_FAILED: 'HORDE_LOG_FAILED',
+  /** The durable log is closing or closed. */
+  LOG_CLOSED: 'HORDE_LOG_CLOSED',
+  /** The file is already open as a durable log on this thread. */
+  LOG_IN_USE: 'HORDE_LOG_IN_USE',
+  /** A read offset is not the start of a record of the log (or is past its acknowledged end). */
+  INVALID_OFFSET: 'HORDE_INVALID_OFFSET',
+  /** A path is absolute, climbs out with `..`, or goes through a symlink that leads out of the data directory. */
+  PATH_OUTSIDE_DATA_DIR: 'HORDE_PATH_OUTSIDE_DATA_DIR',
+  /** A path is malformed: empty, NUL bytes, backslashes, ill-formed Unicode, a file used as a directory, a symlink loop. */
+  INVALID_PATH: 'HORDE_INVALID_PATH',
+  /** A file operation failed for a reason of its own (the cause is the fs error with its code). */
+  IO_ERROR: 'HORDE_IO_ERROR',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -67,12 +67,22 @@ export const Signal = {
   SPAWN: 8,
   /** End the target at once with the payload as reason (not trappable). */
   KILL: 9,
+  /** To the poller: start a timer owned by `from`; `ref` names it; payload {delayMs, repeat, message}. */
+  TIMER: 10,
+  /** To the poller: cancel the timers of `from` named by `ref` (or, with ref 0, the payload's refs). */
+  TIMER_CANCEL: 11,
+  /** From the poller: timer `ref` fired; the payload is the owner's message. */
+  TIMER_FIRE: 12,
+  /** To the file worker: an I/O or compute request; `ref` correlates the answer. */
+  IO: 13,
+  /** From the file worker: the answer to request `ref` (payload {ok, value} or {ok, error}). */
+  IO_REPLY: 14,
 } as const;
 
 export type Signal = (typeof Signal)[keyof typeof Signal];
 
 /** The highest signal this build knows; decoding refuses others. */
-const MAX_SIGNAL: number = Signal.KILL;
+const MAX_SIGNAL: number = Signal.IO_REPLY;
 
 export function isSignal(value: unknown): value is Signal {
   return typeof value === 'number' && Number.isInteger(value) && value >= Signal.USER && value <= MAX_SIGNAL;

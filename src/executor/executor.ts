@@ -29,12 +29,13 @@ import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import { decodeEnvelope } from '../codec/envelope.js';
 import { errorToWire } from '../errors.js';
-import { MAIN_SHARD, type Pid } from '../process/pid.js';
+import type { Pid } from '../process/pid.js';
 import type { Behaviours, ExitReason } from '../process/types.js';
 import { Doorbell } from '../ring/doorbell.js';
 import { InboundRings } from '../ring/inbound.js';
 import type { RingHandle } from '../ring/ring.js';
 import { pumpedEndpoint } from '../internal/control-endpoint.js';
+import { participantOf } from '../internal/participants.js';
 import { Outbound, SendResult } from './outbound.js';
 import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
 import { Shard, ROUTE_ACCEPTED, type ShardHost } from './shard.js';
@@ -59,8 +60,9 @@ export class Executor {
   private readonly control: Int32Array;
   private readonly status: Float64Array;
   private readonly kindIndex: Map<string, number>;
-  private readonly mainIndex: number;
   private readonly pump: () => void;
+  /** Reader index in `inbound` of each participant's ring. */
+  private readonly positions: number[] = [];
   private readonly events: ExecutorEvents;
   private controlSeen = 0;
   private deadLetters = 0;
@@ -69,7 +71,6 @@ export class Executor {
   constructor(data: ExecutorWorkerData, behaviours: Behaviours, controlPort: MessagePort, events: ExecutorEvents) {
     this.data = data;
     this.events = events;
-    this.mainIndex = data.shards;
     this.control = new Int32Array(data.status, 0, 2);
     this.status = new Float64Array(data.status);
     this.status[StatusSlot.RUNNING_SERIAL] = -1;
@@ -82,7 +83,9 @@ export class Executor {
       mailboxLimit: data.mailboxLimit,
     });
     this.inbound = new InboundRings(new Doorbell(data.bell), (_ring, _kind, bytes, offset, length) => this.onRecord(bytes, offset, length));
-    for (const handle of data.inbound) if (handle !== undefined) this.inbound.add(handle);
+    data.inbound.forEach((handle, participant) => {
+      if (handle !== undefined) this.positions[participant] = this.inbound.add(handle);
+    });
     this.outbound = new Outbound(data.outbound, data.overflowLimit);
     const control = pumpedEndpoint(controlPort);
     this.pump = control.pump;
@@ -131,9 +134,8 @@ export class Executor {
   }
 
   private route(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): number {
-    // Other nodes go through the main thread's cluster server; so do the main thread's own pids.
-    const index = to.node !== this.data.node || to.shard === MAIN_SHARD ? this.mainIndex : to.shard;
-    if (index >= this.data.outbound.length || this.data.outbound[index] === undefined) {
+    const index = participantOf(to, this.data.node, this.data.shards);
+    if (index === undefined || this.data.outbound[index] === undefined) {
       this.deadLetters++;
       return ROUTE_ACCEPTED;
     }
@@ -180,7 +182,7 @@ export class Executor {
       replaceRings: (index: number, inbound: RingHandle, outbound: RingHandle) =>
         attempt(() => {
           this.deadLetters += this.outbound.replace(index, outbound);
-          this.inbound.replace(this.inboundPosition(index), inbound);
+          this.inbound.replace(this.positions[index]!, inbound);
         }),
       collectGarbage: () => {
         const gc = (globalThis as { gc?: () => void }).gc;
@@ -195,11 +197,6 @@ export class Executor {
           this.stopped = true;
         }),
     };
-  }
-
-  /** Inbound rings were added in participant order, skipping this executor's own index. */
-  private inboundPosition(participant: number): number {
-    return participant < this.data.shard ? participant : participant - 1;
   }
 
   private statusReport(): ExecutorStatus {

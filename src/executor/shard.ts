@@ -30,7 +30,8 @@
  */
 
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
-import { SerialAllocator, formatPid, pid as makePid, pidKey, type Pid } from '../process/pid.js';
+import { FILEIO_SHARD, POLLER_SHARD, SerialAllocator, formatPid, pid as makePid, pidKey, type Pid } from '../process/pid.js';
+import { IoResult, type IoReply, type IoRequest, type TimerOptions, type TimerRequest } from '../process/io.js';
 import { Down, Exit, type Behaviours, type Context, type ExitReason, type Process, type ReplyToken, type SpawnOptions } from '../process/types.js';
 import { Mailbox } from './mailbox.js';
 import { Queue } from './queue.js';
@@ -90,11 +91,17 @@ const Op = {
   EXIT_SELF: 7,
   STOP: 8,
   TRAP: 9,
+  TIMER_START: 10,
+  TIMER_CANCEL: 11,
+  IO: 12,
 } as const;
 
 class Slot {
   readonly mailbox = new Mailbox();
-  system: (Exit | Down)[] | undefined;
+  /** Messages ahead of the mailbox: Exit, Down and timer messages. */
+  system: unknown[] | undefined;
+  /** Pending timers: ref → whether it repeats. */
+  timers: Map<number, boolean> | undefined;
   links: Map<string, Pid> | undefined;
   /** Monitors this process holds: ref → watched pid. */
   monitors: Map<number, Pid> | undefined;
@@ -153,6 +160,9 @@ export class Shard {
   private readonly signals = new Queue<QueuedSignal>();
   private readonly blocked: Slot[] = [];
   private readonly context: ShardContext;
+  /** This node's poller and file worker endpoints. */
+  private readonly poller: Pid;
+  private readonly fileio: Pid;
 
   /** The slot whose callback is running (effects are recorded for it). */
   private current: Slot | undefined;
@@ -181,6 +191,8 @@ export class Shard {
     this.serials = new SerialAllocator(options.spawnerId);
     this.refs = new SerialAllocator(options.spawnerId);
     this.context = new ShardContext(this);
+    this.poller = makePid(this.node, POLLER_SHARD, 0);
+    this.fileio = makePid(this.node, FILEIO_SHARD, 0);
   }
 
   // ---- entry points for the host -------------------------------------------------------------
@@ -532,6 +544,18 @@ export class Shard {
         case Op.TRAP:
           slot.trapExits = values[i] === true;
           break;
+        case Op.TIMER_START: {
+          const request = values[i] as TimerRequest;
+          (slot.timers ??= new Map()).set(refs[i]!, request.repeat);
+          this.emit(Signal.TIMER, this.poller, self, refs[i]!, request);
+          break;
+        }
+        case Op.TIMER_CANCEL:
+          if (slot.timers?.delete(refs[i]!) === true) this.emit(Signal.TIMER_CANCEL, this.poller, self, refs[i]!, undefined);
+          break;
+        case Op.IO:
+          this.emit(Signal.IO, this.fileio, self, refs[i]!, values[i]);
+          break;
       }
     }
     this.discardOutbox();
@@ -625,6 +649,19 @@ export class Shard {
       case Signal.KILL:
         this.end(slot, payload as ExitReason);
         break;
+      case Signal.TIMER_FIRE: {
+        // Only timers the process still holds: a cancel that crossed the fire in flight wins.
+        const repeat = slot.timers?.get(ref);
+        if (repeat === undefined) break;
+        if (!repeat) slot.timers!.delete(ref);
+        this.deliverSystem(slot, payload);
+        break;
+      }
+      case Signal.IO_REPLY: {
+        const reply = payload as IoReply;
+        this.enqueue(slot, new IoResult(ref, reply.ok, reply.ok ? reply.value : undefined, reply.ok ? undefined : reply.error), from, 0);
+        break;
+      }
       default:
         this.host.deadLetter(signal, to, from, payload);
     }
@@ -655,7 +692,7 @@ export class Shard {
     this.end(slot, reason);
   }
 
-  private deliverSystem(slot: Slot, message: Exit | Down): void {
+  private deliverSystem(slot: Slot, message: unknown): void {
     (slot.system ??= []).push(message);
     if (!slot.scheduled) this.schedule(slot);
   }
@@ -688,6 +725,11 @@ export class Shard {
     }
     if (slot.monitors !== undefined) {
       for (const [ref, watched] of slot.monitors) this.emit(Signal.DEMONITOR, watched, self, ref, undefined);
+    }
+    if (slot.timers !== undefined && slot.timers.size > 0) {
+      // Timers die with their process: one cancel for all of them.
+      this.emit(Signal.TIMER_CANCEL, this.poller, self, 0, [...slot.timers.keys()]);
+      slot.timers = undefined;
     }
     this.table.delete(self.serial);
     slot.mailbox.clear();
@@ -775,5 +817,31 @@ class ShardContext implements Context {
 
   trapExits(on: boolean): void {
     this.shard.record(Op.TRAP, undefined, on, 0);
+  }
+
+  startTimer(ms: number, msg: unknown, options?: TimerOptions): number {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new HordeError(ErrorCode.INVALID_TIMER, `startTimer: delay must be a finite number of ms >= 0; got ${String(ms)}`);
+    }
+    const repeat = options?.repeat === true;
+    if (repeat && ms === 0) throw new HordeError(ErrorCode.INVALID_TIMER, 'startTimer: a repeating timer needs a delay > 0');
+    const ref = this.shard.allocateRef();
+    const request: TimerRequest = { delayMs: ms, repeat, message: msg };
+    this.shard.record(Op.TIMER_START, undefined, request, ref);
+    return ref;
+  }
+
+  cancelTimer(ref: number): void {
+    this.shard.record(Op.TIMER_CANCEL, undefined, undefined, ref);
+  }
+
+  io(request: IoRequest): number {
+    const ref = this.shard.allocateRef();
+    this.shard.record(Op.IO, undefined, request, ref);
+    return ref;
+  }
+
+  compute(task: string, input: unknown): number {
+    return this.io({ op: 'compute', task, input });
   }
 }

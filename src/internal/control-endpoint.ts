@@ -58,3 +58,8 @@ export function notifyingEndpoint(port: MessagePort, notify: () => void): Endpoi
     },
   };
 }
+
+/** A plain endpoint for a worker that lives on its event loop (the file worker). */
+export function portEndpoint(port: MessagePort): Endpoint {
+  return notifyingEndpoint(port, () => undefined);
+}

@@ -4,7 +4,7 @@
  * The main thread is a participant like the executors (index `executors` in the topology): it has
  * its own endpoint pid (shard MAIN_SHARD), sends user messages and signals through the rings, and
  * gets replies to `ask`, DOWN notices for its monitors, and dead letters back through them. It
- * never blocks; see MainEndpoint.
+ * never blocks; see AsyncEndpoint.
  *
  * ask: a MONITOR signal and then the message go out on the same ring, so the target's shard sees
  * them in order; the answer (a USER envelope with the ask's ref) or a DOWN (target gone: 'noproc',
@@ -26,12 +26,19 @@
 import { EventEmitter } from 'node:events';
 import { ErrorCode, HordeError, errorFromWire, isWireError } from '../errors.js';
 import { Signal } from '../codec/envelope.js';
-import { MAIN_SHARD, SerialAllocator, formatPid, isPid, pid as makePid, type Pid } from '../process/pid.js';
+import { MAIN_SHARD, POLLER_SHARD, SerialAllocator, formatPid, isPid, pid as makePid, type Pid } from '../process/pid.js';
 import type { ExitReason, SpawnOptions } from '../process/types.js';
 import type { ExecutorStatus } from '../executor/protocol.js';
+import type { RingHandle } from '../ring/ring.js';
 import type { Envelope } from '../codec/envelope.js';
-import { ExecutorHandle } from './executor-handle.js';
-import { MainEndpoint } from './main-endpoint.js';
+import { heartbeat, startExecutor, type ExecutorHandle } from './executor-handle.js';
+import { startFileWorker, startPoller } from './services.js';
+import { WorkerHandle } from './worker-handle.js';
+import { fileioIndex, mainIndex, participantCount, participantOf, pollerIndex } from '../internal/participants.js';
+import type { PollerApi, PollerStatus } from '../poller/poller.js';
+import type { FileWorkerApi, FileWorkerStatus } from '../fileio/protocol.js';
+import { mkdir } from 'node:fs/promises';
+import { AsyncEndpoint } from '../internal/async-endpoint.js';
 import { resolveOptions, type NodeOptions, type ResolvedOptions } from './options.js';
 import { Topology } from './topology.js';
 
@@ -55,8 +62,10 @@ export interface NodeStatus {
   longReceives: number;
   processCrashes: number;
   executorRestarts: number;
-  /** Envelopes the main thread holds per executor while that ring is full. */
+  /** Envelopes the main thread holds per participant while that ring is full. */
   mainOverflow: number[];
+  poller: PollerStatus;
+  fileWorker: FileWorkerStatus;
 }
 
 interface PendingAsk {
@@ -80,10 +89,13 @@ export class HordeNode extends EventEmitter {
   private readonly options: ResolvedOptions;
   private readonly topology: Topology;
   private readonly executors: ExecutorHandle[] = [];
-  private readonly endpoint: MainEndpoint;
+  private poller: WorkerHandle<PollerApi> | undefined;
+  private fileWorker: WorkerHandle<FileWorkerApi> | undefined;
+  private readonly endpoint: AsyncEndpoint;
   private readonly serials = new SerialAllocator(MAIN_SPAWNER);
   private readonly asks = new Map<number, PendingAsk>();
   private readonly monitors = new Map<number, MainMonitor>();
+  private readonly ticks = new Map<number, () => void>();
   private readonly names = new Map<string, { pid: Pid; cancel: () => void }>();
   private readonly watchdog: NodeJS.Timeout;
   private readonly stalls = new Map<number, { turns: number; serial: number; since: number; reported: boolean }>();
@@ -99,10 +111,10 @@ export class HordeNode extends EventEmitter {
   private constructor(options: ResolvedOptions) {
     super();
     this.options = options;
-    this.topology = new Topology(options.executors + 1, options.ringCapacity);
+    this.topology = new Topology(participantCount(options.executors), options.ringCapacity);
     this.self = makePid(0, MAIN_SHARD, this.serials.next());
-    const main = options.executors;
-    this.endpoint = new MainEndpoint(this.topology.bells[main]!, this.topology.inboundOf(main), this.topology.outboundOf(main), options.overflowLimit, {
+    const main = mainIndex(options.executors);
+    this.endpoint = new AsyncEndpoint(this.topology.bells[main]!, this.topology.inboundOf(main), this.topology.outboundOf(main), options.overflowLimit, {
       envelope: (envelope) => this.onEnvelope(envelope),
       malformed: (error) => this.report('malformed', error),
       dropped: (count) => {
@@ -115,8 +127,18 @@ export class HordeNode extends EventEmitter {
 
   /** @internal */
   static async start(options: NodeOptions): Promise<HordeNode> {
-    const node = new HordeNode(resolveOptions(options));
+    const resolved = resolveOptions(options);
+    if (resolved.dataDir !== undefined) await mkdir(resolved.dataDir, { recursive: true });
+    const node = new HordeNode(resolved);
     try {
+      const serviceEvents = {
+        malformed: (error: unknown) => node.report('malformed', error),
+        exited: (name: string, code: number, error: Error | undefined) => {
+          if (node.state === 'running') node.report('serviceCrashed', { name, code, error });
+        },
+      };
+      node.poller = await startPoller(node.topology, node.options, serviceEvents);
+      node.fileWorker = await startFileWorker(node.topology, node.options, serviceEvents);
       for (let shard = 0; shard < node.options.executors; shard++) node.executors.push(await node.startExecutor(shard));
     } catch (error) {
       await node.stop();
@@ -140,7 +162,7 @@ export class HordeNode extends EventEmitter {
       throw new HordeError(ErrorCode.INVALID_OPTION, `spawn: option "shard" must be an integer from 0 to ${this.options.executors - 1}; got ${String(shard)}`);
     }
     const child = makePid<M>(0, shard, this.serials.next());
-    await ExecutorHandle.unwrap(executor.api.spawn(child, kind, args));
+    await WorkerHandle.unwrap(executor.api.spawn(child, kind, args));
     return child;
   }
 
@@ -182,6 +204,24 @@ export class HordeNode extends EventEmitter {
     };
   }
 
+  /**
+   * Calls `tick` every `ms` from the poller's timer wheel (the node's periodic work: heartbeats,
+   * canaries). Returns a function that stops it. Throws HORDE_INVALID_TIMER for a bad period.
+   */
+  every(ms: number, tick: () => void): () => void {
+    this.assertRunning();
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
+      throw new HordeError(ErrorCode.INVALID_TIMER, `every: period must be a finite number of ms > 0; got ${String(ms)}`);
+    }
+    const ref = this.serials.next();
+    const poller = makePid(0, POLLER_SHARD, 0);
+    this.ticks.set(ref, tick);
+    this.post(Signal.TIMER, poller, ref, { delayMs: ms, repeat: true, message: null });
+    return () => {
+      if (this.ticks.delete(ref) && this.state === 'running') this.post(Signal.TIMER_CANCEL, poller, ref, undefined);
+    };
+  }
+
   /** Ends `pid` with an exit signal (default 'shutdown'; 'kill' cannot be trapped). */
   exit(target: Pid, reason: ExitReason = 'shutdown'): void {
     this.assertRunning();
@@ -217,8 +257,14 @@ export class HordeNode extends EventEmitter {
 
   async status(): Promise<NodeStatus> {
     this.assertRunning();
-    const executors = await Promise.all(this.executors.map((executor) => executor.api.status()));
+    const [executors, poller, fileWorker] = await Promise.all([
+      Promise.all(this.executors.map((executor) => executor.api.status())),
+      this.poller!.api.status(),
+      this.fileWorker!.api.status(),
+    ]);
     return {
+      poller,
+      fileWorker,
       executors,
       deadLetters: this.deadLetters + executors.reduce((sum, e) => sum + e.deadLetters, 0),
       pendingAsks: this.asks.size,
@@ -247,29 +293,37 @@ export class HordeNode extends EventEmitter {
     this.state = 'stopping';
     clearInterval(this.watchdog);
     for (const ref of [...this.asks.keys()]) this.settleAsk(ref, new HordeError(ErrorCode.NODE_STOPPED, 'the node stopped before the reply arrived'));
-    await Promise.all(
-      this.executors.map(async (executor) => {
-        // The worker exits right after answering; its answer may be lost with the closing port,
-        // so the exit itself is what we wait for.
-        ExecutorHandle.unwrap(executor.api.stop()).catch((error: unknown) => this.report('executorCrashed', error));
-        const grace = new Promise<'late'>((resolve) => setTimeout(resolve, STOP_GRACE_MS, 'late').unref());
-        if ((await Promise.race([executor.exited, grace])) === 'late') await executor.worker.terminate();
-        await executor.exited;
-      }),
-    );
+    // Executors first (their processes' terminate may still start timers or file requests), then
+    // the service threads. A worker exits right after answering stop, and its answer may be lost
+    // with the closing port, so the exit itself is what we wait for.
+    await Promise.all(this.executors.map((executor) => this.stopWorker(executor, () => WorkerHandle.unwrap(executor.api.stop()))));
+    const poller = this.poller;
+    const fileWorker = this.fileWorker;
+    await Promise.all([
+      poller === undefined ? undefined : this.stopWorker(poller, () => poller.api.stop()),
+      fileWorker === undefined ? undefined : this.stopWorker(fileWorker, () => fileWorker.api.stop()),
+    ]);
     await this.endpoint.close();
     this.state = 'stopped';
   }
 
+  private async stopWorker(handle: WorkerHandle<unknown>, stop: () => Promise<unknown>): Promise<void> {
+    stop().catch((error: unknown) => this.report('serviceCrashed', error));
+    const grace = new Promise<'late'>((resolve) => setTimeout(resolve, STOP_GRACE_MS, 'late').unref());
+    if ((await Promise.race([handle.exited, grace])) === 'late') await handle.worker.terminate();
+    await handle.exited;
+  }
+
   private post(signal: Signal, to: Pid, ref: number, payload: unknown): void {
     if (!isPid(to)) throw new HordeError(ErrorCode.INVALID_OPTION, `not a pid: ${JSON.stringify(to)}`);
-    if (to.node !== 0 || to.shard >= this.options.executors) {
+    const index = to.node === 0 ? participantOf(to, 0, this.options.executors) : undefined;
+    if (index === undefined || index === mainIndex(this.options.executors)) {
       this.deadLetters++;
       this.answerMissing(signal, to, ref);
       return;
     }
-    if (!this.endpoint.send(to.shard, { signal, to, from: this.self, ref, payload })) {
-      throw new HordeError(ErrorCode.OVERLOADED, `the ring to executor ${to.shard} and its overflow are full`);
+    if (!this.endpoint.send(index, { signal, to, from: this.self, ref, payload })) {
+      throw new HordeError(ErrorCode.OVERLOADED, `the ring to participant ${index} and its overflow are full`);
     }
   }
 
@@ -294,6 +348,10 @@ export class HordeNode extends EventEmitter {
     }
     if (signal === Signal.DOWN && envelope.from !== undefined) {
       this.fireDown(ref, envelope.from, envelope.payload as ExitReason);
+      return;
+    }
+    if (signal === Signal.TIMER_FIRE) {
+      this.ticks.get(ref)?.();
       return;
     }
     if (signal === Signal.EXIT || signal === Signal.SPAWN) return;
@@ -328,7 +386,7 @@ export class HordeNode extends EventEmitter {
   private async startExecutor(shard: number): Promise<ExecutorHandle> {
     const options = this.options;
     const topology = this.topology;
-    return ExecutorHandle.start(
+    return startExecutor(
       {
         node: 0,
         shard,
@@ -345,7 +403,7 @@ export class HordeNode extends EventEmitter {
         spin: options.spin,
       },
       topology.bells[shard]!,
-      { resourceLimits: options.resourceLimits },
+      options.resourceLimits,
       {
         crashed: (pid, kind, reason) => {
           this.processCrashes++;
@@ -376,16 +434,16 @@ export class HordeNode extends EventEmitter {
       this.report('executorCrashed', { shard, code: -1, error });
       return;
     }
-    const main = this.options.executors;
-    this.endpoint.replace(shard, topology.rings[shard]![main]!, topology.rings[main]![shard]!);
-    const others = this.executors.filter((_, index) => index !== shard);
-    await Promise.all(
-      others.map((executor, i) => {
-        const index = i < shard ? i : i + 1;
-        return ExecutorHandle.unwrap(executor.api.replaceRings(shard, topology.rings[shard]![index]!, topology.rings[index]![shard]!));
-      }),
-    );
-    await Promise.all(others.map((executor) => ExecutorHandle.unwrap(executor.api.shardLost(shard, 'executor_crashed'))));
+    const shards = this.options.executors;
+    const rings = (other: number): [RingHandle, RingHandle] => [topology.rings[shard]![other]!, topology.rings[other]![shard]!];
+    this.endpoint.replace(shard, ...rings(mainIndex(shards)));
+    const others = this.executors.map((executor, index) => ({ executor, index })).filter(({ index }) => index !== shard);
+    await Promise.all([
+      ...others.map(({ executor, index }) => WorkerHandle.unwrap(executor.api.replaceRings(shard, ...rings(index)))),
+      this.poller!.api.replaceRings(shard, ...rings(pollerIndex(shards))),
+      this.fileWorker!.api.replaceRings(shard, ...rings(fileioIndex(shards))),
+    ]);
+    await Promise.all(others.map(({ executor }) => WorkerHandle.unwrap(executor.api.shardLost(shard, 'executor_crashed'))));
     for (const [ref, monitor] of [...this.monitors]) {
       if (monitor.target.shard === shard) this.fireDown(ref, monitor.target, 'executor_crashed');
     }
@@ -397,7 +455,7 @@ export class HordeNode extends EventEmitter {
   private checkHeartbeats(): void {
     const now = Date.now();
     this.executors.forEach((executor, shard) => {
-      const beat = executor.heartbeat();
+      const beat = heartbeat(executor);
       const last = this.stalls.get(shard);
       if (beat.serial < 0 || last === undefined || last.turns !== beat.turns || last.serial !== beat.serial) {
         this.stalls.set(shard, { turns: beat.turns, serial: beat.serial, since: now, reported: false });
@@ -411,7 +469,7 @@ export class HordeNode extends EventEmitter {
     });
   }
 
-  private report(event: 'processCrashed' | 'longReceive' | 'executorCrashed' | 'malformed', detail: unknown): void {
+  private report(event: 'processCrashed' | 'longReceive' | 'executorCrashed' | 'serviceCrashed' | 'malformed', detail: unknown): void {
     if (this.listenerCount(event) > 0) {
       this.emit(event, detail);
       return;

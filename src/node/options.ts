@@ -1,5 +1,6 @@
 // startNode's options: defaults, and validation at the facade with errors that name the option.
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { invalidOption } from '../errors.js';
@@ -33,6 +34,12 @@ export interface NodeOptions {
   resourceLimits?: ResourceLimits;
   /** Replace an executor that dies. Default true. */
   restartExecutors?: boolean;
+  /** The directory every file request and durable log of processes is confined to. Default: none (file requests fail with HORDE_NO_DATA_DIR). */
+  dataDir?: string;
+  /** Modules exporting `tasks` (an object of functions) that `ctx.compute` may run. */
+  computeModules?: (string | URL)[];
+  /** Threads of the compute pool. Default: cores - 1, at least 1. */
+  computeThreads?: number;
 }
 
 export interface ResolvedOptions {
@@ -48,6 +55,9 @@ export interface ResolvedOptions {
   longReceiveMs: number;
   resourceLimits: ResourceLimits | undefined;
   restartExecutors: boolean;
+  dataDir: string | undefined;
+  computeModules: string[];
+  computeThreads: number;
 }
 
 function moduleSpecifier(option: string, value: unknown): string {
@@ -59,6 +69,12 @@ function moduleSpecifier(option: string, value: unknown): string {
   } catch (error) {
     return invalidOption(option, `a module URL or absolute path (${String(error)})`, value);
   }
+}
+
+function resolveDataDir(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.includes('\0')) return invalidOption('dataDir', 'a directory path', value);
+  return resolve(value);
 }
 
 function integer(option: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -75,6 +91,9 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     return invalidOption('behaviours', 'a non-empty array of module URLs', options.behaviours);
   }
   if (options.preload !== undefined && !Array.isArray(options.preload)) return invalidOption('preload', 'an array of module URLs', options.preload);
+  if (options.computeModules !== undefined && !Array.isArray(options.computeModules)) {
+    return invalidOption('computeModules', 'an array of module URLs', options.computeModules);
+  }
   const capacity = integer('ringCapacity', options.ringCapacity, 1 << 20, MIN_RING_CAPACITY, MAX_RING_CAPACITY);
   if ((capacity & (capacity - 1)) !== 0) return invalidOption('ringCapacity', 'a power of two', capacity);
   if (options.restartExecutors !== undefined && typeof options.restartExecutors !== 'boolean') {
@@ -93,5 +112,8 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     longReceiveMs: integer('longReceiveMs', options.longReceiveMs, 1000, 10, 2_147_483_647),
     resourceLimits: options.resourceLimits,
     restartExecutors: options.restartExecutors ?? true,
+    dataDir: resolveDataDir(options.dataDir),
+    computeModules: (options.computeModules ?? []).map((value, i) => moduleSpecifier(`computeModules[${i}]`, value)),
+    computeThreads: integer('computeThreads', options.computeThreads, 0, 0, 256),
   };
 }

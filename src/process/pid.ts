@@ -4,7 +4,7 @@
  *
  * Compact numeric form, used for routing: `node` (u16, the node's number in its cluster; 0 is the
  * local node until the cluster assigns numbers), `shard` (u16, the executor that owns the process;
- * MAIN_SHARD for the main thread's endpoints), `serial` (a safe integer unique within the shard,
+ * MAIN_SHARD, POLLER_SHARD and FILEIO_SHARD for the endpoints of the node's other threads), `serial` (a safe integer unique within the shard,
  * never reused). A pid's shard is a field, so any thread routes without a lookup. Names are for
  * people and the registry (`register`/`whereis`), never for routing.
  *
@@ -19,6 +19,10 @@
  */
 
 export const MAIN_SHARD = 0xffff;
+/** The poller worker's endpoint (timers). */
+export const POLLER_SHARD = 0xfffe;
+/** The file I/O worker's endpoint (files, the durable log, compute). */
+export const FILEIO_SHARD = 0xfffd;
 export const MAX_SHARDS = 0xfff0;
 export const SPAWNER_SPACE = 1 << 16;
 

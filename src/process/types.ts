@@ -9,6 +9,7 @@
  */
 
 import type { WireError } from '../errors.js';
+import type { IoRequest, TimerOptions } from './io.js';
 import type { Pid } from './pid.js';
 
 /**
@@ -100,6 +101,18 @@ export interface Context<M = unknown> {
   stop(pid: Pid, reason?: ExitReason): void;
   /** While on, exit signals from linked processes arrive as `Exit` messages instead of killing. */
   trapExits(on: boolean): void;
+  /**
+   * Delivers `msg` to this process after `ms` (every `ms` with `repeat`), ahead of its queued user
+   * messages. Returns the timer's reference. Throws HORDE_INVALID_TIMER for a negative or
+   * non-finite delay. The timer dies with the process.
+   */
+  startTimer(ms: number, msg: M, options?: TimerOptions): number;
+  /** Stops a timer of this process; unknown, fired or foreign references are ignored. */
+  cancelTimer(ref: number): void;
+  /** Asks the file I/O worker; the answer arrives as an `IoResult` with the returned reference. */
+  io(request: IoRequest): number;
+  /** Runs `task` from the node's compute modules off the executors; answered like `io`. */
+  compute(task: string, input: unknown): number;
 }
 
 export interface Process<M = unknown> {

@@ -11,8 +11,10 @@
  * `probe.messages`; `ask` sends from a fresh probe and runs until the answer arrives.
  */
 
-import { ErrorCode, HordeError } from '../errors.js';
-import { SerialAllocator, MAIN_SHARD, pid as makePid, type Pid } from '../process/pid.js';
+import { ErrorCode, HordeError, errorToWire } from '../errors.js';
+import type { IoReply, IoRequest, TimerRequest } from '../process/io.js';
+import { TimerWheel, type TimerId } from '../poller/wheel.js';
+import { FILEIO_SHARD, MAIN_SHARD, POLLER_SHARD, SerialAllocator, pid as makePid, type Pid } from '../process/pid.js';
 import { withBuiltins } from '../process/builtins.js';
 import type { Behaviours, ExitReason, SpawnOptions } from '../process/types.js';
 import { ROUTE_ACCEPTED, Shard, type ShardHost } from '../executor/shard.js';
@@ -28,6 +30,11 @@ export interface TestKitOptions {
   budget?: number;
   /** Messages a mailbox may hold. Default as in production. */
   mailboxLimit?: number;
+  /**
+   * Answers `ctx.io` / `ctx.compute` requests (synchronously, deterministically). Default: every
+   * request fails with HORDE_NO_DATA_DIR, as on a node without a data directory.
+   */
+  io?: (request: IoRequest) => IoReply;
   /** Simulated start time in ms. Default 0. */
   startMs?: number;
 }
@@ -84,6 +91,11 @@ export class TestKit {
   private readonly behaviours: Behaviours;
   private readonly limits: { budget?: number; mailboxLimit?: number };
   private clockMs: number;
+  private readonly wheel: TimerWheel<{ owner: Pid; ref: number; message: unknown; repeat: boolean }>;
+  private readonly timerIds = new Map<number, TimerId>();
+  private readonly io: (request: IoRequest) => IoReply;
+  private readonly pollerPid = makePid(0, POLLER_SHARD, 0);
+  private readonly fileioPid = makePid(0, FILEIO_SHARD, 0);
   private steps = 0;
   private nextShard = 0;
   private nextSpawnerId = 1;
@@ -93,6 +105,8 @@ export class TestKit {
     if (!Number.isInteger(count) || count < 1) throw new HordeError(ErrorCode.INVALID_OPTION, 'option "shards" must be a positive integer');
     this.random = mulberry32(options.seed ?? 1);
     this.clockMs = options.startMs ?? 0;
+    this.wheel = new TimerWheel({ startMs: this.clockMs });
+    this.io = options.io ?? noDataDir;
     this.behaviours = withBuiltins(options.behaviours);
     this.limits = {};
     if (options.budget !== undefined) this.limits.budget = options.budget;
@@ -105,10 +119,22 @@ export class TestKit {
     return this.clockMs;
   }
 
-  /** Moves the simulated clock forward (it never goes back). */
+  /**
+   * Moves the simulated clock forward (it never goes back) and fires the timers that came due, in
+   * order, as the poller would: each becomes a TIMER_FIRE on the channel to its owner's shard.
+   */
   advance(ms: number): void {
     if (!(ms >= 0)) throw new HordeError(ErrorCode.INVALID_OPTION, 'advance(ms) needs ms >= 0');
     this.clockMs += ms;
+    this.wheel.advance(this.clockMs, (timer) => {
+      if (!timer.repeat) this.timerIds.delete(timer.ref);
+      this.enqueue(POLLER_SHARD, { signal: Signal.TIMER_FIRE, to: timer.owner, from: this.pollerPid, ref: timer.ref, payload: timer.message });
+    });
+  }
+
+  /** Timers pending in the simulated poller. */
+  get pendingTimers(): number {
+    return this.wheel.size;
   }
 
   /** Starts a process at once (round-robin over shards unless `options.shard`); throws like node.spawn. */
@@ -223,6 +249,15 @@ export class TestKit {
 
   private deliver(envelope: InFlight): void {
     const { signal, to, from, ref, payload } = envelope;
+    if (to.shard === POLLER_SHARD) {
+      this.pollerRequest(envelope);
+      return;
+    }
+    if (to.shard === FILEIO_SHARD && signal === Signal.IO && from !== undefined) {
+      const reply = this.io(payload as IoRequest);
+      this.enqueue(FILEIO_SHARD, { signal: Signal.IO_REPLY, to: from, from: this.fileioPid, ref, payload: reply });
+      return;
+    }
     if (to.shard === MAIN_SHARD) {
       const probe = this.probes.get(to.serial);
       if (probe === undefined) this.deadLetters.push(envelope);
@@ -235,6 +270,24 @@ export class TestKit {
       return;
     }
     shard.deliver(signal, to, from, ref, payload);
+  }
+
+  /** The simulated poller: the same TimerWheel as production, driven by `advance`. */
+  private pollerRequest(envelope: InFlight): void {
+    const { signal, from, ref, payload } = envelope;
+    if (signal === Signal.TIMER && from !== undefined) {
+      const request = payload as TimerRequest;
+      const timer = { owner: from, ref, message: request.message, repeat: request.repeat };
+      this.timerIds.set(ref, this.wheel.schedule(request.delayMs, timer, request.repeat ? request.delayMs : undefined));
+    } else if (signal === Signal.TIMER_CANCEL) {
+      for (const each of ref !== 0 ? [ref] : (payload as number[])) {
+        const id = this.timerIds.get(each);
+        this.timerIds.delete(each);
+        if (id !== undefined) this.wheel.cancel(id);
+      }
+    } else {
+      this.deadLetters.push(envelope);
+    }
   }
 
   private hostFor(index: number): ShardHost {
@@ -255,6 +308,10 @@ export class TestKit {
       },
     };
   }
+}
+
+function noDataDir(): IoReply {
+  return { ok: false, error: errorToWire(new HordeError(ErrorCode.NO_DATA_DIR, 'the TestKit has no io handler (pass options.io)')) };
 }
 
 /** The seeded generator (mulberry32): small, fast, and the same on every platform. */

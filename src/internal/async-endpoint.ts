@@ -1,7 +1,8 @@
 /**
- * MainEndpoint: the main thread's side of the node's rings. It never blocks.
+ * AsyncEndpoint: the rings of a thread that lives on its event loop and must never block: the main
+ * thread, and the file I/O worker (whose work is asynchronous file system calls).
  *
- * Writing: `send` encodes into the ring to the target executor; records are published once per
+ * Writing: `send` encodes into the ring to the target participant; records are published once per
  * microtask checkpoint (many sends from one synchronous stretch of user code share one publish).
  * A full ring sends the envelope to the bounded overflow (Outbound); past its limit `send` refuses
  * and the caller answers OVERLOADED.
@@ -9,9 +10,9 @@
  * Reading: an async pump polls the inbound rings fairly and hands each decoded envelope to
  * `onEnvelope`; when all are empty it parks with Atomics.waitAsync (no spin: the event loop has
  * other work), also waking when an overflowing ring frees space. Between busy passes it yields to
- * the event loop (setImmediate) so timers and sockets keep running under a flood. The pump itself
- * does not keep the process alive (Node 20's waitAsync does not): the executor workers do, for as
- * long as the node runs.
+ * the event loop (setImmediate) so timers, sockets and file callbacks keep running under a flood.
+ * The pump itself does not keep its thread alive (Node 20's waitAsync does not): on the main thread
+ * the executor workers do, for as long as the node runs; the file worker holds a ref'd handle.
  */
 
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -23,16 +24,18 @@ import { Outbound, SendResult } from '../executor/outbound.js';
 
 const POLL_BUDGET = 256;
 
-export interface MainEndpointEvents {
+export interface AsyncEndpointEvents {
   envelope(envelope: Envelope): void;
   malformed(error: unknown): void;
   /** Envelopes lost because their ring was replaced (its consumer crashed). */
   dropped(count: number): void;
 }
 
-export class MainEndpoint {
+export class AsyncEndpoint {
   private readonly inbound: InboundRings;
   private readonly outbound: Outbound;
+  /** Reader index in `inbound` of each participant's ring. */
+  private readonly positions: number[] = [];
   private publishScheduled = false;
   private closed = false;
   private pumping: Promise<void> | undefined;
@@ -42,10 +45,12 @@ export class MainEndpoint {
     inbound: readonly (RingHandle | undefined)[],
     outbound: readonly (RingHandle | undefined)[],
     overflowLimit: number,
-    private readonly events: MainEndpointEvents,
+    private readonly events: AsyncEndpointEvents,
   ) {
     this.inbound = new InboundRings(bell, (_ring, _kind, bytes, offset, length) => this.onRecord(bytes, offset, length));
-    for (const handle of inbound) if (handle !== undefined) this.inbound.add(handle);
+    inbound.forEach((handle, participant) => {
+      if (handle !== undefined) this.positions[participant] = this.inbound.add(handle);
+    });
     this.outbound = new Outbound(outbound, overflowLimit);
   }
 
@@ -53,7 +58,7 @@ export class MainEndpoint {
     this.pumping ??= this.pump();
   }
 
-  /** Queues an envelope for executor `index`. Returns false when it had to be refused. */
+  /** Queues an envelope for participant `index`. Returns false when it had to be refused. */
   send(index: number, envelope: Envelope): boolean {
     const result = this.outbound.send(index, envelope);
     if (!this.publishScheduled) {
@@ -67,9 +72,9 @@ export class MainEndpoint {
     return result !== SendResult.REFUSED;
   }
 
-  /** Executor `index` was replaced: read from and write to its new rings. */
+  /** Participant `index` was replaced: read from and write to its new rings. */
   replace(index: number, inbound: RingHandle, outbound: RingHandle): void {
-    this.inbound.replace(index, inbound);
+    this.inbound.replace(this.positions[index]!, inbound);
     const dropped = this.outbound.replace(index, outbound);
     if (dropped > 0) this.events.dropped(dropped);
   }

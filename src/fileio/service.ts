@@ -1,0 +1,218 @@
+/**
+ * FileService: carries out the I/O and compute requests of processes, on the file worker thread.
+ *
+ * Every request is answered exactly once with an IoReply (`{ok: true, value}` or `{ok: false,
+ * error}` where the error keeps its code: ENOENT, EACCES, HORDE_PATH_OUTSIDE_DATA_DIR, ...); this
+ * class never throws at its caller. File operations use the asynchronous fs API (libuv's thread
+ * pool does the blocking calls); durable logs are DurableLogs opened on first use under
+ * `<dataDir>/logs/<name>.log`; compute tasks run on a piscina pool so they never stall this
+ * thread or an executor.
+ *
+ * Bounds: at most MAX_IN_FLIGHT requests are being served at once; more are answered at once with
+ * HORDE_OVERLOADED. Paths are confined to the data directory (paths.ts); without a data
+ * directory, file and log requests are answered with HORDE_NO_DATA_DIR.
+ */
+
+import { Piscina } from 'piscina';
+import { appendFile, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { ErrorCode, HordeError, errorToWire } from '../errors.js';
+import type { FileStat, IoReply, IoRequest } from '../process/io.js';
+import { workerEntry } from '../internal/worker-url.js';
+import { atomicReplace } from './atomic.js';
+import { DurableLog } from './log.js';
+import { resolveInDataDir } from './paths.js';
+import type { ComputeJob, ComputeOutcome } from './compute-task.js';
+
+export const MAX_IN_FLIGHT = 4096;
+const LOG_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const COMPUTE_ENTRY = workerEntry(import.meta.url, './compute-task.js');
+
+export interface FileServiceOptions {
+  dataDir: string | undefined;
+  computeModules: string[];
+  preload: string[];
+  computeThreads: number;
+}
+
+export interface FileServiceStatus {
+  served: number;
+  failed: number;
+  inFlight: number;
+  refused: number;
+  logs: number;
+  computeQueued: number;
+}
+
+export class FileService {
+  private readonly options: FileServiceOptions;
+  private readonly logs = new Map<string, Promise<DurableLog>>();
+  private pool: Piscina | undefined;
+  private inFlight = 0;
+  private served = 0;
+  private failed = 0;
+  private refused = 0;
+
+  constructor(options: FileServiceOptions) {
+    this.options = options;
+  }
+
+  async handle(request: unknown): Promise<IoReply> {
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      this.refused++;
+      return { ok: false, error: errorToWire(new HordeError(ErrorCode.OVERLOADED, `the file worker is serving ${MAX_IN_FLIGHT} requests already`)) };
+    }
+    this.inFlight++;
+    try {
+      const value = await this.perform(validate(request));
+      this.served++;
+      return { ok: true, value };
+    } catch (error) {
+      this.failed++;
+      return { ok: false, error: errorToWire(error) };
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  status(): FileServiceStatus {
+    return {
+      served: this.served,
+      failed: this.failed,
+      inFlight: this.inFlight,
+      refused: this.refused,
+      logs: this.logs.size,
+      computeQueued: this.pool?.queueSize ?? 0,
+    };
+  }
+
+  /** Closes every log (after its in-flight commits) and the compute pool. */
+  async close(): Promise<void> {
+    const logs = await Promise.allSettled([...this.logs.values()]);
+    const open = logs.flatMap((settled) => (settled.status === 'fulfilled' ? [settled.value] : []));
+    await Promise.all(open.map((log) => log.close()));
+    this.logs.clear();
+    await this.pool?.destroy();
+  }
+
+  private async perform(request: IoRequest): Promise<unknown> {
+    switch (request.op) {
+      case 'compute':
+        return this.compute(request.task, request.input);
+      case 'logAppend':
+        return (await this.log(request.log)).append(bytesOf(request.record));
+      case 'logRead':
+        return (await this.log(request.log)).read(request.offset, request.maxRecords);
+      default:
+        return this.file(request);
+    }
+  }
+
+  private async file(request: Exclude<IoRequest, { op: 'compute' | 'logAppend' | 'logRead' }>): Promise<unknown> {
+    const dataDir = this.requireDataDir();
+    // The data directory itself may be listed or stat'ed, never written, replaced or removed.
+    const path = await resolveInDataDir(dataDir, request.path, { allowRoot: request.op === 'list' || request.op === 'stat' });
+    switch (request.op) {
+      case 'read': {
+        const bytes = await readFile(path);
+        return request.encoding === 'utf8' ? bytes.toString('utf8') : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      }
+      case 'write':
+        await writeFile(path, request.data);
+        return null;
+      case 'append':
+        await appendFile(path, request.data);
+        return null;
+      case 'fsync': {
+        const handle = await open(path, 'r');
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        return null;
+      }
+      case 'replace':
+        await atomicReplace(dataDir, request.path, bytesOf(request.data));
+        return null;
+      case 'stat': {
+        const info = await stat(path);
+        const result: FileStat = { size: info.size, isFile: info.isFile(), isDirectory: info.isDirectory(), mtimeMs: info.mtimeMs };
+        return result;
+      }
+      case 'list':
+        return (await readdir(path)).sort();
+      case 'remove':
+        await rm(path, { recursive: request.recursive === true });
+        return null;
+    }
+  }
+
+  private log(name: string): Promise<DurableLog> {
+    if (!LOG_NAME.test(name)) {
+      return Promise.reject(new HordeError(ErrorCode.INVALID_PATH, `log name must match ${String(LOG_NAME)}; got ${JSON.stringify(name)}`));
+    }
+    let log = this.logs.get(name);
+    if (log === undefined) {
+      const dataDir = this.requireDataDir();
+      log = (async () => {
+        const dir = await resolveInDataDir(dataDir, 'logs');
+        await mkdir(dir, { recursive: true });
+        return DurableLog.open(join(dir, `${name}.log`));
+      })();
+      this.logs.set(name, log);
+      // A log that fails to open is forgotten, so a later request can try again.
+      log.catch(() => this.logs.delete(name));
+    }
+    return log;
+  }
+
+  private async compute(task: string, input: unknown): Promise<unknown> {
+    this.pool ??= new Piscina({
+      filename: COMPUTE_ENTRY.href,
+      minThreads: 0,
+      maxThreads: this.options.computeThreads > 0 ? this.options.computeThreads : Math.max(1, availableParallelism() - 1),
+      maxQueue: MAX_IN_FLIGHT,
+      idleTimeout: 30_000,
+    });
+    const job: ComputeJob = { modules: this.options.computeModules, preload: this.options.preload, task, input };
+    const outcome = (await this.pool.run(job)) as ComputeOutcome;
+    if (!outcome.ok) throw Object.assign(new HordeError(outcome.error.code, outcome.error.message), { stack: outcome.error.stack });
+    return outcome.value;
+  }
+
+  private requireDataDir(): string {
+    if (this.options.dataDir === undefined) throw new HordeError(ErrorCode.NO_DATA_DIR, 'the node was started without a dataDir');
+    return this.options.dataDir;
+  }
+}
+
+function bytesOf(data: Uint8Array | string): Uint8Array {
+  return typeof data === 'string' ? new TextEncoder().encode(data) : data;
+}
+
+const OPS = new Set(['read', 'write', 'append', 'fsync', 'replace', 'stat', 'list', 'remove', 'logAppend', 'logRead', 'compute']);
+
+/** Checks the shape of a request that arrived from another thread. */
+function validate(request: unknown): IoRequest {
+  const fail = (why: string): never => {
+    throw new HordeError(ErrorCode.INVALID_IO_REQUEST, `io request: ${why}`);
+  };
+  if (typeof request !== 'object' || request === null) return fail('must be an object');
+  const r = request as Record<string, unknown>;
+  if (typeof r.op !== 'string' || !OPS.has(r.op)) return fail(`unknown op ${JSON.stringify(r.op)}`);
+  if (r.op === 'compute') {
+    if (typeof r.task !== 'string') fail('"task" must be a string');
+  } else if (r.op === 'logAppend' || r.op === 'logRead') {
+    if (typeof r.log !== 'string') fail('"log" must be a string');
+    if (r.op === 'logAppend' && !(typeof r.record === 'string' || r.record instanceof Uint8Array)) fail('"record" must be a string or Uint8Array');
+    if (r.op === 'logRead' && !(Number.isSafeInteger(r.offset) && (r.offset as number) >= 0)) fail('"offset" must be an integer >= 0');
+  } else {
+    if (typeof r.path !== 'string') fail('"path" must be a string');
+    if ((r.op === 'write' || r.op === 'append' || r.op === 'replace') && !(typeof r.data === 'string' || r.data instanceof Uint8Array)) {
+      fail('"data" must be a string or Uint8Array');
+    }
+  }
+  return request as IoRequest;
+}

@@ -1,0 +1,63 @@
+// Starting the node's service threads: the poller (timers) and the file worker (files, logs, compute).
+import type { FileWorkerApi, FileWorkerData } from '../fileio/protocol.js';
+import { fileioIndex, pollerIndex } from '../internal/participants.js';
+import { workerEntry } from '../internal/worker-url.js';
+import type { PollerApi, PollerWorkerData } from '../poller/poller.js';
+import type { ResolvedOptions } from './options.js';
+import type { Topology } from './topology.js';
+import { WorkerHandle } from './worker-handle.js';
+
+const POLLER_ENTRY = workerEntry(import.meta.url, '../poller/worker.js');
+const FILEIO_ENTRY = workerEntry(import.meta.url, '../fileio/worker.js');
+
+export interface ServiceEvents {
+  malformed(error: unknown): void;
+  exited(name: string, code: number, error: Error | undefined): void;
+}
+
+export function startPoller(topology: Topology, options: ResolvedOptions, events: ServiceEvents): Promise<WorkerHandle<PollerApi>> {
+  const index = pollerIndex(options.executors);
+  const bell = topology.bells[index]!;
+  const data: Omit<PollerWorkerData, 'status'> = {
+    node: 0,
+    shards: options.executors,
+    bell: bell.buffer,
+    inbound: topology.inboundOf(index),
+    outbound: topology.outboundOf(index),
+    overflowLimit: options.overflowLimit,
+  };
+  return WorkerHandle.start<PollerApi>({
+    name: 'poller',
+    entry: POLLER_ENTRY,
+    data,
+    bell,
+    onExit: (code, error) => events.exited('poller', code, error),
+  });
+}
+
+export function startFileWorker(topology: Topology, options: ResolvedOptions, events: ServiceEvents): Promise<WorkerHandle<FileWorkerApi>> {
+  const index = fileioIndex(options.executors);
+  const bell = topology.bells[index]!;
+  const data: FileWorkerData = {
+    node: 0,
+    shards: options.executors,
+    bell: bell.buffer,
+    inbound: topology.inboundOf(index),
+    outbound: topology.outboundOf(index),
+    overflowLimit: options.overflowLimit,
+    dataDir: options.dataDir,
+    computeModules: options.computeModules,
+    preload: options.preload,
+    computeThreads: options.computeThreads,
+  };
+  return WorkerHandle.start<FileWorkerApi>({
+    name: 'file worker',
+    entry: FILEIO_ENTRY,
+    data,
+    bell,
+    onMessage: (message) => {
+      if (message.type === 'malformed') events.malformed((message as { error?: unknown }).error);
+    },
+    onExit: (code, error) => events.exited('file worker', code, error),
+  });
+}

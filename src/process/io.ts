@@ -1,0 +1,72 @@
+/**
+ * What a process may ask of the node's I/O threads, and how the answer comes back.
+ *
+ * Processes never do I/O or wait on time. `ctx.io(request)` and `ctx.compute(task, input)` send a
+ * request to the file I/O worker and return a reference at once; the answer arrives later as an
+ * `IoResult` message carrying that reference. Paths are relative to the node's data directory
+ * (`dataDir`); anything that would leave it is refused with HORDE_PATH_OUTSIDE_DATA_DIR.
+ */
+
+import type { WireError } from '../errors.js';
+
+export type IoData = Uint8Array | string;
+
+export type IoRequest =
+  | { op: 'read'; path: string; encoding?: 'utf8' }
+  | { op: 'write'; path: string; data: IoData }
+  | { op: 'append'; path: string; data: IoData }
+  | { op: 'fsync'; path: string }
+  /** Write-temp, fsync, rename, fsync the directory: readers see the old or the new file, whole. */
+  | { op: 'replace'; path: string; data: IoData }
+  | { op: 'stat'; path: string }
+  | { op: 'list'; path: string }
+  | { op: 'remove'; path: string; recursive?: boolean }
+  /** Appends to the durable log `log` (a name, not a path); answered after fsync with `{offset}`. */
+  | { op: 'logAppend'; log: string; record: IoData }
+  /** Reads acknowledged records from `offset`: `{records: [{offset, data}], nextOffset}`. */
+  | { op: 'logRead'; log: string; offset: number; maxRecords?: number }
+  /** Runs `task` from the node's compute modules on the piscina pool. */
+  | { op: 'compute'; task: string; input: unknown };
+
+export type IoOp = IoRequest['op'];
+
+export interface FileStat {
+  size: number;
+  isFile: boolean;
+  isDirectory: boolean;
+  mtimeMs: number;
+}
+
+const IO_RESULT_BRAND = Symbol.for('horde.IoResult');
+
+/** The answer to `ctx.io` / `ctx.compute`: `ok` with a value, or not with an error (its `code`, e.g. ENOENT). */
+export class IoResult {
+  readonly type = 'IO';
+  readonly [IO_RESULT_BRAND] = true;
+  constructor(
+    /** The reference `ctx.io` / `ctx.compute` returned. */
+    readonly ref: number,
+    readonly ok: boolean,
+    readonly value: unknown,
+    readonly error: WireError | undefined,
+  ) {}
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[IO_RESULT_BRAND] === true;
+  }
+}
+
+/** The payload of an IO_REPLY envelope. */
+export type IoReply = { ok: true; value: unknown } | { ok: false; error: WireError };
+
+export interface TimerOptions {
+  /** Fire every `ms` until cancelled (or the process ends). */
+  repeat?: boolean;
+}
+
+/** The payload of a TIMER envelope to the poller. */
+export interface TimerRequest {
+  delayMs: number;
+  repeat: boolean;
+  message: unknown;
+}
