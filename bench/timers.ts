@@ -30,6 +30,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { TimerWheel } from '../src/poller/wheel.js';
+import { runLateness } from './timers-lateness.js';
 import type { Report } from './support/report.js';
 import { median } from './support/stats.js';
 
@@ -359,7 +360,7 @@ function pendingCase(report: Report, gc: Collect, delays: Float64Array, ids: Flo
   handles.fill(undefined);
 }
 
-export function run(report: Report): Promise<void> {
+export async function run(report: Report): Promise<void> {
   const delays = makeDelays();
   // Handle storage shared by every system and allocated once, outside every measurement.
   const ids = new Float64Array(TIMERS);
@@ -368,5 +369,5 @@ export function run(report: Report): Promise<void> {
   startCancelCase(report, gc, delays, ids, handles);
   advanceCase(report, gc, delays);
   pendingCase(report, gc, delays, ids, handles);
-  return Promise.resolve();
+  await runLateness(report);
 }

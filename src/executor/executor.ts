@@ -20,8 +20,11 @@
  * running pid and kind in the status block; the main thread reads them to report a receive that
  * runs longer than its threshold without ever timing a receive here.
  *
- * Tuning: POLL_BUDGET 256 and TURNS_PER_PASS 256 keep a pass around 10-50 us under load; both are
- * large enough that the per-pass publish and poll are amortised (see `npm run bench -- savina`).
+ * Tuning: POLL_BUDGET 256 and TURNS_PER_PASS 256 amortise the per-pass publish and poll (see
+ * `npm run bench -- savina`); PASS_MS = 1 ends a pass of long turns early (the shard checks the
+ * clock every 4 turns), which took timer lateness under a busy shard from 480 ms to a few ms
+ * (`npm run bench -- timers`, case lateness, horde-loaded). A single turn is bounded by the
+ * budget in messages, not by time.
  */
 
 import { expose } from 'comlink';
@@ -36,6 +39,7 @@ import { InboundRings } from '../ring/inbound.js';
 import type { RingHandle } from '../ring/ring.js';
 import { pumpedEndpoint } from '../internal/control-endpoint.js';
 import { participantOf } from '../internal/participants.js';
+import { nowMs, useClockOffset } from '../internal/clock.js';
 import { Outbound, SendResult } from './outbound.js';
 import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
 import { Shard, ROUTE_ACCEPTED, type ShardHost } from './shard.js';
@@ -44,6 +48,8 @@ import type { Signal } from '../codec/envelope.js';
 
 const POLL_BUDGET = 256;
 const TURNS_PER_PASS = 256;
+/** A pass of turns ends after about this long, so rings (timer fires, replies) are read promptly. */
+const PASS_MS = 1;
 
 export interface ExecutorEvents {
   /** A process ended abnormally (its links and monitors were told too). */
@@ -71,6 +77,7 @@ export class Executor {
   constructor(data: ExecutorWorkerData, behaviours: Behaviours, controlPort: MessagePort, events: ExecutorEvents) {
     this.data = data;
     this.events = events;
+    useClockOffset(data.clockOffset);
     this.control = new Int32Array(data.status, 0, 2);
     this.status = new Float64Array(data.status);
     this.status[StatusSlot.RUNNING_SERIAL] = -1;
@@ -101,7 +108,7 @@ export class Executor {
     const resume = (index: number): void => shard.resume(index);
     for (;;) {
       const polled = inbound.poll(POLL_BUDGET);
-      const handled = shard.runTurns(TURNS_PER_PASS);
+      const handled = shard.runTurns(TURNS_PER_PASS, performance.now() + PASS_MS);
       outbound.publish();
       if (outbound.congested) outbound.flushOverflow(resume);
       if (this.controlPending()) {
@@ -118,7 +125,7 @@ export class Executor {
 
   private host(): ShardHost {
     return {
-      now: () => Date.now(),
+      now: nowMs,
       route: (signal, to, from, ref, payload) => this.route(signal, to, from, ref, payload),
       deadLetter: () => {
         this.deadLetters++;

@@ -34,6 +34,8 @@ export interface ExecutorWorkerData {
   mailboxLimit: number;
   overflowLimit: number;
   spin: number;
+  /** The node clock's epoch offset (src/internal/clock.ts). */
+  clockOffset: number;
 }
 
 export interface ExecutorStatus extends ShardStats {

@@ -76,6 +76,8 @@ export interface SpawnRequest {
 }
 
 export const DEFAULT_TURN_BUDGET = 64;
+/** runTurns looks at the clock every this many turns (a power of two). */
+const DEADLINE_CHECK_TURNS = 4;
 export const DEFAULT_MAILBOX_LIMIT = 1_000_000;
 
 /** What `ShardHost.route` returns when the destination took the envelope without congestion. */
@@ -234,11 +236,16 @@ export class Shard {
     this.signals.push({ signal, to, from, ref, payload });
   }
 
-  /** Runs up to `maxTurns` process turns. Returns the messages handled. */
-  runTurns(maxTurns: number): number {
+  /**
+   * Runs up to `maxTurns` process turns, stopping early once `deadline` (performance.now() ms,
+   * checked every DEADLINE_CHECK_TURNS turns) has passed, so the caller gets back to its rings
+   * even when turns are long. Returns the messages handled.
+   */
+  runTurns(maxTurns: number, deadline = Number.POSITIVE_INFINITY): number {
     const before = this.messagesHandled;
     this.drainSignals();
     for (let turn = 0; turn < maxTurns; turn++) {
+      if ((turn & (DEADLINE_CHECK_TURNS - 1)) === DEADLINE_CHECK_TURNS - 1 && performance.now() > deadline) break;
       const slot = this.runQueue.shift();
       if (slot === undefined) break;
       if (slot.dead) continue;
@@ -826,7 +833,7 @@ class ShardContext implements Context {
     const repeat = options?.repeat === true;
     if (repeat && ms === 0) throw new HordeError(ErrorCode.INVALID_TIMER, 'startTimer: a repeating timer needs a delay > 0');
     const ref = this.shard.allocateRef();
-    const request: TimerRequest = { delayMs: ms, repeat, message: msg };
+    const request: TimerRequest = { dueMs: this.shard.clock() + ms, delayMs: ms, repeat, message: msg };
     this.shard.record(Op.TIMER_START, undefined, request, ref);
     return ref;
   }

@@ -38,6 +38,8 @@ import { fileioIndex, mainIndex, participantCount, participantOf, pollerIndex } 
 import type { PollerApi, PollerStatus } from '../poller/poller.js';
 import type { FileWorkerApi, FileWorkerStatus } from '../fileio/protocol.js';
 import { mkdir } from 'node:fs/promises';
+import { clockOffset, nowMs } from '../internal/clock.js';
+import type { TimerRequest } from '../process/io.js';
 import { AsyncEndpoint } from '../internal/async-endpoint.js';
 import { resolveOptions, type NodeOptions, type ResolvedOptions } from './options.js';
 import { Topology } from './topology.js';
@@ -216,7 +218,8 @@ export class HordeNode extends EventEmitter {
     const ref = this.serials.next();
     const poller = makePid(0, POLLER_SHARD, 0);
     this.ticks.set(ref, tick);
-    this.post(Signal.TIMER, poller, ref, { delayMs: ms, repeat: true, message: null });
+    const request: TimerRequest = { dueMs: nowMs() + ms, delayMs: ms, repeat: true, message: null };
+    this.post(Signal.TIMER, poller, ref, request);
     return () => {
       if (this.ticks.delete(ref) && this.state === 'running') this.post(Signal.TIMER_CANCEL, poller, ref, undefined);
     };
@@ -401,6 +404,7 @@ export class HordeNode extends EventEmitter {
         mailboxLimit: options.mailboxLimit,
         overflowLimit: options.overflowLimit,
         spin: options.spin,
+        clockOffset: clockOffset(),
       },
       topology.bells[shard]!,
       options.resourceLimits,

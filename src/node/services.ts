@@ -2,6 +2,7 @@
 import type { FileWorkerApi, FileWorkerData } from '../fileio/protocol.js';
 import { fileioIndex, pollerIndex } from '../internal/participants.js';
 import { workerEntry } from '../internal/worker-url.js';
+import { clockOffset } from '../internal/clock.js';
 import type { PollerApi, PollerWorkerData } from '../poller/poller.js';
 import type { ResolvedOptions } from './options.js';
 import type { Topology } from './topology.js';
@@ -25,6 +26,7 @@ export function startPoller(topology: Topology, options: ResolvedOptions, events
     inbound: topology.inboundOf(index),
     outbound: topology.outboundOf(index),
     overflowLimit: options.overflowLimit,
+    clockOffset: clockOffset(),
   };
   return WorkerHandle.start<PollerApi>({
     name: 'poller',

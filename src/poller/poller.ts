@@ -8,8 +8,8 @@
  * envelope goes to its owner's executor, which puts the message ahead of the owner's mailbox and
  * drops it if the owner cancelled the timer in the meantime (so a cancel racing a fire is exact).
  *
- * One pass: poll the rings, advance the wheel to Date.now() firing what is due, publish, move
- * overflow back into rings, pump control messages. Then sleep on the doorbell until the next due
+ * One pass: poll the rings, advance the wheel to nowMs() firing what is due, publish, move
+ * overflow back into rings, pump control messages. Time is the node clock (src/internal/clock.ts). Then sleep on the doorbell until the next due
  * timer (Atomics.wait's timeout), a request, freed ring space or a control message wakes it.
  * Lateness is the wake-up latency of Atomics.wait plus the wheel's 1 ms tick; `npm run bench --
  * timers` measures it under load.
@@ -25,6 +25,7 @@ import { InboundRings } from '../ring/inbound.js';
 import type { RingHandle } from '../ring/ring.js';
 import { pumpedEndpoint } from '../internal/control-endpoint.js';
 import { participantOf } from '../internal/participants.js';
+import { nowMs, useClockOffset } from '../internal/clock.js';
 import { Outbound, SendResult } from '../executor/outbound.js';
 import { TimerWheel, type TimerId } from './wheel.js';
 
@@ -38,6 +39,8 @@ export interface PollerWorkerData {
   inbound: (RingHandle | undefined)[];
   outbound: (RingHandle | undefined)[];
   overflowLimit: number;
+  /** The node clock's epoch offset (src/internal/clock.ts). */
+  clockOffset: number;
 }
 
 export interface PollerStatus {
@@ -66,7 +69,7 @@ interface Timer {
 
 export class Poller {
   private readonly data: PollerWorkerData;
-  private readonly wheel = new TimerWheel<Timer>({ startMs: Date.now() });
+  private readonly wheel: TimerWheel<Timer>;
   private readonly ids = new Map<number, TimerId>();
   private readonly inbound: InboundRings;
   private readonly outbound: Outbound;
@@ -81,6 +84,8 @@ export class Poller {
 
   constructor(data: PollerWorkerData, controlPort: MessagePort) {
     this.data = data;
+    useClockOffset(data.clockOffset);
+    this.wheel = new TimerWheel<Timer>({ startMs: nowMs() });
     this.self = makePid(data.node, POLLER_SHARD, 0);
     this.control = new Int32Array(data.status, 0, 1);
     this.inbound = new InboundRings(new Doorbell(data.bell), (_ring, _kind, bytes, offset, length) => this.onRecord(bytes, offset, length));
@@ -109,9 +114,9 @@ export class Poller {
     for (;;) {
       // Advance before reading requests too: a delay counts from now, not from when the wheel
       // last moved (the poller may have slept for a long time).
-      this.wheel.advance(Date.now(), fire);
+      this.wheel.advance(nowMs(), fire);
       this.inbound.poll();
-      this.wheel.advance(Date.now(), fire);
+      this.wheel.advance(nowMs(), fire);
       this.outbound.publish();
       if (this.outbound.congested) this.outbound.flushOverflow(() => undefined);
       if (this.controlPending()) {
@@ -122,7 +127,7 @@ export class Poller {
       }
       if (this.inbound.hasWork()) continue;
       const due = this.wheel.nextDue();
-      const wait = due === undefined ? undefined : Math.max(0, due - Date.now());
+      const wait = due === undefined ? undefined : Math.max(0, due - nowMs());
       if (wait === 0) continue;
       this.inbound.waitForWork(wait === undefined ? { spin: 0, ready } : { spin: 0, ready, timeoutMs: wait });
     }
@@ -140,7 +145,7 @@ export class Poller {
     const { signal, from, ref, payload } = envelope;
     if (signal === Signal.TIMER && from !== undefined) {
       const request = payload as TimerRequest;
-      const id = this.wheel.schedule(request.delayMs, { owner: from, ref, message: request.message, repeat: request.repeat }, request.repeat ? request.delayMs : undefined);
+      const id = this.wheel.schedule(Math.max(0, request.dueMs - this.wheel.now), { owner: from, ref, message: request.message, repeat: request.repeat }, request.repeat ? request.delayMs : undefined);
       this.ids.set(ref, id);
       this.stats.started++;
     } else if (signal === Signal.TIMER_CANCEL) {

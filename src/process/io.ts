@@ -66,6 +66,9 @@ export interface TimerOptions {
 
 /** The payload of a TIMER envelope to the poller. */
 export interface TimerRequest {
+  /** When it fires (the node clock, ms): fixed by the requester, so the trip to the poller does not delay it. */
+  dueMs: number;
+  /** The delay asked for; a repeating timer's period. */
   delayMs: number;
   repeat: boolean;
   message: unknown;

@@ -20,6 +20,14 @@
  * 1.5 us but an idle thread then burns 200 us of a core before it sleeps. 10,000 is the
  * compromise; `npm run bench -- ring` (case pingpong, `horde` against `horde-nospin`) measures it.
  * `spin: 0` turns spinning off.
+ *
+ * Adaptive spinning (on by default, `adaptiveSpin: false` turns it off): the spin length moves
+ * between MIN_ADAPTIVE_SPIN and the limit. A spin that finds work, or a park that is woken within
+ * 0.1 ms (a longer spin would have caught it), doubles it; a long park halves it. An idle thread
+ * so stops burning its core after a few parks, and on an oversubscribed machine (more runnable
+ * threads than cores) a thread stops spinning against the partner it is waiting for, which is
+ * what made fixed spinning lose to parking at once under load (ping-pong p50 141 us spinning
+ * against 3.7 us parking, with the load average at 3.8 on 2 cores).
  */
 
 import { ErrorCode, HordeError } from '../errors.js';
@@ -27,6 +35,10 @@ import type { Doorbell, ParkResult } from './doorbell.js';
 import { RingReader, type RingHandle, type RecordVisitor } from './ring.js';
 
 export const DEFAULT_SPIN_CHECKS = 10_000;
+/** Adaptive spinning never goes below this many checks (a few microseconds). */
+export const MIN_ADAPTIVE_SPIN = 256;
+/** A park shorter than this means the spin was too short (see waitForWork). */
+const SHORT_PARK_MS = 0.1;
 export const DEFAULT_POLL_BUDGET = 64;
 
 /** Like RecordVisitor, with the index of the ring the record came from (order of `add`). */
@@ -50,10 +62,13 @@ export class InboundRings {
   private readonly readers: RingReader[] = [];
   private readonly visitors: RecordVisitor[] = [];
   private start = 0;
+  private readonly adaptive: boolean;
+  private spinChecks = Number.POSITIVE_INFINITY;
 
-  constructor(bell: Doorbell, visit: InboundVisitor) {
+  constructor(bell: Doorbell, visit: InboundVisitor, options: { adaptiveSpin?: boolean } = {}) {
     this.bell = bell;
     this.visit = visit;
+    this.adaptive = options.adaptiveSpin ?? true;
   }
 
   /** Adds a ring whose consumer doorbell is this thread's bell. Returns its index. */
@@ -106,13 +121,30 @@ export class InboundRings {
 
   /** Worker threads: spin, then park until a producer rings. Refuses on the main thread. */
   waitForWork(options: WaitOptions = {}): WaitResult {
-    if (this.spinFor(options.spin ?? DEFAULT_SPIN_CHECKS, options.ready)) return 'work';
+    const limit = options.spin ?? DEFAULT_SPIN_CHECKS;
+    const spin = this.adaptive ? Math.min(this.spinChecks, limit) : limit;
+    if (this.spinFor(spin, options.ready)) {
+      this.spinChecks = Math.min(limit, Math.max(MIN_ADAPTIVE_SPIN, spin * 2));
+      return 'work';
+    }
     this.bell.prepareToPark();
     if (this.hasWork() || options.ready?.() === true) {
       this.bell.cancelPark();
       return 'work';
     }
-    return this.bell.park(options.timeoutMs);
+    if (!this.adaptive || limit === 0) return this.bell.park(options.timeoutMs);
+    const parkedAt = performance.now();
+    const result = this.bell.park(options.timeoutMs);
+    // Woken soon after parking: a longer spin would have caught the work without a futex round
+    // trip. Parked for long: spinning was wasted (idle, or a partner starved of a core by it).
+    const parked = performance.now() - parkedAt;
+    this.spinChecks = parked < SHORT_PARK_MS ? Math.min(limit, spin * 2) : Math.max(MIN_ADAPTIVE_SPIN, spin >> 1);
+    return result;
+  }
+
+  /** The spin length adaptive waiting uses now (checks). */
+  get currentSpin(): number {
+    return this.spinChecks;
   }
 
   /** The main thread: parks without blocking (no spin: the event loop has other work). */

@@ -278,7 +278,7 @@ export class TestKit {
     if (signal === Signal.TIMER && from !== undefined) {
       const request = payload as TimerRequest;
       const timer = { owner: from, ref, message: request.message, repeat: request.repeat };
-      this.timerIds.set(ref, this.wheel.schedule(request.delayMs, timer, request.repeat ? request.delayMs : undefined));
+      this.timerIds.set(ref, this.wheel.schedule(Math.max(0, request.dueMs - this.wheel.now), timer, request.repeat ? request.delayMs : undefined));
     } else if (signal === Signal.TIMER_CANCEL) {
       for (const each of ref !== 0 ? [ref] : (payload as number[])) {
         const id = this.timerIds.get(each);
