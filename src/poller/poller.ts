@@ -18,6 +18,7 @@
 import { expose } from 'comlink';
 import type { MessagePort } from 'node:worker_threads';
 import { Signal, decodeEnvelope } from '../codec/envelope.js';
+import { errorToWire, type WireError } from '../errors.js';
 import type { TimerRequest } from '../process/io.js';
 import { POLLER_SHARD, pid as makePid, type Pid } from '../process/pid.js';
 import { Doorbell } from '../ring/doorbell.js';
@@ -51,6 +52,9 @@ export interface PollerStatus {
   /** Fires that could not be delivered (destination overflow full, or an unknown destination). */
   deadLetters: number;
   malformed: number;
+  /** Timer requests the wheel refused (full, or a bad delay); `lastError` says why. */
+  refused: number;
+  lastError?: WireError;
 }
 
 export interface PollerApi {
@@ -76,10 +80,11 @@ export class Poller {
   private readonly control: Int32Array;
   private readonly pump: () => void;
   private readonly self: Pid;
-  private readonly stats: PollerStatus = { timers: 0, started: 0, fired: 0, cancelled: 0, deadLetters: 0, malformed: 0 };
+  private readonly stats: PollerStatus = { timers: 0, started: 0, fired: 0, cancelled: 0, deadLetters: 0, malformed: 0, refused: 0 };
   /** Reader index in `inbound` of each participant's ring. */
   private readonly positions: number[] = [];
   private controlSeen = 0;
+  private lastError: WireError | undefined;
   private stopped = false;
 
   constructor(data: PollerWorkerData, controlPort: MessagePort) {
@@ -96,7 +101,7 @@ export class Poller {
     const endpoint = pumpedEndpoint(controlPort);
     this.pump = endpoint.pump;
     const api: PollerApi = {
-      status: () => ({ ...this.stats, timers: this.wheel.size }),
+      status: () => ({ ...this.stats, timers: this.wheel.size, ...(this.lastError === undefined ? {} : { lastError: this.lastError }) }),
       replaceRings: (index, inbound, outbound) => {
         this.stats.deadLetters += this.outbound.replace(index, outbound);
         this.inbound.replace(this.positions[index]!, inbound);
@@ -137,17 +142,24 @@ export class Poller {
     let envelope;
     try {
       envelope = decodeEnvelope(bytes, offset, length);
-    } catch {
+    } catch (error) {
       // A record that does not decode is a bug in a peer thread: counted, and the rest go on.
       this.stats.malformed++;
+      this.lastError = errorToWire(error);
       return;
     }
     const { signal, from, ref, payload } = envelope;
     if (signal === Signal.TIMER && from !== undefined) {
       const request = payload as TimerRequest;
-      const id = this.wheel.schedule(Math.max(0, request.dueMs - this.wheel.now), { owner: from, ref, message: request.message, repeat: request.repeat }, request.repeat ? request.delayMs : undefined);
-      this.ids.set(ref, id);
-      this.stats.started++;
+      const timer = { owner: from, ref, message: request.message, repeat: request.repeat };
+      try {
+        this.ids.set(ref, this.wheel.schedule(Math.max(0, request.dueMs - this.wheel.now), timer, request.repeat ? request.delayMs : undefined));
+        this.stats.started++;
+      } catch (error) {
+        // The wheel is full (TIMER_CAPACITY) or the request is malformed: not started, counted.
+        this.stats.refused++;
+        this.lastError = errorToWire(error);
+      }
     } else if (signal === Signal.TIMER_CANCEL) {
       if (ref !== 0) this.cancel(ref);
       else if (Array.isArray(payload)) for (const each of payload as number[]) this.cancel(each);
