@@ -21,13 +21,13 @@
  * compromise; `npm run bench -- ring` (case pingpong, `horde` against `horde-nospin`) measures it.
  * `spin: 0` turns spinning off.
  *
- * Adaptive spinning (on by default, `adaptiveSpin: false` turns it off): the spin length moves
- * between MIN_ADAPTIVE_SPIN and the limit. A spin that finds work, or a park that is woken within
- * 0.1 ms (a longer spin would have caught it), doubles it; a long park halves it. An idle thread
- * so stops burning its core after a few parks, and on an oversubscribed machine (more runnable
- * threads than cores) a thread stops spinning against the partner it is waiting for, which is
- * what made fixed spinning lose to parking at once under load (ping-pong p50 141 us spinning
- * against 3.7 us parking, with the load average at 3.8 on 2 cores).
+ * Adaptive spinning (off by default; `new InboundRings(bell, visit, { adaptiveSpin: true })`): the
+ * spin length moves between MIN_ADAPTIVE_SPIN and the limit. A spin that finds work, or a park
+ * woken within 0.1 ms (a longer spin would have caught it), doubles it; a long park halves it. It
+ * is meant for oversubscribed machines, where fixed spinning loses to parking at once (ping-pong
+ * p50 141 us spinning against 3.7 us parking, load average 3.8 on 2 cores). It stays off because
+ * on a quiet machine it cost more than it saved: ping-pong p99 128 us against 1.3 us, one-way
+ * 17.8M against 35M msgs/s (`npm run bench -- ring`).
  */
 
 import { ErrorCode, HordeError } from '../errors.js';
@@ -68,7 +68,7 @@ export class InboundRings {
   constructor(bell: Doorbell, visit: InboundVisitor, options: { adaptiveSpin?: boolean } = {}) {
     this.bell = bell;
     this.visit = visit;
-    this.adaptive = options.adaptiveSpin ?? true;
+    this.adaptive = options.adaptiveSpin ?? false;
   }
 
   /** Adds a ring whose consumer doorbell is this thread's bell. Returns its index. */
