@@ -165,6 +165,20 @@ describe('a node with two executors', () => {
     expect(await n.ask<number>(fresh, 'which')).toBeGreaterThan(0);
   }, 60_000);
 
+  it('fails a message no codec can carry at the sender, as that process’s crash', async () => {
+    const n = await node();
+    const crashes: { kind: string; reason: { code: string; message: string } }[] = [];
+    n.on('processCrashed', (detail: { kind: string; reason: { code: string; message: string } }) => crashes.push(detail));
+    const sender = await n.spawn<{ to: Pid }>('bad-sender', undefined, { shard: 0 });
+    const target = await n.spawn<CounterMsg>('counter', undefined, { shard: 1 });
+    n.send(sender, { to: target });
+    await eventually(() => crashes.length === 1);
+    expect(crashes[0]).toMatchObject({ kind: 'bad-sender', reason: { code: ErrorCode.UNENCODABLE_MESSAGE } });
+    expect(crashes[0]!.reason.message).toContain('callback');
+    expect(await n.ask(target, { type: 'get' })).toBe(0);
+    expect(() => n.send(target, { fn: () => 1 } as unknown as CounterMsg)).toThrow(expect.objectContaining({ code: ErrorCode.UNENCODABLE_MESSAGE }) as Error);
+  });
+
   it('counts messages to missing processes as dead letters', async () => {
     const n = await node();
     const counter = await n.spawn<CounterMsg>('counter', undefined, { shard: 1 });
