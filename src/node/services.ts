@@ -16,37 +16,34 @@ export interface ServiceEvents {
   exited(name: string, code: number, error: Error | undefined): void;
 }
 
-export function startPoller(topology: Topology, options: ResolvedOptions, events: ServiceEvents): Promise<WorkerHandle<PollerApi>> {
-  const index = pollerIndex(options.executors);
-  const bell = topology.bells[index]!;
-  const data: Omit<PollerWorkerData, 'status'> = {
+/** What every participant's worker needs to find its rings. */
+function ringData(topology: Topology, options: ResolvedOptions, index: number) {
+  return {
     node: 0,
     shards: options.executors,
-    bell: bell.buffer,
+    bell: topology.bells[index]!.buffer,
     inbound: topology.inboundOf(index),
     outbound: topology.outboundOf(index),
     overflowLimit: options.overflowLimit,
-    clockOffset: clockOffset(),
   };
+}
+
+export function startPoller(topology: Topology, options: ResolvedOptions, events: ServiceEvents): Promise<WorkerHandle<PollerApi>> {
+  const index = pollerIndex(options.executors);
+  const data: Omit<PollerWorkerData, 'status'> = { ...ringData(topology, options, index), clockOffset: clockOffset() };
   return WorkerHandle.start<PollerApi>({
     name: 'poller',
     entry: POLLER_ENTRY,
     data,
-    bell,
+    bell: topology.bells[index]!,
     onExit: (code, error) => events.exited('poller', code, error),
   });
 }
 
 export function startFileWorker(topology: Topology, options: ResolvedOptions, events: ServiceEvents): Promise<WorkerHandle<FileWorkerApi>> {
   const index = fileioIndex(options.executors);
-  const bell = topology.bells[index]!;
   const data: FileWorkerData = {
-    node: 0,
-    shards: options.executors,
-    bell: bell.buffer,
-    inbound: topology.inboundOf(index),
-    outbound: topology.outboundOf(index),
-    overflowLimit: options.overflowLimit,
+    ...ringData(topology, options, index),
     dataDir: options.dataDir,
     computeModules: options.computeModules,
     preload: options.preload,
@@ -56,7 +53,7 @@ export function startFileWorker(topology: Topology, options: ResolvedOptions, ev
     name: 'file worker',
     entry: FILEIO_ENTRY,
     data,
-    bell,
+    bell: topology.bells[index]!,
     onMessage: (message) => {
       if (message.type === 'malformed') events.malformed((message as { error?: unknown }).error);
     },
