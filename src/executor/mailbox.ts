@@ -10,9 +10,11 @@
 import type { Pid } from '../process/pid.js';
 
 const INITIAL_TRIPLES = 4;
+/** Shared by every empty mailbox (never written: the first push grows into a real array). */
+const NO_SLOTS: unknown[] = [];
 
 export class Mailbox {
-  private slots: unknown[] = [];
+  private slots: unknown[] = NO_SLOTS;
   private head = 0;
   private count = 0;
   private mask = -1;
@@ -59,7 +61,7 @@ export class Mailbox {
   }
 
   clear(): void {
-    this.slots = [];
+    this.slots = NO_SLOTS;
     this.head = 0;
     this.count = 0;
     this.mask = -1;

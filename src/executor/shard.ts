@@ -35,6 +35,7 @@ import { FILEIO_SHARD, POLLER_SHARD, SerialAllocator, formatPid, pid as makePid,
 import { IoResult, type IoReply, type IoRequest, type TimerOptions, type TimerRequest } from '../process/io.js';
 import { Down, Exit, type Behaviours, type Context, type ExitReason, type Process, type ReplyToken, type SpawnOptions } from '../process/types.js';
 import { Mailbox } from './mailbox.js';
+import { ProcessTable } from './process-table.js';
 import { Queue } from './queue.js';
 import { Signal } from '../codec/envelope.js';
 
@@ -102,8 +103,11 @@ const Op = {
   IO: 12,
 } as const;
 
-class Slot {
-  readonly mailbox = new Mailbox();
+/**
+ * One process: its mailbox (a Slot is its own Mailbox, one object less per process: spawning is
+ * bound by allocation), its links, monitors, timers and scheduling state.
+ */
+class Slot extends Mailbox {
   /** Messages ahead of the mailbox: Exit, Down and timer messages. */
   system: unknown[] | undefined;
   /** Pending timers: ref → whether it repeats. */
@@ -127,10 +131,12 @@ class Slot {
     readonly pid: Pid,
     readonly kind: string,
     readonly process: Process<unknown>,
-  ) {}
+  ) {
+    super();
+  }
 
   hasWork(): boolean {
-    return (this.system !== undefined && this.system.length > 0) || this.mailbox.size > 0;
+    return (this.system !== undefined && this.system.length > 0) || this.size > 0;
   }
 }
 
@@ -161,7 +167,7 @@ export class Shard {
   private readonly mailboxLimit: number;
   private readonly serials: SerialAllocator;
   private readonly refs: SerialAllocator;
-  private readonly table = new Map<number, Slot>();
+  private readonly table = new ProcessTable<Slot>();
   private readonly runQueue = new Queue<Slot>();
   private readonly signals = new Queue<QueuedSignal>();
   private readonly blocked: Slot[] = [];
@@ -327,7 +333,7 @@ export class Shard {
 
   stats(): ShardStats {
     let queuedMessages = 0;
-    for (const slot of this.table.values()) queuedMessages += slot.mailbox.size;
+    for (const slot of this.table.values()) queuedMessages += slot.size;
     return {
       processes: this.table.size,
       runQueue: this.runQueue.size,
@@ -384,7 +390,7 @@ export class Shard {
    * take it from there.
    */
   private enqueue(slot: Slot, message: unknown, from: Pid | undefined, ref: number): void {
-    if (slot.mailbox.size >= this.mailboxLimit) {
+    if (slot.size >= this.mailboxLimit) {
       this.host.deadLetter(Signal.USER, slot.pid, from, message);
       if (!slot.overflowed) {
         slot.overflowed = true;
@@ -392,7 +398,7 @@ export class Shard {
       }
       return;
     }
-    slot.mailbox.push(message, from, ref);
+    slot.push(message, from, ref);
     if (!slot.scheduled) this.schedule(slot);
   }
 
@@ -404,7 +410,7 @@ export class Shard {
   private runTurn(slot: Slot): void {
     const process = slot.process;
     const context = this.context;
-    const mailbox = slot.mailbox;
+    const mailbox: Mailbox = slot;
     let budget = this.budget;
     this.current = slot;
     if (this.host.turnStarted !== undefined) this.host.turnStarted(slot.pid, slot.kind);
@@ -759,7 +765,7 @@ export class Shard {
       slot.timers = undefined;
     }
     this.table.delete(self.serial);
-    slot.mailbox.clear();
+    slot.clear();
     slot.system = undefined;
     if (reason !== 'normal' && reason !== 'shutdown') {
       this.crashedCount++;
