@@ -8,6 +8,7 @@
  */
 
 import type { WireError } from '../errors.js';
+import { hasBrand } from './types.js';
 
 export type IoData = Uint8Array | string;
 
@@ -52,7 +53,7 @@ export class IoResult {
   ) {}
 
   static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[IO_RESULT_BRAND] === true;
+    return hasBrand(value, IO_RESULT_BRAND);
   }
 }
 

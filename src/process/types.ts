@@ -25,6 +25,11 @@ export type ExitReason = string | WireError;
 // behaviour module and the runtime load different copies of this file (src/ under a TypeScript
 // loader next to dist/, or two installed versions).
 const EXIT_BRAND = Symbol.for('horde.Exit');
+
+/** True when `value` carries `brand` (a Symbol.for key): `instanceof` for horde's message classes. */
+export function hasBrand(value: unknown, brand: symbol): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
 const DOWN_BRAND = Symbol.for('horde.Down');
 
 /** Delivered to a process that traps exits when a linked process ends (or sends it an exit). */
@@ -37,7 +42,7 @@ export class Exit {
   ) {}
 
   static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[EXIT_BRAND] === true;
+    return hasBrand(value, EXIT_BRAND);
   }
 }
 
@@ -52,7 +57,7 @@ export class Down {
   ) {}
 
   static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DOWN_BRAND] === true;
+    return hasBrand(value, DOWN_BRAND);
   }
 }
 
