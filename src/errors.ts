@@ -42,6 +42,8 @@ export const ErrorCode = {
   INVALID_IO_REQUEST: 'HORDE_INVALID_IO_REQUEST',
   /** ctx.compute named a task no compute module exports. */
   UNKNOWN_TASK: 'HORDE_UNKNOWN_TASK',
+  /** A cluster frame longer than the connection's limit (the connection is closed). */
+  FRAME_TOO_LARGE: 'HORDE_FRAME_TOO_LARGE',
   /** An error from another thread whose code this build does not know. */
   REMOTE_ERROR: 'HORDE_REMOTE_ERROR',
   /** Anything thrown that was not an Error at all. */
