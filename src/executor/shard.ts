@@ -31,7 +31,7 @@
  */
 
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
-import { FILEIO_SHARD, POLLER_SHARD, SerialAllocator, formatPid, pid as makePid, pidKey, type Pid } from '../process/pid.js';
+import { FILEIO_SHARD, POLLER_SHARD, SerialAllocator, pid as makePid, pidKey, type Pid } from '../process/pid.js';
 import { IoResult, type IoReply, type IoRequest, type TimerOptions, type TimerRequest } from '../process/io.js';
 import { Down, Exit, type Behaviours, type Context, type ExitReason, type Process, type ReplyToken, type SpawnOptions } from '../process/types.js';
 import { Mailbox } from './mailbox.js';
@@ -345,10 +345,6 @@ export class Shard {
     };
   }
 
-  /** The pid whose callback is running, for watchdog reports. */
-  get running(): Pid | undefined {
-    return this.current?.pid;
-  }
 
   // ---- ctx, called by ShardContext during a callback --------------------------------------------
 
@@ -771,12 +767,6 @@ export class Shard {
       this.crashedCount++;
       this.host.crashed(self, slot.kind, reason);
     }
-  }
-
-  /** For error messages: "<0.1.42> (counter)". */
-  describe(target: Pid): string {
-    const kind = this.kindOf(target);
-    return kind === undefined ? formatPid(target) : `${formatPid(target)} (${kind})`;
   }
 }
 

@@ -32,7 +32,7 @@ import type { ExecutorStatus } from '../executor/protocol.js';
 import type { RingHandle } from '../ring/ring.js';
 import type { Envelope } from '../codec/envelope.js';
 import { heartbeat, startExecutor, type ExecutorHandle } from './executor-handle.js';
-import { startFileWorker, startPoller } from './services.js';
+import { ringData, startFileWorker, startPoller } from './services.js';
 import { WorkerHandle } from './worker-handle.js';
 import { fileioIndex, mainIndex, participantCount, participantOf, pollerIndex } from '../internal/participants.js';
 import type { PollerApi, PollerStatus } from '../poller/poller.js';
@@ -391,18 +391,13 @@ export class HordeNode extends EventEmitter {
     const topology = this.topology;
     return startExecutor(
       {
-        node: 0,
+        ...ringData(topology, options, shard),
         shard,
         spawnerId: this.nextSpawnerId++,
-        shards: options.executors,
-        bell: topology.bells[shard]!.buffer,
-        inbound: topology.inboundOf(shard),
-        outbound: topology.outboundOf(shard),
         behaviourModules: options.behaviours,
         preloadModules: options.preload,
         budget: options.budget,
         mailboxLimit: options.mailboxLimit,
-        overflowLimit: options.overflowLimit,
         spin: options.spin,
         clockOffset: clockOffset(),
       },

@@ -16,8 +16,8 @@ export interface ServiceEvents {
   exited(name: string, code: number, error: Error | undefined): void;
 }
 
-/** What every participant's worker needs to find its rings. */
-function ringData(topology: Topology, options: ResolvedOptions, index: number) {
+/** What every participant's worker (executors included) needs to find its rings. */
+export function ringData(topology: Topology, options: ResolvedOptions, index: number) {
   return {
     node: 0,
     shards: options.executors,

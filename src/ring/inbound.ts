@@ -21,13 +21,11 @@
  * compromise; `npm run bench -- ring` (case pingpong, `horde` against `horde-nospin`) measures it.
  * `spin: 0` turns spinning off.
  *
- * Adaptive spinning (off by default; `new InboundRings(bell, visit, { adaptiveSpin: true })`): the
- * spin length moves between MIN_ADAPTIVE_SPIN and the limit. A spin that finds work, or a park
- * woken within 0.1 ms (a longer spin would have caught it), doubles it; a long park halves it. It
- * is meant for oversubscribed machines, where fixed spinning loses to parking at once (ping-pong
- * p50 141 us spinning against 3.7 us parking, load average 3.8 on 2 cores). It stays off because
- * on a quiet machine it cost more than it saved: ping-pong p99 128 us against 1.3 us, one-way
- * 17.8M against 35M msgs/s (`npm run bench -- ring`).
+ * Tried and dropped: an adaptive spin (doubling after a spin or a short park found work, halving
+ * after a long park). It helps an oversubscribed machine, where fixed spinning loses to parking at
+ * once (ping-pong p50 141 us spinning against 3.7 us parking, load average 3.8 on 2 cores), but on
+ * a quiet one it cost ping-pong p99 128 us against 1.3 us and one-way 17.8M against 35M msgs/s
+ * (`npm run bench -- ring`), so the spin stays fixed.
  */
 
 import { ErrorCode, HordeError } from '../errors.js';
@@ -35,10 +33,6 @@ import type { Doorbell, ParkResult } from './doorbell.js';
 import { RingReader, type RingHandle, type RecordVisitor } from './ring.js';
 
 export const DEFAULT_SPIN_CHECKS = 10_000;
-/** Adaptive spinning never goes below this many checks (a few microseconds). */
-export const MIN_ADAPTIVE_SPIN = 256;
-/** A park shorter than this means the spin was too short (see waitForWork). */
-const SHORT_PARK_MS = 0.1;
 export const DEFAULT_POLL_BUDGET = 64;
 
 /** Like RecordVisitor, with the index of the ring the record came from (order of `add`). */
@@ -62,13 +56,10 @@ export class InboundRings {
   private readonly readers: RingReader[] = [];
   private readonly visitors: RecordVisitor[] = [];
   private start = 0;
-  private readonly adaptive: boolean;
-  private spinChecks = Number.POSITIVE_INFINITY;
 
-  constructor(bell: Doorbell, visit: InboundVisitor, options: { adaptiveSpin?: boolean } = {}) {
+  constructor(bell: Doorbell, visit: InboundVisitor) {
     this.bell = bell;
     this.visit = visit;
-    this.adaptive = options.adaptiveSpin ?? false;
   }
 
   /** Adds a ring whose consumer doorbell is this thread's bell. Returns its index. */
@@ -121,30 +112,13 @@ export class InboundRings {
 
   /** Worker threads: spin, then park until a producer rings. Refuses on the main thread. */
   waitForWork(options: WaitOptions = {}): WaitResult {
-    const limit = options.spin ?? DEFAULT_SPIN_CHECKS;
-    const spin = this.adaptive ? Math.min(this.spinChecks, limit) : limit;
-    if (this.spinFor(spin, options.ready)) {
-      this.spinChecks = Math.min(limit, Math.max(MIN_ADAPTIVE_SPIN, spin * 2));
-      return 'work';
-    }
+    if (this.spinFor(options.spin ?? DEFAULT_SPIN_CHECKS, options.ready)) return 'work';
     this.bell.prepareToPark();
     if (this.hasWork() || options.ready?.() === true) {
       this.bell.cancelPark();
       return 'work';
     }
-    if (!this.adaptive || limit === 0) return this.bell.park(options.timeoutMs);
-    const parkedAt = performance.now();
-    const result = this.bell.park(options.timeoutMs);
-    // Woken soon after parking: a longer spin would have caught the work without a futex round
-    // trip. Parked for long: spinning was wasted (idle, or a partner starved of a core by it).
-    const parked = performance.now() - parkedAt;
-    this.spinChecks = parked < SHORT_PARK_MS ? Math.min(limit, spin * 2) : Math.max(MIN_ADAPTIVE_SPIN, spin >> 1);
-    return result;
-  }
-
-  /** The spin length adaptive waiting uses now (checks). */
-  get currentSpin(): number {
-    return this.spinChecks;
+    return this.bell.park(options.timeoutMs);
   }
 
   /** The main thread: parks without blocking (no spin: the event loop has other work). */
