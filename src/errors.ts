@@ -76,6 +76,16 @@ export const ErrorCode = {
   INVALID_PATH: 'HORDE_INVALID_PATH',
   /** A file operation failed for a reason of its own (the cause is the fs error with its code). */
   IO_ERROR: 'HORDE_IO_ERROR',
+  /** Bytes from a cluster peer that are not a valid frame (the connection is closed). */
+  MALFORMED_FRAME: 'HORDE_MALFORMED_FRAME',
+  /** A cluster handshake failed: wrong secret, version mismatch, bad name, stalled or replayed. */
+  HANDSHAKE_FAILED: 'HORDE_HANDSHAKE_FAILED',
+  /** Two nodes of one cluster claim the same node number (pick another `nodeId`). */
+  NODE_ID_CONFLICT: 'HORDE_NODE_ID_CONFLICT',
+  /** A cluster connection closed (or never opened) before the operation completed. */
+  CONNECTION_CLOSED: 'HORDE_CONNECTION_CLOSED',
+  /** The operation needs a clustered node (started with `cluster` options). */
+  NOT_CLUSTERED: 'HORDE_NOT_CLUSTERED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

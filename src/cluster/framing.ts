@@ -37,10 +37,15 @@ export class FrameDecoder {
   private partialFilled = 0;
   private failure: HordeError | undefined;
 
-  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
+  constructor(private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 0 || maxFrameBytes > 0xffffffff) {
       throw new HordeError(ErrorCode.INVALID_OPTION, `option "maxFrameBytes" must be an integer from 0 to 2^32 - 1; got ${String(maxFrameBytes)}`);
     }
+  }
+
+  /** Changes the limit for frames whose length has not arrived yet (a handshake raises it). */
+  setMaxFrameBytes(maxFrameBytes: number): void {
+    this.maxFrameBytes = maxFrameBytes;
   }
 
   /** Bytes held for a frame that has not fully arrived (bounded by prefix + maxFrameBytes). */

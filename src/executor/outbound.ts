@@ -63,6 +63,23 @@ export class Outbound {
     return SendResult.QUEUED;
   }
 
+  /** Queues envelope bytes as they are (from a cluster peer); never refused (see AsyncEndpoint.sendBytes). */
+  sendBytes(index: number, bytes: Uint8Array, offset: number, length: number): void {
+    const writer = this.writers[index]!;
+    const queue = this.overflow[index]!;
+    if (queue.size === 0) {
+      const at = writer.reserve(RECORD_ENVELOPE, length);
+      if (at >= 0) {
+        writer.bytes.set(bytes.subarray(offset, offset + length), at);
+        this.dirty[index] = true;
+        return;
+      }
+      this.overflowing++;
+    }
+    queue.push(bytes.slice(offset, offset + length));
+    if (queue.size === 1) writer.requestSpace(length);
+  }
+
   /** Makes every record written since the last publish visible (one store per ring). */
   publish(): void {
     const dirty = this.dirty;

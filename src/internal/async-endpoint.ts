@@ -11,12 +11,17 @@
  * `onEnvelope`; when all are empty it parks with Atomics.waitAsync (no spin: the event loop has
  * other work), also waking when an overflowing ring frees space. Between busy passes it yields to
  * the event loop (setImmediate) so timers, sockets and file callbacks keep running under a flood.
+ * Cluster: on the main thread, an envelope addressed to another node (its header's to.node is not
+ * `localNode`) is not decoded but handed to `remote` as bytes (the cluster server batches it),
+ * and `sendBytes` puts envelope bytes that arrived from a peer into a ring as they are.
+ * `pauseReading` stops the pump from reading the inbound rings (the cluster's back pressure);
+ * `drained` reports that every overflow emptied (the cluster reads its sockets again).
  * The pump itself does not keep its thread alive (Node 20's waitAsync does not): on the main thread
  * the executor workers do, for as long as the node runs; the file worker holds a ref'd handle.
  */
 
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { decodeEnvelope, type Envelope } from '../codec/envelope.js';
+import { setImmediate as yieldToEventLoop, setTimeout as delay } from 'node:timers/promises';
+import { ENVELOPE_HEADER_BYTES, EnvelopeField, decodeEnvelope, type Envelope } from '../codec/envelope.js';
 import type { Doorbell } from '../ring/doorbell.js';
 import { InboundRings } from '../ring/inbound.js';
 import type { RingHandle } from '../ring/ring.js';
@@ -29,6 +34,10 @@ export interface AsyncEndpointEvents {
   malformed(error: unknown): void;
   /** Envelopes lost because their ring was replaced (its consumer crashed). */
   dropped(count: number): void;
+  /** An envelope for another node: bytes[offset, offset + length) is valid during the call only. */
+  remote?(bytes: Uint8Array, offset: number, length: number): void;
+  /** Every overflow emptied after having been congested. */
+  drained?(): void;
 }
 
 export class AsyncEndpoint {
@@ -39,6 +48,8 @@ export class AsyncEndpoint {
   private publishScheduled = false;
   private closed = false;
   private pumping: Promise<void> | undefined;
+  private paused = false;
+  private resumeReading: (() => void) | undefined;
 
   constructor(
     bell: Doorbell,
@@ -46,6 +57,7 @@ export class AsyncEndpoint {
     outbound: readonly (RingHandle | undefined)[],
     overflowLimit: number,
     private readonly events: AsyncEndpointEvents,
+    private readonly localNode = 0,
   ) {
     this.inbound = new InboundRings(bell, (_ring, _kind, bytes, offset, length) => this.onRecord(bytes, offset, length));
     inbound.forEach((handle, participant) => {
@@ -72,6 +84,42 @@ export class AsyncEndpoint {
     return result !== SendResult.REFUSED;
   }
 
+  /**
+   * Queues envelope bytes as they are (from a cluster peer) for participant `index`. Never refused:
+   * the caller stops reading its sockets while `congested` (so the overflow is bounded by what one
+   * batch holds beyond the limit).
+   */
+  sendBytes(index: number, bytes: Uint8Array, offset: number, length: number): void {
+    this.outbound.sendBytes(index, bytes, offset, length);
+    if (!this.publishScheduled) {
+      this.publishScheduled = true;
+      queueMicrotask(() => {
+        this.publishScheduled = false;
+        this.outbound.publish();
+      });
+    }
+    if (this.outbound.congested) {
+      this.inbound.bell.ring();
+      this.resumeReading?.();
+      this.resumeReading = undefined;
+    }
+  }
+
+  get congested(): boolean {
+    return this.outbound.congested;
+  }
+
+  /** Stops reading the inbound rings until `resume` (envelopes wait in the rings; senders feel it). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.resumeReading?.();
+    this.resumeReading = undefined;
+  }
+
   /** Participant `index` was replaced: read from and write to its new rings. */
   replace(index: number, inbound: RingHandle, outbound: RingHandle): void {
     this.inbound.replace(this.positions[index]!, inbound);
@@ -85,6 +133,7 @@ export class AsyncEndpoint {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.resume();
     this.outbound.publish();
     this.inbound.bell.ring();
     await this.pumping;
@@ -93,15 +142,42 @@ export class AsyncEndpoint {
   private async pump(): Promise<void> {
     const ready = (): boolean => this.closed || this.outbound.canFlush();
     while (!this.closed) {
+      if (this.paused) {
+        // Not reading the rings, but still moving overflow into them: what drains it is the
+        // executors, and the cluster waits for that before it reads its sockets again.
+        if (this.outbound.congested) {
+          this.flushOverflow();
+          await delay(1);
+        } else {
+          await new Promise<void>((resolve) => {
+            this.resumeReading = resolve;
+          });
+        }
+        continue;
+      }
       const polled = this.inbound.poll(POLL_BUDGET);
-      if (this.outbound.congested) this.outbound.flushOverflow(() => undefined);
-      this.outbound.publish();
+      this.flushOverflow();
       if (polled > 0) await yieldToEventLoop();
       else await this.inbound.waitForWorkAsync({ ready });
     }
   }
 
+  private flushOverflow(): void {
+    if (this.outbound.congested) {
+      this.outbound.flushOverflow(() => undefined);
+      if (!this.outbound.congested) this.events.drained?.();
+    }
+    this.outbound.publish();
+  }
+
   private onRecord(bytes: Uint8Array, offset: number, length: number): void {
+    if (this.events.remote !== undefined && length >= ENVELOPE_HEADER_BYTES) {
+      const toNode = bytes[offset + EnvelopeField.TO_NODE]! | (bytes[offset + EnvelopeField.TO_NODE + 1]! << 8);
+      if (toNode !== this.localNode) {
+        this.events.remote(bytes, offset, length);
+        return;
+      }
+    }
     let envelope: Envelope;
     try {
       envelope = decodeEnvelope(bytes, offset, length);

@@ -19,13 +19,20 @@
  * heartbeat has not moved for longReceiveMs is reported once (event `longReceive`, counted in
  * status()) with the pid and kind, at no cost to the executors' hot path.
  *
- * Events (EventEmitter): 'processCrashed', 'longReceive', 'executorCrashed', 'malformed'. With no
- * listener, each is written to stderr, so nothing is silent.
+ * Cluster: with `cluster` options the main thread also runs the cluster server (src/cluster). Pids
+ * then carry the node's number; an envelope for another node's pid reaches the main thread's
+ * endpoint like any other, which hands its bytes to the cluster server undecoded, and envelopes
+ * from peers go into the rings as they came (`deliverRaw`). `register` publishes the name in the
+ * cluster's directory and `whereis` answers from it.
+ *
+ * Events (EventEmitter): 'processCrashed', 'longReceive', 'executorCrashed', 'malformed',
+ * 'clusterConnection', 'clusterMember'. With no listener, each is written to stderr (cluster
+ * member state changes only when `HORDE_DEBUG` is set), so nothing is silent.
  */
 
 import { EventEmitter } from 'node:events';
 import { ErrorCode, HordeError, errorFromWire, isWireError } from '../errors.js';
-import { Signal } from '../codec/envelope.js';
+import { Signal, decodeEnvelope } from '../codec/envelope.js';
 import { MAIN_SHARD, POLLER_SHARD, SerialAllocator, formatPid, isPid, pid as makePid, type Pid } from '../process/pid.js';
 import type { ExitReason, SpawnOptions } from '../process/types.js';
 import type { ExecutorStatus } from '../executor/protocol.js';
@@ -43,6 +50,9 @@ import type { TimerRequest } from '../process/io.js';
 import { AsyncEndpoint } from '../internal/async-endpoint.js';
 import { resolveOptions, type NodeOptions, type ResolvedOptions } from './options.js';
 import { Topology } from './topology.js';
+import { ClusterServer, type ClusterStatus, type MemberStatus } from '../cluster/cluster.js';
+import { encodeEnvelopeToBytes, EnvelopeField } from '../codec/envelope.js';
+import { maxPayloadFor } from '../ring/ring.js';
 
 export interface AskOptions {
   /** Reject with HORDE_TIMEOUT after this long. Default: the node's askTimeoutMs. */
@@ -68,6 +78,8 @@ export interface NodeStatus {
   mainOverflow: number[];
   poller: PollerStatus;
   fileWorker: FileWorkerStatus;
+  /** The cluster server's view (undefined for a standalone node). */
+  cluster: ClusterStatus | undefined;
 }
 
 interface PendingAsk {
@@ -108,21 +120,31 @@ export class HordeNode extends EventEmitter {
   private processCrashes = 0;
   private executorRestarts = 0;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
+  private cluster: ClusterServer | undefined;
 
   /** Use `startNode`. */
   private constructor(options: ResolvedOptions) {
     super();
     this.options = options;
     this.topology = new Topology(participantCount(options.executors), options.ringCapacity);
-    this.self = makePid(0, MAIN_SHARD, this.serials.next());
+    this.self = makePid(options.nodeId, MAIN_SHARD, this.serials.next());
     const main = mainIndex(options.executors);
-    this.endpoint = new AsyncEndpoint(this.topology.bells[main]!, this.topology.inboundOf(main), this.topology.outboundOf(main), options.overflowLimit, {
-      envelope: (envelope) => this.onEnvelope(envelope),
-      malformed: (error) => this.report('malformed', error),
-      dropped: (count) => {
-        this.deadLetters += count;
+    this.endpoint = new AsyncEndpoint(
+      this.topology.bells[main]!,
+      this.topology.inboundOf(main),
+      this.topology.outboundOf(main),
+      options.overflowLimit,
+      {
+        envelope: (envelope) => this.onEnvelope(envelope),
+        malformed: (error) => this.report('malformed', error),
+        dropped: (count) => {
+          this.deadLetters += count;
+        },
+        remote: (bytes, offset, length) => this.forwardRemote(bytes, offset, length),
+        drained: () => this.cluster?.ringsDrained(),
       },
-    });
+      options.nodeId,
+    );
     this.watchdog = setInterval(() => this.checkHeartbeats(), Math.max(5, Math.floor(options.longReceiveMs / 2)));
     this.watchdog.unref();
   }
@@ -147,6 +169,14 @@ export class HordeNode extends EventEmitter {
       throw error;
     }
     node.endpoint.start();
+    if (resolved.cluster !== undefined) {
+      try {
+        node.cluster = await ClusterServer.start(resolved.cluster, node.clusterHost());
+      } catch (error) {
+        await node.stop();
+        throw error;
+      }
+    }
     return node;
   }
 
@@ -163,7 +193,7 @@ export class HordeNode extends EventEmitter {
     if (!Number.isInteger(shard) || executor === undefined) {
       throw new HordeError(ErrorCode.INVALID_OPTION, `spawn: option "shard" must be an integer from 0 to ${this.options.executors - 1}; got ${String(shard)}`);
     }
-    const child = makePid<M>(0, shard, this.serials.next());
+    const child = makePid<M>(this.options.nodeId, shard, this.serials.next());
     await WorkerHandle.unwrap(executor.api.spawn(child, kind, args));
     return child;
   }
@@ -216,7 +246,7 @@ export class HordeNode extends EventEmitter {
       throw new HordeError(ErrorCode.INVALID_TIMER, `every: period must be a finite number of ms > 0; got ${String(ms)}`);
     }
     const ref = this.serials.next();
-    const poller = makePid(0, POLLER_SHARD, 0);
+    const poller = makePid(this.options.nodeId, POLLER_SHARD, 0);
     this.ticks.set(ref, tick);
     const request: TimerRequest = { dueMs: nowMs() + ms, delayMs: ms, repeat: true, message: null };
     this.post(Signal.TIMER, poller, ref, request);
@@ -240,8 +270,11 @@ export class HordeNode extends EventEmitter {
     if (existing !== undefined) throw new HordeError(ErrorCode.NAME_TAKEN, `name "${name}" is registered to ${formatPid(existing.pid)}`);
     const entry = { pid: target, cancel: (): void => undefined };
     this.names.set(name, entry);
+    this.cluster?.setName(name, target);
     entry.cancel = this.monitor(target, () => {
-      if (this.names.get(name) === entry) this.names.delete(name);
+      if (this.names.get(name) !== entry) return;
+      this.names.delete(name);
+      if (this.state === 'running') this.cluster?.setName(name, undefined);
     });
   }
 
@@ -251,11 +284,57 @@ export class HordeNode extends EventEmitter {
     if (entry === undefined) return false;
     this.names.delete(name);
     entry.cancel();
+    this.cluster?.setName(name, undefined);
     return true;
   }
 
+  /** The pid registered under `name` on this node, or (clustered) on any member. */
   whereis<M = unknown>(name: string): Pid<M> | undefined {
-    return this.names.get(name)?.pid as Pid<M> | undefined;
+    return (this.names.get(name)?.pid ?? this.cluster?.whereis(name)) as Pid<M> | undefined;
+  }
+
+  /** This node's cluster name and listening address (HORDE_NOT_CLUSTERED when standalone). */
+  get clusterAddress(): { name: string; host: string; port: number } {
+    const cluster = this.clustered();
+    return { name: cluster.name, ...cluster.address };
+  }
+
+  /** Dials `address` ("host:port") and resolves once connected to the member there. */
+  join(address: string, options: { timeoutMs?: number } = {}): Promise<void> {
+    this.assertRunning();
+    return this.clustered().join(address, options.timeoutMs);
+  }
+
+  /** Leaves the cluster: peers are told, connections close, the node runs on alone. */
+  leave(): void {
+    this.assertRunning();
+    this.clustered().leave();
+  }
+
+  /** Every other member this node knows, with its state (up, suspect, down, left) and connection. */
+  members(): MemberStatus[] {
+    return this.clustered().members();
+  }
+
+  /** Sets a key of the cluster's replicated metadata (last writer wins). */
+  setMetadata(key: string, value: unknown): void {
+    this.assertRunning();
+    if (typeof key !== 'string' || key.length === 0) throw new HordeError(ErrorCode.INVALID_OPTION, 'setMetadata: "key" must be a non-empty string');
+    this.clustered().setMetadata(key, value);
+  }
+
+  getMetadata(key: string): unknown {
+    return this.clustered().getMetadata(key);
+  }
+
+  /** Test hook: destroys every cluster connection's socket (they reconnect and resume). */
+  dropClusterConnections(): void {
+    this.clustered().dropConnections();
+  }
+
+  private clustered(): ClusterServer {
+    if (this.cluster === undefined) throw new HordeError(ErrorCode.NOT_CLUSTERED, 'this node was started without cluster options');
+    return this.cluster;
   }
 
   async status(): Promise<NodeStatus> {
@@ -277,6 +356,7 @@ export class HordeNode extends EventEmitter {
       processCrashes: this.processCrashes,
       executorRestarts: this.executorRestarts,
       mainOverflow: this.endpoint.overflowSizes(),
+      cluster: this.cluster?.status(),
     };
   }
 
@@ -296,6 +376,7 @@ export class HordeNode extends EventEmitter {
     this.state = 'stopping';
     clearInterval(this.watchdog);
     for (const ref of [...this.asks.keys()]) this.settleAsk(ref, new HordeError(ErrorCode.NODE_STOPPED, 'the node stopped before the reply arrived'));
+    await this.cluster?.stop();
     // Executors first (their processes' terminate may still start timers or file requests), then
     // the service threads. A worker exits right after answering stop, and its answer may be lost
     // with the closing port, so the exit itself is what we wait for.
@@ -319,7 +400,12 @@ export class HordeNode extends EventEmitter {
 
   private post(signal: Signal, to: Pid, ref: number, payload: unknown): void {
     if (!isPid(to)) throw new HordeError(ErrorCode.INVALID_OPTION, `not a pid: ${JSON.stringify(to)}`);
-    const index = to.node === 0 ? participantOf(to, 0, this.options.executors) : undefined;
+    if (to.node !== this.options.nodeId && this.cluster !== undefined) {
+      const bytes = encodeEnvelopeToBytes({ signal, to, from: this.self, ref, payload });
+      this.cluster.forward(bytes, 0, bytes.length);
+      return;
+    }
+    const index = to.node === this.options.nodeId ? participantOf(to, this.options.nodeId, this.options.executors) : undefined;
     if (index === undefined || index === mainIndex(this.options.executors)) {
       this.deadLetters++;
       this.answerMissing(signal, to, ref);
@@ -328,6 +414,76 @@ export class HordeNode extends EventEmitter {
     if (!this.endpoint.send(index, { signal, to, from: this.self, ref, payload })) {
       throw new HordeError(ErrorCode.OVERLOADED, `the ring to participant ${index} and its overflow are full`);
     }
+  }
+
+  private forwardRemote(bytes: Uint8Array, offset: number, length: number): void {
+    if (this.cluster !== undefined) {
+      this.cluster.forward(bytes, offset, length);
+      return;
+    }
+    // Not clustered: nothing can reach another node.
+    this.deadLetters++;
+    let envelope;
+    try {
+      envelope = decodeEnvelope(bytes, offset, length);
+    } catch (error) {
+      this.report('malformed', error);
+      return;
+    }
+    if (envelope.from !== undefined && envelope.signal === Signal.MONITOR) {
+      this.deliverLocal({ signal: Signal.DOWN, to: envelope.from, from: envelope.to, ref: envelope.ref, payload: 'noconnection' });
+    }
+  }
+
+  /** Delivers an envelope made on this thread to a local participant, whatever the overflow holds. */
+  private deliverLocal(envelope: Envelope): void {
+    const shards = this.options.executors;
+    const index = participantOf(envelope.to, this.options.nodeId, shards);
+    if (index === mainIndex(shards)) {
+      queueMicrotask(() => this.onEnvelope(envelope));
+      return;
+    }
+    if (index === undefined || !this.endpoint.send(index, envelope)) this.deadLetters++;
+  }
+
+  private clusterHost() {
+    const shards = this.options.executors;
+    const main = mainIndex(shards);
+    return {
+      nodeId: this.options.nodeId,
+      maxEnvelopeBytes: maxPayloadFor(this.options.ringCapacity),
+      deliverRaw: (bytes: Uint8Array, offset: number, length: number): void => {
+        const shard = bytes[offset + EnvelopeField.TO_SHARD]! | (bytes[offset + EnvelopeField.TO_SHARD + 1]! << 8);
+        const index = participantOf(makePid(this.options.nodeId, shard, 0), this.options.nodeId, shards);
+        if (index !== undefined && index !== main) {
+          this.endpoint.sendBytes(index, bytes, offset, length);
+          return;
+        }
+        let envelope: Envelope;
+        try {
+          envelope = decodeEnvelope(bytes, offset, length);
+        } catch (error) {
+          this.report('malformed', error);
+          return;
+        }
+        if (index === main) {
+          this.onEnvelope(envelope);
+          return;
+        }
+        this.deadLetters++;
+        if (envelope.signal === Signal.MONITOR && envelope.from !== undefined) {
+          this.post(Signal.DOWN, envelope.from, envelope.ref, 'noproc');
+        }
+      },
+      deliverEnvelope: (envelope: Envelope): void => this.deliverLocal(envelope),
+      ringsCongested: (): boolean => this.endpoint.congested,
+      pauseRings: (): void => this.endpoint.pause(),
+      resumeRings: (): void => this.endpoint.resume(),
+      deadLetters: (count: number): void => {
+        this.deadLetters += count;
+      },
+      report: (event: 'clusterConnection' | 'clusterMember', detail: unknown): void => this.report(event, detail),
+    };
   }
 
   /** A signal for a pid no executor can hold: monitors and asks learn 'noproc' at once. */
@@ -468,11 +624,12 @@ export class HordeNode extends EventEmitter {
     });
   }
 
-  private report(event: 'processCrashed' | 'longReceive' | 'executorCrashed' | 'serviceCrashed' | 'malformed', detail: unknown): void {
+  private report(event: 'processCrashed' | 'longReceive' | 'executorCrashed' | 'serviceCrashed' | 'malformed' | 'clusterConnection' | 'clusterMember', detail: unknown): void {
     if (this.listenerCount(event) > 0) {
       this.emit(event, detail);
       return;
     }
+    if (event === 'clusterMember' && process.env.HORDE_DEBUG === undefined) return;
     process.stderr.write(`[horde] ${event}: ${describeDetail(detail)}\n`);
   }
 

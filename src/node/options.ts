@@ -8,6 +8,7 @@ import { MAX_SHARDS } from '../process/pid.js';
 import { DEFAULT_SPIN_CHECKS } from '../ring/inbound.js';
 import { MAX_RING_CAPACITY, MIN_RING_CAPACITY } from '../ring/layout.js';
 import { DEFAULT_MAILBOX_LIMIT, DEFAULT_TURN_BUDGET } from '../executor/shard.js';
+import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from '../cluster/options.js';
 
 export interface NodeOptions {
   /** Behaviour modules (URLs, file URLs or absolute paths) every executor loads. Required. */
@@ -40,6 +41,8 @@ export interface NodeOptions {
   computeModules?: (string | URL)[];
   /** Threads of the compute pool. Default: cores - 1, at least 1. */
   computeThreads?: number;
+  /** Join a cluster: the main thread runs the cluster server (see ClusterOptions). Default: a standalone node. */
+  cluster?: ClusterOptions;
 }
 
 export interface ResolvedOptions {
@@ -58,6 +61,9 @@ export interface ResolvedOptions {
   dataDir: string | undefined;
   computeModules: string[];
   computeThreads: number;
+  cluster: ResolvedClusterOptions | undefined;
+  /** The `node` field of this node's pids: 0 standalone, the cluster's node number otherwise. */
+  nodeId: number;
 }
 
 function moduleSpecifier(option: string, value: unknown): string {
@@ -99,7 +105,10 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
   if (options.restartExecutors !== undefined && typeof options.restartExecutors !== 'boolean') {
     return invalidOption('restartExecutors', 'a boolean', options.restartExecutors);
   }
+  const cluster = options.cluster === undefined ? undefined : resolveClusterOptions(options.cluster);
   return {
+    cluster,
+    nodeId: cluster?.nodeId ?? 0,
     behaviours: options.behaviours.map((value, i) => moduleSpecifier(`behaviours[${i}]`, value)),
     executors: integer('executors', options.executors, Math.max(1, availableParallelism() - 1), 1, Math.min(MAX_SHARDS, 256)),
     preload: (options.preload ?? []).map((value, i) => moduleSpecifier(`preload[${i}]`, value)),

@@ -19,7 +19,7 @@ export interface ServiceEvents {
 /** What every participant's worker (executors included) needs to find its rings. */
 export function ringData(topology: Topology, options: ResolvedOptions, index: number) {
   return {
-    node: 0,
+    node: options.nodeId,
     shards: options.executors,
     bell: topology.bells[index]!.buffer,
     inbound: topology.inboundOf(index),

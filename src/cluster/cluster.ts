@@ -1,0 +1,734 @@
+/**
+ * The cluster server: the main thread's full TCP mesh to the other nodes of the cluster.
+ *
+ * Design note (everything runs on the main thread's event loop):
+ * - Routing out: the main thread's ring pump hands every envelope addressed to another node to
+ *   `forward` as raw bytes (payloads are never decoded here). They are copied once into that
+ *   peer's Session, which batches them (one batch in flight per peer, the rest coalescing) and
+ *   numbers them. Monitors and links crossing the boundary are tracked (PeerWatches) on the way.
+ * - Routing in: a Batch is checked envelope by envelope (header, length, destination node) before
+ *   any of it is delivered; then each envelope is copied into the ring of the participant that
+ *   holds its target (host.deliverRaw), the batch is marked delivered and acknowledged. A resend
+ *   of a delivered batch is acknowledged and dropped: exactly once, in order, per node pair.
+ * - Back pressure: while a peer's queued bytes exceed maxPendingBytes the server asks the host to
+ *   stop reading the rings that feed it (host.pauseRings) until they drain below half. Data is
+ *   written to a socket only while it has no backlog ('drain' resumes it); while the local rings
+ *   that incoming batches feed are congested, every peer socket stops being read (TCP carries
+ *   the pressure back to the senders) until the host reports them drained.
+ * - Connections: one per node pair. Both sides may dial; when two authenticated connections to
+ *   the same peer meet, the one dialled by the node with the smaller name wins. Only the node
+ *   with the smaller name redials a known member (jittered, doubling backoff); seeds are dialled
+ *   by everyone and re-resolved (DNS) every seedRefreshMs.
+ * - Sessions: after authentication both sides send Resume (which incarnation of the other they
+ *   hold a session with, and the last batch they delivered from it). If both hold a session with
+ *   each other's current incarnation it continues (the unacknowledged batch is resent); otherwise
+ *   both start a fresh one (a restarted peer: what was queued for its old incarnation is counted
+ *   as dead letters, and its monitors and links fire 'noconnection').
+ * - Failure detection: heartbeats every heartbeatMs on the control lane feed a phi-accrual
+ *   detector per peer; above suspectPhi the peer is 'suspect', above downPhi it is 'down': its
+ *   session is dropped (dead letters counted), local monitors of its processes get DOWN
+ *   'noconnection', links get exit signals, its monitors of local processes are removed.
+ * - Membership, directory and metadata are gossiped as deltas on the control lane (ClusterState).
+ */
+import { EventEmitter } from 'node:events';
+import { lookup } from 'node:dns/promises';
+import { createServer, connect as netConnect, isIP, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { Signal, type Envelope } from '../codec/envelope.js';
+import { ErrorCode, HordeError } from '../errors.js';
+import { formatPid, type Pid } from '../process/pid.js';
+import { Connection, type LocalIdentity } from './connection.js';
+import { forEachEnvelope, fromPidAt, headerView, refAt, signalAt, toNodeAt, toPidAt } from './envelope-header.js';
+import { parseAddress, type ResolvedClusterOptions } from './options.js';
+import { PhiAccrualDetector } from './phi-detector.js';
+import { FRAGMENT_BYTES, Session } from './session.js';
+import { ClusterState, type MemberInfo } from './state.js';
+import { PeerWatches } from './watches.js';
+import { Role, type Hello, type WireFrame } from './wire.js';
+
+/** What the cluster server needs from its node. */
+export interface ClusterHost {
+  readonly nodeId: number;
+  /** Largest envelope a ring can carry (a batch may hold one of these). */
+  readonly maxEnvelopeBytes: number;
+  /** Copies one envelope addressed to this node into the ring of the participant holding its target. */
+  deliverRaw(bytes: Uint8Array, offset: number, length: number): void;
+  /** Delivers an envelope built here (DOWN, EXIT or DEMONITOR when a peer goes down). */
+  deliverEnvelope(envelope: Envelope): void;
+  /** True while the rings incoming batches feed hold overflow; `onRingsDrained` is then called once they drain. */
+  ringsCongested(): boolean;
+  /** Stop / restart reading the rings that carry envelopes to other nodes. */
+  pauseRings(): void;
+  resumeRings(): void;
+  deadLetters(count: number): void;
+  report(event: 'clusterConnection' | 'clusterMember', detail: unknown): void;
+}
+
+export type MemberState = 'connecting' | 'up' | 'suspect' | 'down' | 'left';
+
+export interface MemberStatus {
+  name: string;
+  nodeId: number;
+  host: string;
+  port: number;
+  incarnation: string;
+  state: MemberState;
+  phi: number;
+  connected: boolean;
+  /** Bytes queued for this peer (pending and in flight). */
+  queuedBytes: number;
+  bytesIn: number;
+  bytesOut: number;
+  resentBatches: number;
+  duplicateBatches: number;
+  watches: number;
+}
+
+export interface ClusterStatus {
+  name: string;
+  nodeId: number;
+  incarnation: string;
+  host: string;
+  port: number;
+  members: MemberStatus[];
+  /** Connections closed, by reason code (HORDE_MALFORMED_FRAME, HORDE_HANDSHAKE_FAILED, ...). */
+  closedConnections: Record<string, number>;
+  deadLetters: number;
+  metadata: Record<string, unknown>;
+}
+
+interface Peer {
+  name: string;
+  nodeId: number;
+  host: string;
+  port: number;
+  incarnation: string;
+  state: MemberState;
+  connection: Connection | undefined;
+  /** The connection finished the Resume exchange: batches may flow. */
+  ready: boolean;
+  session: Session | undefined;
+  detector: PhiAccrualDetector;
+  watches: PeerWatches;
+  reconnect: NodeJS.Timeout | undefined;
+  backoffMs: number;
+  resentBatches: number;
+  duplicateBatches: number;
+}
+
+export class ClusterServer extends EventEmitter {
+  readonly incarnation = randomBytes(8).toString('hex');
+  private readonly server: Server;
+  private readonly peers = new Map<string, Peer>();
+  private readonly byNodeId = new Map<number, Peer>();
+  private readonly connections = new Set<Connection>();
+  private readonly state: ClusterState;
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly seedTimer: NodeJS.Timeout;
+  private readonly closed: Record<string, number> = {};
+  private port = 0;
+  private stopping = false;
+  private ringsPaused = false;
+  private socketsPaused = false;
+  private flushScheduled = false;
+  private deadLetterCount = 0;
+
+  private constructor(
+    private readonly options: ResolvedClusterOptions,
+    private readonly host: ClusterHost,
+  ) {
+    super();
+    this.state = new ClusterState(options.name);
+    const onSocket = (socket: Socket): void => {
+      this.adopt(socket, false);
+    };
+    this.server =
+      options.tls === undefined
+        ? createServer(onSocket)
+        : createTlsServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: true }, onSocket);
+    this.server.on('tlsClientError', (error: Error) => this.countClose('HORDE_TLS_FAILED', `TLS: ${error.message}`));
+    this.heartbeat = setInterval(() => this.tick(), options.heartbeatMs);
+    this.heartbeat.unref();
+    this.seedTimer = setInterval(() => void this.dialSeeds(), options.seedRefreshMs);
+    this.seedTimer.unref();
+  }
+
+  static async start(options: ResolvedClusterOptions, host: ClusterHost): Promise<ClusterServer> {
+    const cluster = new ClusterServer(options, host);
+    await new Promise<void>((resolve, reject) => {
+      cluster.server.once('error', reject);
+      cluster.server.listen(options.port, options.host, () => {
+        cluster.server.off('error', reject);
+        resolve();
+      });
+    });
+    cluster.server.on('error', (error: Error) => host.report('clusterConnection', { event: 'server-error', error }));
+    const address = cluster.server.address();
+    cluster.port = typeof address === 'object' && address !== null ? address.port : options.port;
+    cluster.state.join(cluster.selfInfo());
+    void cluster.dialSeeds();
+    return cluster;
+  }
+
+  get address(): { host: string; port: number } {
+    return { host: this.options.host, port: this.port };
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  private selfInfo(): MemberInfo {
+    return { name: this.options.name, nodeId: this.options.nodeId, host: this.options.host, port: this.port, incarnation: this.incarnation };
+  }
+
+  private identity(): LocalIdentity {
+    return { name: this.options.name, nodeId: this.options.nodeId, incarnation: this.incarnation, host: this.options.host, port: this.port, role: Role.MEMBER };
+  }
+
+  // ---------------------------------------------------------------- outgoing envelopes
+
+  /**
+   * An envelope for another node's pid, from the rings or from the main thread itself. Copied into
+   * that peer's session; an unknown or down node gets it counted as a dead letter (and a MONITOR
+   * or LINK answered with 'noconnection').
+   */
+  forward(bytes: Uint8Array, offset: number, length: number): void {
+    const nodeId = toNodeAt(bytes, offset);
+    const peer = this.byNodeId.get(nodeId);
+    const signal = signalAt(bytes, offset);
+    const tracked = signal >= Signal.EXIT && signal <= Signal.DEMONITOR;
+    if (peer === undefined || peer.state === 'down' || peer.state === 'left') {
+      this.bounce(bytes, offset, signal);
+      return;
+    }
+    if (tracked) {
+      const h = headerView(bytes);
+      if (!peer.watches.track(signal, true, fromPidAt(h, offset), toPidAt(h, offset), refAt(h, offset))) {
+        this.bounce(bytes, offset, signal);
+        return;
+      }
+    }
+    peer.session ??= this.newSession(peer.incarnation);
+    peer.session.enqueue(bytes, offset, length);
+    if (peer.session.queuedBytes > this.options.maxPendingBytes && !this.ringsPaused) {
+      this.ringsPaused = true;
+      this.host.pauseRings();
+    }
+    this.scheduleFlush();
+  }
+
+  /** A message that cannot reach its node: a dead letter; a MONITOR or LINK learns 'noconnection' now. */
+  private bounce(bytes: Uint8Array, offset: number, signal: Signal): void {
+    this.deadLetterCount++;
+    this.host.deadLetters(1);
+    if (signal !== Signal.MONITOR && signal !== Signal.LINK) return;
+    const h = headerView(bytes);
+    const from = fromPidAt(h, offset);
+    if (from === undefined) return;
+    const to = toPidAt(h, offset);
+    if (signal === Signal.MONITOR) this.host.deliverEnvelope({ signal: Signal.DOWN, to: from, from: to, ref: refAt(h, offset), payload: 'noconnection' });
+    else this.host.deliverEnvelope({ signal: Signal.EXIT, to: from, from: to, ref: 0, payload: 'noconnection' });
+  }
+
+  private newSession(peerIncarnation: string): Session {
+    return new Session(peerIncarnation, this.options.batchBytes, this.maxBatchBytes());
+  }
+
+  private maxBatchBytes(): number {
+    return Math.max(this.options.batchBytes, this.host.maxEnvelopeBytes) + 1024;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      for (const peer of this.peers.values()) this.flush(peer);
+      this.checkRingPressure();
+    });
+  }
+
+  /** Sends the in-flight batch's next fragments, or takes a new batch when none is in flight. */
+  private flush(peer: Peer): void {
+    const connection = peer.connection;
+    const session = peer.session;
+    if (!peer.ready || connection === undefined || session === undefined) return;
+    const batch = session.inflight ?? session.takeBatch();
+    if (batch === undefined) return;
+    while (batch.sent < batch.data.length && connection.canSendData) {
+      const end = Math.min(batch.data.length, batch.sent + FRAGMENT_BYTES);
+      const last = end === batch.data.length;
+      connection.sendData({ kind: 'batch', seq: batch.seq, data: batch.data.subarray(batch.sent, end), last });
+      batch.sent = end;
+    }
+  }
+
+  private checkRingPressure(): void {
+    if (!this.ringsPaused) return;
+    for (const peer of this.peers.values()) {
+      if (peer.session !== undefined && peer.session.queuedBytes > this.options.maxPendingBytes / 2) return;
+    }
+    this.ringsPaused = false;
+    this.host.resumeRings();
+  }
+
+  // ---------------------------------------------------------------- incoming batches
+
+  private onBatch(peer: Peer, frame: Extract<WireFrame, { kind: 'batch' }>): void {
+    const session = peer.session!;
+    const data = session.receive(frame.seq, frame.data, frame.last);
+    if (data === undefined) {
+      if (frame.last) {
+        peer.duplicateBatches++;
+        peer.connection?.sendControl({ kind: 'ack', seq: session.receivedSeq });
+      }
+      return;
+    }
+    const own = this.host.nodeId;
+    // Check the whole batch before delivering any of it.
+    forEachEnvelope(data, (offset) => {
+      if (toNodeAt(data, offset) !== own) throw new HordeError(ErrorCode.MALFORMED_FRAME, `peer "${peer.name}" sent an envelope for node ${toNodeAt(data, offset)} to node ${own}`);
+    });
+    const h = headerView(data);
+    forEachEnvelope(data, (offset, length) => {
+      const signal = signalAt(data, offset);
+      if (signal >= Signal.EXIT && signal <= Signal.DEMONITOR) peer.watches.track(signal, false, fromPidAt(h, offset), toPidAt(h, offset), refAt(h, offset));
+      this.host.deliverRaw(data, offset, length);
+    });
+    session.delivered(frame.seq);
+    peer.connection?.sendControl({ kind: 'ack', seq: frame.seq });
+    if (!this.socketsPaused && this.host.ringsCongested()) {
+      this.socketsPaused = true;
+      for (const p of this.peers.values()) p.connection?.pauseReading();
+    }
+  }
+
+  /** The host's rings that incoming batches feed have drained: read the sockets again. */
+  ringsDrained(): void {
+    if (!this.socketsPaused) return;
+    this.socketsPaused = false;
+    for (const peer of this.peers.values()) peer.connection?.resumeReading();
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  private adopt(socket: Socket, dialed: boolean): Connection {
+    const connection = new Connection(
+      socket,
+      dialed,
+      this.identity(),
+      this.options.secret,
+      { maxFrameBytes: this.options.maxFrameBytes, handshakeTimeoutMs: this.options.handshakeTimeoutMs },
+      {
+        authenticated: (conn, hello) => this.onAuthenticated(conn, hello),
+        frame: (conn, frame) => this.onFrame(conn, frame),
+        drain: (conn) => {
+          const peer = conn.peer === undefined ? undefined : this.peers.get(conn.peer.name);
+          if (peer !== undefined && peer.connection === conn) this.flush(peer);
+        },
+        closed: (conn, reason, code) => this.onClosed(conn, reason, code),
+      },
+    );
+    this.connections.add(connection);
+    if (this.stopping) connection.close('node stopping');
+    return connection;
+  }
+
+  private dial(host: string, port: number): void {
+    if (this.stopping) return;
+    const tls = this.options.tls;
+    const socket =
+      tls === undefined
+        ? netConnect({ host, port })
+        : tlsConnect({ host, port, key: tls.key, cert: tls.cert, ca: tls.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined });
+    this.adopt(socket, true);
+  }
+
+  private onAuthenticated(connection: Connection, hello: Hello): void {
+    if (hello.role === Role.STATUS) return;
+    const clash = this.byNodeId.get(hello.node_id);
+    if (clash !== undefined && clash.name !== hello.name) {
+      connection.close(`node number ${hello.node_id} of "${hello.name}" is already used by "${clash.name}"`);
+      this.countClose(ErrorCode.NODE_ID_CONFLICT, `node ${hello.name}: node number conflict`);
+      return;
+    }
+    const peer = this.peerFor({ name: hello.name, nodeId: hello.node_id, host: hello.host, port: hello.port, incarnation: hello.incarnation });
+    const existing = peer.connection;
+    if (existing !== undefined && !existing.isClosed) {
+      const smaller = this.options.name < hello.name ? this.options.name : hello.name;
+      const dialer = (c: Connection): string => (c.dialed ? this.options.name : hello.name);
+      const keepNew = dialer(connection) === smaller && (dialer(existing) !== smaller || existing.isClosed);
+      if (!keepNew && dialer(existing) === smaller) {
+        connection.close('duplicate connection (the other one wins the tie-break)');
+        return;
+      }
+      existing.close('duplicate connection (replaced)');
+    }
+    if (peer.incarnation !== hello.incarnation) {
+      // The peer restarted: everything about its old incarnation is gone.
+      this.peerLost(peer, 'noconnection');
+      peer.incarnation = hello.incarnation;
+    }
+    peer.nodeId = hello.node_id;
+    peer.host = hello.host;
+    peer.port = hello.port;
+    peer.connection = connection;
+    peer.ready = false;
+    peer.backoffMs = this.options.reconnectMinMs;
+    clearTimeout(peer.reconnect);
+    peer.reconnect = undefined;
+    const session = peer.session;
+    connection.sendControl({ kind: 'resume', peerIncarnation: session?.peerIncarnation ?? '', receivedSeq: session?.receivedSeq ?? 0 });
+  }
+
+  private onFrame(connection: Connection, frame: WireFrame): void {
+    const hello = connection.peer!;
+    if (hello.role === Role.STATUS) {
+      if (frame.kind !== 'status_request') throw new HordeError(ErrorCode.HANDSHAKE_FAILED, `a status client sent ${frame.kind}`);
+      connection.sendControl({ kind: 'status_reply', status: this.status() });
+      connection.close('status sent', { leaving: false });
+      return;
+    }
+    const peer = this.peers.get(hello.name);
+    if (peer === undefined || peer.connection !== connection) return; // a connection that lost the tie-break
+    switch (frame.kind) {
+      case 'resume':
+        this.onResume(peer, hello, frame.peerIncarnation, frame.receivedSeq);
+        return;
+      case 'batch':
+        if (!peer.ready) throw new HordeError(ErrorCode.MALFORMED_FRAME, 'batch before resume');
+        this.onBatch(peer, frame);
+        return;
+      case 'ack':
+        if (peer.session?.acknowledge(frame.seq) === true) {
+          this.flush(peer);
+          this.checkRingPressure();
+        }
+        return;
+      case 'heartbeat':
+        peer.detector.heartbeat(Date.now());
+        return;
+      case 'gossip':
+        this.onGossip(frame);
+        return;
+      case 'bye':
+        if (frame.leaving) this.markLeft(peer);
+        connection.close(`peer said bye: ${frame.reason}`);
+        return;
+      default:
+        throw new HordeError(ErrorCode.MALFORMED_FRAME, `unexpected ${frame.kind} frame from a member`);
+    }
+  }
+
+  private onResume(peer: Peer, hello: Hello, theirView: string, theirReceived: number): void {
+    const session = peer.session;
+    const continues = session !== undefined && session.peerIncarnation === hello.incarnation && theirView === this.incarnation;
+    if (continues) {
+      session.dropPartial();
+      const before = session.resent;
+      session.resume(theirReceived);
+      peer.resentBatches += session.resent - before;
+    } else {
+      // A fresh session on both sides. Messages queued before first contact (never sent) are kept;
+      // a batch sent in a session the peer no longer holds may or may not have been delivered:
+      // counted as dead letters rather than risk a duplicate.
+      const fresh = this.newSession(hello.incarnation);
+      if (session !== undefined) {
+        const lost = session.inflight === undefined ? 0 : session.discardInflight();
+        if (lost > 0) this.deadLetters(lost);
+        session.moveTo(fresh);
+        if (session.receivedSeq > 0 || session.everSent) this.fireWatches(peer, 'noconnection');
+      }
+      peer.session = fresh;
+    }
+    peer.ready = true;
+    peer.detector = this.newDetector();
+    if (peer.state !== 'up') this.setState(peer, 'up');
+    peer.connection!.sendControl({ kind: 'gossip', ...this.state.fullState() });
+    this.flush(peer);
+  }
+
+  private onGossip(frame: Extract<WireFrame, { kind: 'gossip' }>): void {
+    const learned = this.state.merge(frame);
+    for (const member of learned.members) this.peerFor(member);
+    for (const name of learned.left) {
+      const peer = this.peers.get(name);
+      if (peer !== undefined) this.markLeft(peer);
+    }
+    if (learned.forward !== undefined) this.broadcast(learned.forward);
+    this.connectMissing();
+  }
+
+  private onClosed(connection: Connection, reason: string, code: string | undefined): void {
+    this.connections.delete(connection);
+    if (code !== undefined && code !== ErrorCode.CONNECTION_CLOSED) this.countClose(code, reason);
+    const hello = connection.peer;
+    const peer = hello === undefined || hello.role !== Role.MEMBER ? undefined : this.peers.get(hello.name);
+    if (peer === undefined || peer.connection !== connection) {
+      if (code !== undefined && code !== ErrorCode.CONNECTION_CLOSED) this.host.report('clusterConnection', { event: 'closed', peer: hello?.name, code, reason });
+      return;
+    }
+    peer.connection = undefined;
+    peer.ready = false;
+    peer.session?.dropPartial();
+    if (code !== undefined && code !== ErrorCode.CONNECTION_CLOSED) this.host.report('clusterConnection', { event: 'closed', peer: peer.name, code, reason });
+    if (peer.state === 'up') this.setState(peer, 'suspect');
+    this.scheduleReconnect(peer);
+  }
+
+  private scheduleReconnect(peer: Peer): void {
+    if (this.stopping || peer.state === 'left' || peer.reconnect !== undefined || peer.port === 0) return;
+    if (!(this.options.name < peer.name)) return; // the node with the smaller name redials
+    const delay = peer.backoffMs * (0.5 + Math.random());
+    peer.backoffMs = Math.min(this.options.reconnectMaxMs, peer.backoffMs * 2);
+    peer.reconnect = setTimeout(() => {
+      peer.reconnect = undefined;
+      if (peer.connection === undefined && peer.state !== 'left') {
+        this.dial(peer.host, peer.port);
+        this.scheduleReconnect(peer);
+      }
+    }, delay);
+    peer.reconnect.unref();
+  }
+
+  private connectMissing(): void {
+    for (const peer of this.peers.values()) {
+      if (peer.connection === undefined && peer.state !== 'left') this.scheduleReconnect(peer);
+    }
+  }
+
+  private async dialSeeds(): Promise<void> {
+    for (const seed of this.options.seeds) {
+      const { host, port } = parseAddress('seed', seed);
+      let addresses: string[];
+      try {
+        addresses = isIP(host) !== 0 ? [host] : (await lookup(host, { all: true })).map((entry) => entry.address);
+      } catch (error) {
+        this.host.report('clusterConnection', { event: 'seed-unresolved', seed, error });
+        continue;
+      }
+      for (const address of addresses) {
+        if (this.stopping) return;
+        if (port === this.port && (address === this.options.host || address === '127.0.0.1')) continue;
+        const known = [...this.peers.values()].some((peer) => peer.connection !== undefined && peer.port === port && (peer.host === address || peer.host === host));
+        if (!known) this.dial(address, port);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- peers and failure
+
+  private peerFor(member: MemberInfo): Peer {
+    let peer = this.peers.get(member.name);
+    if (peer === undefined) {
+      peer = {
+        name: member.name,
+        nodeId: member.nodeId,
+        host: member.host,
+        port: member.port,
+        incarnation: member.incarnation,
+        state: 'connecting',
+        connection: undefined,
+        ready: false,
+        session: undefined,
+        detector: this.newDetector(),
+        watches: new PeerWatches(this.options.maxWatchesPerPeer),
+        reconnect: undefined,
+        backoffMs: this.options.reconnectMinMs,
+        resentBatches: 0,
+        duplicateBatches: 0,
+      };
+      this.peers.set(member.name, peer);
+      this.host.report('clusterMember', { event: 'discovered', name: member.name, nodeId: member.nodeId });
+      this.scheduleReconnect(peer);
+    } else if (peer.state === 'down' && member.incarnation !== peer.incarnation) {
+      peer.state = 'connecting';
+      peer.incarnation = member.incarnation;
+      peer.detector = this.newDetector();
+    }
+    this.byNodeId.set(peer.nodeId, peer);
+    return peer;
+  }
+
+  /** A detector that has just heard from its peer. */
+  private newDetector(): PhiAccrualDetector {
+    const detector = new PhiAccrualDetector({ expectedIntervalMs: this.options.heartbeatMs });
+    detector.heartbeat(Date.now());
+    return detector;
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const peer of this.peers.values()) {
+      if (peer.ready) peer.connection!.sendControl({ kind: 'heartbeat', sentAtMs: now });
+      if (peer.state === 'down' || peer.state === 'left') continue;
+      const phi = peer.detector.phi(now);
+      if (phi >= this.options.downPhi) {
+        this.setState(peer, 'down');
+        peer.connection?.close('declared down (failure detector)');
+        this.peerLost(peer, 'noconnection');
+        this.scheduleReconnect(peer);
+      } else if (phi >= this.options.suspectPhi && peer.state === 'up') {
+        this.setState(peer, 'suspect');
+      } else if (phi < this.options.suspectPhi && peer.state === 'suspect' && peer.ready) {
+        this.setState(peer, 'up');
+      }
+    }
+  }
+
+  /** Drops the session with `peer` (dead letters counted) and fires every tracked watch. */
+  private peerLost(peer: Peer, reason: string): void {
+    const session = peer.session;
+    peer.session = undefined;
+    if (session !== undefined) {
+      const lost = session.discard();
+      if (lost > 0) this.deadLetters(lost);
+    }
+    this.fireWatches(peer, reason);
+  }
+
+  private fireWatches(peer: Peer, reason: string): void {
+    for (const watch of peer.watches.drain()) {
+      switch (watch.kind) {
+        case 'monitor-out':
+          this.host.deliverEnvelope({ signal: Signal.DOWN, to: watch.local, from: watch.remote, ref: watch.ref, payload: reason });
+          break;
+        case 'monitor-in':
+          this.host.deliverEnvelope({ signal: Signal.DEMONITOR, to: watch.local, from: watch.remote, ref: watch.ref, payload: undefined });
+          break;
+        case 'link':
+          this.host.deliverEnvelope({ signal: Signal.EXIT, to: watch.local, from: watch.remote, ref: 0, payload: reason });
+          break;
+      }
+    }
+  }
+
+  private markLeft(peer: Peer): void {
+    if (peer.state === 'left') return;
+    this.setState(peer, 'left');
+    clearTimeout(peer.reconnect);
+    peer.reconnect = undefined;
+    this.peerLost(peer, 'noconnection');
+  }
+
+  private setState(peer: Peer, state: MemberState): void {
+    const previous = peer.state;
+    peer.state = state;
+    this.host.report('clusterMember', { event: 'state', name: peer.name, from: previous, to: state });
+    this.emit('member', { name: peer.name, state, previous });
+  }
+
+  private deadLetters(count: number): void {
+    this.deadLetterCount += count;
+    this.host.deadLetters(count);
+  }
+
+  private countClose(code: string, _reason: string): void {
+    this.closed[code] = (this.closed[code] ?? 0) + 1;
+  }
+
+  private broadcast(gossip: Omit<Extract<WireFrame, { kind: 'gossip' }>, 'kind'>): void {
+    for (const peer of this.peers.values()) if (peer.ready) peer.connection!.sendControl({ kind: 'gossip', ...gossip });
+  }
+
+  // ---------------------------------------------------------------- public operations
+
+  /** Dials `address` ("host:port") and resolves once it is a member we are connected to. */
+  async join(address: string, timeoutMs = 10_000): Promise<void> {
+    const { host, port } = parseAddress('join', address);
+    this.dial(host, port);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if ([...this.peers.values()].some((peer) => peer.ready && peer.port === port)) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new HordeError(ErrorCode.TIMEOUT, `could not join ${address} within ${timeoutMs} ms`);
+  }
+
+  /** Leaves the cluster: tells every peer, closes every connection, forgets the members. */
+  leave(): void {
+    const delta = this.state.leave();
+    this.broadcast(delta);
+    for (const peer of this.peers.values()) {
+      peer.connection?.close('leaving', { leaving: true });
+      this.markLeft(peer);
+    }
+  }
+
+  members(): MemberStatus[] {
+    const now = Date.now();
+    return [...this.peers.values()].map((peer) => ({
+      name: peer.name,
+      nodeId: peer.nodeId,
+      host: peer.host,
+      port: peer.port,
+      incarnation: peer.incarnation,
+      state: peer.state,
+      phi: peer.detector.phi(now),
+      connected: peer.ready,
+      queuedBytes: peer.session?.queuedBytes ?? 0,
+      bytesIn: peer.connection?.bytesIn ?? 0,
+      bytesOut: peer.connection?.bytesOut ?? 0,
+      resentBatches: peer.resentBatches,
+      duplicateBatches: peer.duplicateBatches,
+      watches: peer.watches.size,
+    }));
+  }
+
+  status(): ClusterStatus {
+    return {
+      name: this.options.name,
+      nodeId: this.options.nodeId,
+      incarnation: this.incarnation,
+      host: this.options.host,
+      port: this.port,
+      members: this.members(),
+      closedConnections: { ...this.closed },
+      deadLetters: this.deadLetterCount,
+      metadata: this.state.metadataEntries(),
+    };
+  }
+
+  /** A name registered on this node (pid) or freed (undefined): gossiped to every peer. */
+  setName(name: string, pid: Pid | undefined): void {
+    this.broadcast(this.state.setName(name, pid));
+  }
+
+  whereis(name: string): Pid | undefined {
+    return this.state.whereis(name);
+  }
+
+  setMetadata(key: string, value: unknown): void {
+    this.broadcast(this.state.setMetadata(key, value, Date.now()));
+  }
+
+  getMetadata(key: string): unknown {
+    return this.state.getMetadata(key);
+  }
+
+  /** Test hook: destroys every connection's socket at once (they reconnect and resume). */
+  dropConnections(): void {
+    for (const connection of [...this.connections]) connection.socket.destroy();
+  }
+
+  /** For error messages. */
+  describe(pid: Pid): string {
+    const peer = this.byNodeId.get(pid.node);
+    return `${formatPid(pid)} on ${peer?.name ?? `unknown node ${pid.node}`}`;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.heartbeat);
+    clearInterval(this.seedTimer);
+    for (const peer of this.peers.values()) {
+      clearTimeout(peer.reconnect);
+      peer.reconnect = undefined;
+    }
+    for (const connection of [...this.connections]) connection.close('node stopping', { leaving: false });
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

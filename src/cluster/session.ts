@@ -1,0 +1,181 @@
+/**
+ * A delivery session with one incarnation of one peer: sequence numbers, acknowledgements, resend
+ * and deduplication. It outlives connections: a dropped connection re-established to the same
+ * incarnation resumes the session, so delivery stays exactly once and in order.
+ *
+ * Design note (main thread only; no locking, but the invariants matter):
+ * - Outgoing: envelopes are copied once, into segments of up to `batchBytes` (a larger envelope
+ *   gets a segment of its own). At most one batch is in flight (sent, not acknowledged); the
+ *   rest coalesce in `pending`, so a busy peer gets big batches and an idle one gets each message
+ *   at once. A batch keeps its sequence number across resends.
+ * - Bound: `pendingBytes` <= `maxPendingBytes` is the owner's high-water mark: over it the owner
+ *   stops reading the rings that feed this node (back pressure reaches the senders); `enqueue`
+ *   itself never refuses, the ring drain is what stops.
+ * - Incoming: `receivedSeq` is the last batch delivered. A batch at or below it is a resend of
+ *   one already delivered: acknowledged again and dropped. Fragments of one batch are reassembled
+ *   (bounded by `maxBatchBytes`) and delivered only when the last one arrived.
+ */
+import { ErrorCode, HordeError } from '../errors.js';
+import { countEnvelopes } from './envelope-header.js';
+
+/** A batch larger than this goes out as several Batch frames (fragments). */
+export const FRAGMENT_BYTES = 64 * 1024;
+const INITIAL_SEGMENT_BYTES = 4096;
+
+interface Segment {
+  bytes: Uint8Array;
+  used: number;
+}
+
+export interface InflightBatch {
+  seq: number;
+  data: Uint8Array;
+  /** Bytes of `data` written to the current connection so far. */
+  sent: number;
+}
+
+export class Session {
+  private readonly segments: Segment[] = [];
+  private pendingBytes = 0;
+  private nextSeq = 1;
+  inflight: InflightBatch | undefined;
+  receivedSeq = 0;
+  private readonly reassembly: Uint8Array[] = [];
+  private reassemblyBytes = 0;
+  resent = 0;
+  duplicates = 0;
+  /** A batch went out in this session (so the peer may hold state about it). */
+  everSent = false;
+
+  constructor(
+    /** The peer's incarnation this session is with. */
+    readonly peerIncarnation: string,
+    private readonly batchBytes: number,
+    private readonly maxBatchBytes: number,
+  ) {}
+
+  get queuedBytes(): number {
+    return this.pendingBytes + (this.inflight === undefined ? 0 : this.inflight.data.length);
+  }
+
+  /** Copies one envelope into the pending batch. */
+  enqueue(bytes: Uint8Array, offset: number, length: number): void {
+    let last = this.segments[this.segments.length - 1];
+    if (last !== undefined && last.bytes.length - last.used < length && last.used + length <= this.batchBytes) {
+      // Segments start small (an idle peer's batch is one message) and double up to batchBytes.
+      const grown = new Uint8Array(Math.min(this.batchBytes, Math.max(last.bytes.length * 2, last.used + length)));
+      grown.set(last.bytes.subarray(0, last.used));
+      last.bytes = grown;
+    }
+    if (last === undefined || last.bytes.length - last.used < length) {
+      last = { bytes: new Uint8Array(Math.max(INITIAL_SEGMENT_BYTES, length)), used: 0 };
+      this.segments.push(last);
+    }
+    last.bytes.set(bytes.subarray(offset, offset + length), last.used);
+    last.used += length;
+    this.pendingBytes += length;
+  }
+
+  /** Takes the next batch if none is in flight; undefined when nothing is pending or one is. */
+  takeBatch(): InflightBatch | undefined {
+    if (this.inflight !== undefined) return undefined;
+    const segment = this.segments.shift();
+    if (segment === undefined) return undefined;
+    this.pendingBytes -= segment.used;
+    this.inflight = { seq: this.nextSeq++, data: segment.bytes.subarray(0, segment.used), sent: 0 };
+    this.everSent = true;
+    return this.inflight;
+  }
+
+  /** The peer delivered everything up to `seq`. Returns whether the in-flight batch is done. */
+  acknowledge(seq: number): boolean {
+    if (this.inflight !== undefined && this.inflight.seq <= seq) {
+      this.inflight = undefined;
+      return true;
+    }
+    return false;
+  }
+
+  /** A new connection: the in-flight batch (if the peer has not delivered it) goes out again. */
+  resume(peerReceivedSeq: number): void {
+    if (this.inflight === undefined) return;
+    if (this.inflight.seq <= peerReceivedSeq) {
+      this.inflight = undefined;
+      return;
+    }
+    this.inflight.sent = 0;
+    this.resent++;
+  }
+
+  /**
+   * One Batch frame arrived: returns the complete batch data to deliver, or undefined (a fragment,
+   * or a duplicate). Throws HORDE_MALFORMED_FRAME when reassembly would exceed `maxBatchBytes`.
+   */
+  receive(seq: number, data: Uint8Array, last: boolean): Uint8Array | undefined {
+    if (this.reassemblyBytes + data.length > this.maxBatchBytes) {
+      throw new HordeError(ErrorCode.MALFORMED_FRAME, `batch ${seq} exceeds ${this.maxBatchBytes} bytes`);
+    }
+    if (!last) {
+      this.reassembly.push(data);
+      this.reassemblyBytes += data.length;
+      return undefined;
+    }
+    let whole = data;
+    if (this.reassembly.length > 0) {
+      whole = new Uint8Array(this.reassemblyBytes + data.length);
+      let at = 0;
+      for (const part of this.reassembly) {
+        whole.set(part, at);
+        at += part.length;
+      }
+      whole.set(data, at);
+      this.reassembly.length = 0;
+      this.reassemblyBytes = 0;
+    }
+    if (seq <= this.receivedSeq) {
+      this.duplicates++;
+      return undefined;
+    }
+    if (seq !== this.receivedSeq + 1) {
+      throw new HordeError(ErrorCode.MALFORMED_FRAME, `batch ${seq} arrived after ${this.receivedSeq}: a gap`);
+    }
+    return whole;
+  }
+
+  /** Marks batch `seq` delivered (after its envelopes reached the rings). */
+  delivered(seq: number): void {
+    this.receivedSeq = seq;
+  }
+
+  /** A connection broke mid-batch: fragments received so far will come again. */
+  dropPartial(): void {
+    this.reassembly.length = 0;
+    this.reassemblyBytes = 0;
+  }
+
+  /** Drops the in-flight batch; returns how many envelopes it held. */
+  discardInflight(): number {
+    const lost = this.inflight === undefined ? 0 : countEnvelopes(this.inflight.data);
+    this.inflight = undefined;
+    return lost;
+  }
+
+  /** Hands the batches not yet sent to `next` (a fresh session with the same peer). */
+  moveTo(next: Session): void {
+    for (const segment of this.segments) next.enqueue(segment.bytes, 0, segment.used);
+    this.segments.length = 0;
+    this.pendingBytes = 0;
+  }
+
+  /** Ends the session: the envelopes never delivered (counted as dead letters by the owner). */
+  discard(): number {
+    let lost = 0;
+    if (this.inflight !== undefined) lost += countEnvelopes(this.inflight.data);
+    for (const segment of this.segments) lost += countEnvelopes(segment.bytes.subarray(0, segment.used));
+    this.inflight = undefined;
+    this.segments.length = 0;
+    this.pendingBytes = 0;
+    this.dropPartial();
+    return lost;
+  }
+}

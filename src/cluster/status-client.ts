@@ -1,0 +1,41 @@
+/**
+ * The client side of `horde status`: authenticates to a member with the cluster secret (role
+ * STATUS: it may only ask for status), asks once, and returns the member's ClusterStatus.
+ */
+import { connect } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { ErrorCode, HordeError } from '../errors.js';
+import type { ClusterStatus } from './cluster.js';
+import { Connection } from './connection.js';
+import { checkSecret } from './handshake-crypto.js';
+import { Role } from './wire.js';
+
+export function fetchClusterStatus(host: string, port: number, secret: Uint8Array | string, timeoutMs = 5000): Promise<ClusterStatus> {
+  const key = checkSecret(secret);
+  return new Promise<ClusterStatus>((resolve, reject) => {
+    let settled = false;
+    const settle = (error: Error | undefined, status?: ClusterStatus): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error !== undefined) reject(error);
+      else resolve(status!);
+    };
+    const timer = setTimeout(() => {
+      connection.close('status timed out');
+      settle(new HordeError(ErrorCode.TIMEOUT, `no status from ${host}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const identity = { name: `status-${randomBytes(4).toString('hex')}`, nodeId: 0, incarnation: randomBytes(8).toString('hex'), host: '', port: 0, role: Role.STATUS };
+    const connection: Connection = new Connection(connect({ host, port }), true, identity, key, { maxFrameBytes: 16 * 1024 * 1024, handshakeTimeoutMs: timeoutMs }, {
+      authenticated: (conn) => conn.sendControl({ kind: 'status_request' }),
+      frame: (conn, frame) => {
+        if (frame.kind === 'status_reply') {
+          settle(undefined, frame.status as ClusterStatus);
+          conn.close('done');
+        }
+      },
+      drain: () => undefined,
+      closed: (_conn, reason, code) => settle(new HordeError(code ?? ErrorCode.CONNECTION_CLOSED, `status from ${host}:${port}: ${reason}`)),
+    });
+  });
+}

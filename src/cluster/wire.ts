@@ -1,0 +1,170 @@
+/**
+ * The cluster wire format: `Frame` messages of wire.proto, encoded with protobufjs.
+ *
+ * `decodeFrame` turns untrusted bytes into a checked `WireFrame` (a discriminated union) or throws
+ * HORDE_MALFORMED_FRAME: no field of an unexpected type or size ever reaches the cluster server.
+ * 64-bit sequence numbers become numbers (safe integers; a larger one is malformed).
+ */
+import { readFileSync } from 'node:fs';
+import protobuf from 'protobufjs';
+import { ErrorCode, HordeError } from '../errors.js';
+
+/** Bumped when an older node could not understand what a newer one sends. */
+export const PROTOCOL_VERSION = 1;
+
+const schema = protobuf.parse(readFileSync(new URL('./wire.proto', import.meta.url), 'utf8'), { keepCase: true }).root;
+const FrameType = schema.lookupType('horde.cluster.Frame');
+
+export const Role = { MEMBER: 1, STATUS: 2 } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+export interface Hello {
+  version: number;
+  name: string;
+  node_id: number;
+  incarnation: string;
+  challenge: Uint8Array;
+  role: Role;
+  host: string;
+  port: number;
+}
+
+export type WireFrame =
+  | { kind: 'hello'; hello: Hello }
+  | { kind: 'auth'; proof: Uint8Array }
+  | { kind: 'resume'; peerIncarnation: string; receivedSeq: number }
+  | { kind: 'batch'; seq: number; data: Uint8Array; last: boolean }
+  | { kind: 'ack'; seq: number }
+  | { kind: 'heartbeat'; sentAtMs: number }
+  | { kind: 'gossip'; membership?: unknown; directory?: unknown; metadata?: unknown }
+  | { kind: 'bye'; reason: string; leaving: boolean }
+  | { kind: 'status_request' }
+  | { kind: 'status_reply'; status: unknown };
+
+const MAX_NAME_BYTES = 255;
+const MAX_TEXT_BYTES = 1024;
+
+export function encodeFrame(frame: WireFrame): Uint8Array {
+  return FrameType.encode(FrameType.fromObject(toProto(frame))).finish();
+}
+
+function json(value: unknown): Uint8Array | undefined {
+  return value === undefined ? undefined : Buffer.from(JSON.stringify(value), 'utf8');
+}
+
+function toProto(frame: WireFrame): Record<string, unknown> {
+  switch (frame.kind) {
+    case 'hello':
+      return { hello: frame.hello };
+    case 'auth':
+      return { auth: { proof: frame.proof } };
+    case 'resume':
+      return { resume: { peer_incarnation: frame.peerIncarnation, received_seq: frame.receivedSeq } };
+    case 'batch':
+      return { batch: { seq: frame.seq, data: frame.data, last: frame.last } };
+    case 'ack':
+      return { ack: { seq: frame.seq } };
+    case 'heartbeat':
+      return { heartbeat: { sent_at_ms: frame.sentAtMs } };
+    case 'gossip':
+      return { gossip: { membership: json(frame.membership), directory: json(frame.directory), metadata: json(frame.metadata) } };
+    case 'bye':
+      return { bye: { reason: frame.reason, leaving: frame.leaving } };
+    case 'status_request':
+      return { status_request: {} };
+    case 'status_reply':
+      return { status_reply: { json: json(frame.status) } };
+  }
+}
+
+function malformed(message: string, cause?: unknown): HordeError {
+  return new HordeError(ErrorCode.MALFORMED_FRAME, message, cause === undefined ? undefined : { cause });
+}
+
+function seqOf(value: unknown, field: string): number {
+  const n = typeof value === 'number' ? value : isLong(value) ? value.toNumber() : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw malformed(`${field} is not a safe non-negative integer`);
+  return n;
+}
+
+function isLong(value: unknown): value is { toNumber(): number } {
+  return typeof value === 'object' && value !== null && typeof (value as { toNumber?: unknown }).toNumber === 'function';
+}
+
+function text(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string' || Buffer.byteLength(value) > max) throw malformed(`${field} must be a string of at most ${max} bytes`);
+  return value;
+}
+
+function parseJson(bytes: unknown, field: string): unknown {
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8')) as unknown;
+  } catch (error) {
+    throw malformed(`${field} is not JSON`, error);
+  }
+}
+
+/** Decodes one frame's bytes; throws HORDE_MALFORMED_FRAME on anything that is not a valid Frame. */
+export function decodeFrame(bytes: Uint8Array): WireFrame {
+  let message: Record<string, unknown>;
+  try {
+    message = FrameType.decode(bytes);
+  } catch (error) {
+    throw malformed(`undecodable frame: ${error instanceof Error ? error.message : String(error)}`, error);
+  }
+  const body = (FrameType.oneofs.body!.oneof).find((name) => message[name] !== undefined && message[name] !== null);
+  const part = (body === undefined ? {} : message[body]) as Record<string, unknown>;
+  switch (body) {
+    case 'hello': {
+      const version = part.version;
+      const nodeId = part.node_id;
+      const port = part.port;
+      const challenge = part.challenge;
+      const role = part.role;
+      if (typeof version !== 'number' || typeof nodeId !== 'number' || typeof port !== 'number') throw malformed('hello has non-numeric fields');
+      if (!(challenge instanceof Uint8Array)) throw malformed('hello.challenge is not bytes');
+      if (role !== Role.MEMBER && role !== Role.STATUS) throw malformed(`hello.role ${String(role)} is unknown`);
+      return {
+        kind: 'hello',
+        hello: {
+          version,
+          name: text(part.name, 'hello.name', MAX_NAME_BYTES),
+          node_id: nodeId,
+          incarnation: text(part.incarnation, 'hello.incarnation', 64),
+          challenge,
+          role,
+          host: text(part.host, 'hello.host', MAX_NAME_BYTES),
+          port,
+        },
+      };
+    }
+    case 'auth':
+      if (!(part.proof instanceof Uint8Array)) throw malformed('auth.proof is not bytes');
+      return { kind: 'auth', proof: part.proof };
+    case 'resume':
+      return { kind: 'resume', peerIncarnation: text(part.peer_incarnation, 'resume.peer_incarnation', 64), receivedSeq: seqOf(part.received_seq, 'resume.received_seq') };
+    case 'batch':
+      if (!(part.data instanceof Uint8Array)) throw malformed('batch.data is not bytes');
+      return { kind: 'batch', seq: seqOf(part.seq, 'batch.seq'), data: part.data, last: part.last === true };
+    case 'ack':
+      return { kind: 'ack', seq: seqOf(part.seq, 'ack.seq') };
+    case 'heartbeat':
+      return { kind: 'heartbeat', sentAtMs: typeof part.sent_at_ms === 'number' ? part.sent_at_ms : 0 };
+    case 'gossip':
+      return {
+        kind: 'gossip',
+        membership: parseJson(part.membership, 'gossip.membership'),
+        directory: parseJson(part.directory, 'gossip.directory'),
+        metadata: parseJson(part.metadata, 'gossip.metadata'),
+      };
+    case 'bye':
+      return { kind: 'bye', reason: text(part.reason, 'bye.reason', MAX_TEXT_BYTES), leaving: part.leaving === true };
+    case 'status_request':
+      return { kind: 'status_request' };
+    case 'status_reply':
+      return { kind: 'status_reply', status: parseJson(part.json, 'status_reply.json') };
+    default:
+      throw malformed('frame has no body');
+  }
+}
