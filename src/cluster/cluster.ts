@@ -587,6 +587,7 @@ export class ClusterServer extends EventEmitter {
       if (lost > 0) this.deadLetters(lost);
     }
     this.fireWatches(peer, reason);
+    this.checkRingPressure();
   }
 
   private fireWatches(peer: Peer, reason: string): void {
