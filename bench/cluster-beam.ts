@@ -13,6 +13,8 @@
  *    driver) with the cases, a fresh random cookie for both, distribution on 127.0.0.1 only;
  * 4. checks and reports the driver's round lines (RoundCollector).
  * Every child (epmd, both nodes) has a time limit and is killed in a `finally` whatever happens.
+ * Should this process itself be killed, the nodes still end by themselves (the driver when its
+ * cases are done or a reply is 60 s late, the sink after 60 s idle) and a watchdog ends epmd.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -23,7 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RoundCollector, type ClusterBenchOptions, type ClusterCase } from './cluster-cases.js';
 import { findOnPath } from './savina-beam.js';
-import { BoundedChild, describeExit } from './support/child.js';
+import { BoundedChild, describeExit, guardOrphan } from './support/child.js';
 import type { Report } from './support/report.js';
 
 const DISTBENCH_ERL = fileURLToPath(new URL('./erlang/distbench.erl', import.meta.url));
@@ -119,6 +121,8 @@ export async function runBeam(report: Report, options: ClusterBenchOptions): Pro
       cwd: dir,
     });
     children.push(epmd);
+    // epmd never exits by itself: if this process dies, the watchdog ends it.
+    children.push(guardOrphan(epmd, EPMD_TIMEOUT_MS, '[cluster] beam epmd guard'));
     await waitForEpmd(port, epmd);
 
     const env = { ...process.env, ERL_EPMD_PORT: String(port), ERL_CRASH_DUMP_SECONDS: '0' };

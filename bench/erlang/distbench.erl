@@ -3,7 +3,8 @@
 %%
 %% Node b runs `sink`: a registered process that counts `{msg, Seq, Payload}` messages, answers
 %% `{sync, From}` with `{count, C}` (and starts counting again from zero), answers
-%% `{ask, From, Ref}` with `{reply, Ref}`, and halts on `stop` or after IDLE_MS without a message.
+%% `{ask, From, Ref}` with `{reply, Ref}`, and halts on `stop`, when a connected node goes down
+%% (the driver died) or after IDLE_MS without a message.
 %% It prints `ready` on stdout once registered.
 %%
 %% Node a runs `run`: connects to b, then for each case a warm-up round (round 0) and the measured
@@ -24,6 +25,7 @@
 
 sink() ->
     register(sink, self()),
+    ok = net_kernel:monitor_nodes(true),
     io:format("ready~n"),
     sink_loop(0).
 
@@ -33,6 +35,10 @@ sink_loop(C) ->
         {sync, From} -> From ! {count, C}, sink_loop(0);
         {ask, From, Ref} -> From ! {reply, Ref}, sink_loop(C);
         stop -> erlang:halt(0);
+        {nodeup, _Node} -> sink_loop(C);
+        {nodedown, Node} ->
+            io:format(standard_error, "sink: ~p went down before stop, halting~n", [Node]),
+            erlang:halt(3);
         Other ->
             io:format(standard_error, "sink: unexpected message ~p~n", [Other]),
             erlang:halt(1)

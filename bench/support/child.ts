@@ -6,6 +6,10 @@
  *
  * `exited` never rejects: a child that could not start resolves with `error` set. Callers stop
  * every child they started in a `finally` (stop is idempotent and resolves once the child is gone).
+ *
+ * The time limit is ours: if this process is killed (SIGKILL) the children outlive it. Peers that
+ * would then run forever (epmd has no idle exit) get a watchdog (`guardOrphan`): a shell loop that
+ * kills the child when this process is gone, and ends by itself within a second of the child.
  */
 
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
@@ -108,6 +112,22 @@ export class BoundedChild {
     clearTimeout(this.timer);
     resolve(exit);
   }
+}
+
+/**
+ * A watchdog for `child`: `/bin/sh` polling once a second, it kills the child with SIGKILL when this
+ * process has gone or `limitMs` has passed, and exits within a second once the child has exited.
+ * Returned as a BoundedChild itself, to be stopped with the others.
+ */
+export function guardOrphan(child: BoundedChild, limitMs: number, name: string): BoundedChild {
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${name}: no process to guard`);
+  const seconds = Math.ceil(limitMs / 1e3);
+  const script = 'i=0; while [ "$i" -lt "$3" ] && kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; i=$((i+1)); done; kill -9 "$2" 2>/dev/null; exit 0';
+  return new BoundedChild('/bin/sh', ['-c', script, 'guard', String(process.pid), String(pid), String(seconds)], {
+    name,
+    timeoutMs: limitMs + 10_000,
+  });
 }
 
 /** `code 1`, `signal SIGKILL (time limit)`, or the start error, for messages. */
