@@ -76,6 +76,12 @@ export const ErrorCode = {
   INVALID_PATH: 'HORDE_INVALID_PATH',
   /** A file operation failed for a reason of its own (the cause is the fs error with its code). */
   IO_ERROR: 'HORDE_IO_ERROR',
+  /** A cluster frame or the replicated state it carries does not have the expected shape (the connection is closed). */
+  MALFORMED_FRAME: 'HORDE_MALFORMED_FRAME',
+  /** A hybrid logical clock timestamp from a peer is further ahead of the local wall clock than the accepted drift. */
+  CLOCK_DRIFT: 'HORDE_CLOCK_DRIFT',
+  /** A replicated structure (membership, directory, metadata) would exceed a size limit; the change or delta is refused whole. */
+  STATE_LIMIT: 'HORDE_STATE_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
