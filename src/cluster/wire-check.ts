@@ -67,18 +67,18 @@ export function expectInt(value: unknown, what: string, min: number, max: number
 /**
  * Checks that `value` is a JSON value no deeper than MAX_JSON_DEPTH whose JSON text is at most
  * `maxBytes`, and returns a fresh deep copy of it (so later changes by the sender's caller cannot
- * reach the replicated state). Throws HORDE_MALFORMED_FRAME.
+ * reach the replicated state), frozen. Throws HORDE_MALFORMED_FRAME.
  */
 export function expectJson(value: unknown, what: string, maxBytes: number): JsonValue {
   checkJsonShape(value, what, 0);
   const text = JSON.stringify(value);
   if (text.length > maxBytes && utf8Bytes(text) > maxBytes) malformed(`${what} is larger than ${maxBytes} bytes of JSON`);
-  return JSON.parse(text) as JsonValue;
+  return deepFreeze(JSON.parse(text) as JsonValue);
 }
 
 /**
  * The same check for a value given by a local caller: a value that is not JSON is
- * HORDE_INVALID_OPTION, one over `maxBytes` is HORDE_STATE_LIMIT. Returns a deep copy.
+ * HORDE_INVALID_OPTION, one over `maxBytes` is HORDE_STATE_LIMIT. Returns a frozen deep copy.
  */
 export function localJson(value: unknown, what: string, maxBytes: number): JsonValue {
   try {
@@ -90,7 +90,16 @@ export function localJson(value: unknown, what: string, maxBytes: number): JsonV
   if (text.length > maxBytes && utf8Bytes(text) > maxBytes) {
     throw new HordeError(ErrorCode.STATE_LIMIT, `${what} is larger than ${maxBytes} bytes of JSON`);
   }
-  return JSON.parse(text) as JsonValue;
+  return deepFreeze(JSON.parse(text) as JsonValue);
+}
+
+/** Freezes a fresh JSON copy, so a value handed out by a replicated structure cannot be changed in place. */
+function deepFreeze(value: JsonValue): JsonValue {
+  if (typeof value === 'object' && value !== null) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** A string given by a local caller: 1 to `maxBytes` UTF-8 bytes, else HORDE_INVALID_OPTION. */
