@@ -86,6 +86,10 @@ export const ErrorCode = {
   CONNECTION_CLOSED: 'HORDE_CONNECTION_CLOSED',
   /** The operation needs a clustered node (started with `cluster` options). */
   NOT_CLUSTERED: 'HORDE_NOT_CLUSTERED',
+  /** A hybrid logical clock timestamp from a peer is further ahead of the local wall clock than the accepted drift. */
+  CLOCK_DRIFT: 'HORDE_CLOCK_DRIFT',
+  /** A replicated structure (membership, directory, metadata) would exceed a size limit; the change or delta is refused whole. */
+  STATE_LIMIT: 'HORDE_STATE_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

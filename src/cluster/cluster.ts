@@ -45,11 +45,14 @@ import { PhiAccrualDetector } from './phi-detector.js';
 import { FRAGMENT_BYTES, Session } from './session.js';
 import { ClusterState, type MemberInfo } from './state.js';
 import { PeerWatches } from './watches.js';
+import type { JsonValue } from './wire-check.js';
 import { Role, type Hello, type WireFrame } from './wire.js';
 
 /** What the cluster server needs from its node. */
 export interface ClusterHost {
   readonly nodeId: number;
+  /** Executor threads (on this node's business card). */
+  readonly executors: number;
   /** Largest envelope a ring can carry (a batch may hold one of these). */
   readonly maxEnvelopeBytes: number;
   /** Copies one envelope addressed to this node into the ring of the participant holding its target. */
@@ -166,7 +169,7 @@ export class ClusterServer extends EventEmitter {
     cluster.server.on('error', (error: Error) => host.report('clusterConnection', { event: 'server-error', error }));
     const address = cluster.server.address();
     cluster.port = typeof address === 'object' && address !== null ? address.port : options.port;
-    cluster.state.join(cluster.selfInfo());
+    cluster.state.join(cluster.selfInfo(), host.executors);
     void cluster.dialSeeds();
     return cluster;
   }
@@ -554,7 +557,7 @@ export class ClusterServer extends EventEmitter {
 
   /** A detector that has just heard from its peer. */
   private newDetector(): PhiAccrualDetector {
-    const detector = new PhiAccrualDetector({ expectedIntervalMs: this.options.heartbeatMs });
+    const detector = new PhiAccrualDetector({ firstHeartbeatEstimateMs: this.options.heartbeatMs });
     detector.heartbeat(Date.now());
     return detector;
   }
@@ -701,11 +704,11 @@ export class ClusterServer extends EventEmitter {
     return this.state.whereis(name);
   }
 
-  setMetadata(key: string, value: unknown): void {
-    this.broadcast(this.state.setMetadata(key, value, Date.now()));
+  setMetadata(key: string, value: JsonValue): void {
+    this.broadcast(this.state.setMetadata(key, value));
   }
 
-  getMetadata(key: string): unknown {
+  getMetadata(key: string): JsonValue | undefined {
     return this.state.getMetadata(key);
   }
 

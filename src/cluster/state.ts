@@ -1,10 +1,24 @@
 /**
- * ClusterState: what the nodes of a cluster replicate by gossip: membership, the directory of
- * registered names, and the metadata map. The cluster server calls it on the control lane; every
- * change returns the gossip (a delta) to send, and merging a peer's gossip returns what was new
- * (members to connect to, members that left, and the delta to pass on so joins are transitive).
+ * ClusterState: what the nodes of a cluster replicate by gossip, over the CRDTs of this folder:
+ * membership (an observed-remove set, membership.ts), the directory of business cards and
+ * registered names (per-key versioned deltas, directory.ts) and the metadata map
+ * (last-writer-wins registers under hybrid logical clock timestamps, lww-map.ts, hlc.ts).
+ *
+ * The cluster server calls it on the control lane. Every local change returns the gossip (a delta)
+ * to send; merging a peer's gossip returns what was new: members to connect to, members that
+ * left, and the delta to pass on (so a join through one member reaches all: joins are
+ * transitive). A peer's gossip that is malformed or over a limit throws (HORDE_MALFORMED_FRAME,
+ * HORDE_STATE_LIMIT, HORDE_CLOCK_DRIFT) and the connection that carried it is closed.
+ *
+ * A member's numeric node id (the `node` of its pids) travels in the membership entry's `nodeId`
+ * string with its incarnation id: "<number>:<incarnation>".
  */
-import { isPid, type Pid } from '../process/pid.js';
+import type { Pid } from '../process/pid.js';
+import { Directory, DirectoryDelta } from './directory.js';
+import { HybridClock } from './hlc.js';
+import { LwwDelta, LwwMap } from './lww-map.js';
+import { Membership, MembershipDelta, type Member } from './membership.js';
+import type { JsonValue } from './wire-check.js';
 
 export interface MemberInfo {
   name: string;
@@ -26,134 +40,103 @@ export interface MergeResult {
   forward: Gossip | undefined;
 }
 
-interface MemberEntry {
-  info: MemberInfo;
-  left: boolean;
-}
-
-interface NameEntry {
-  node: string;
-  version: number;
-  pid: Pid | undefined;
-}
-
-interface MetaEntry {
-  ts: number;
-  node: string;
-  value: unknown;
+function infoOf(member: Member): MemberInfo | undefined {
+  const colon = member.nodeId.indexOf(':');
+  const nodeId = Number(member.nodeId.slice(0, colon));
+  if (colon < 0 || !Number.isInteger(nodeId) || nodeId < 1 || nodeId > 0xffff) return undefined;
+  return { name: member.name, nodeId, host: member.host, port: member.port, incarnation: member.nodeId.slice(colon + 1) };
 }
 
 export class ClusterState {
-  private readonly members = new Map<string, MemberEntry>();
-  private readonly names = new Map<string, NameEntry>();
-  private readonly meta = new Map<string, MetaEntry>();
-  private nameVersion = 0;
+  private membership: Membership | undefined;
+  private self: Member | undefined;
+  private directory: Directory | undefined;
+  private readonly metadata = new LwwMap();
+  private readonly clock: HybridClock;
 
-  constructor(private readonly self: string) {}
+  constructor(private readonly name: string) {
+    this.clock = new HybridClock(name);
+  }
 
-  join(info: MemberInfo): Gossip {
-    this.members.set(info.name, { info, left: false });
-    return { membership: [{ ...info, left: false }] };
+  /** The local node joins (at start, once its port is known). */
+  join(info: MemberInfo, executors: number): Gossip {
+    const startedAt = Date.now();
+    this.self = { name: info.name, host: info.host, port: info.port, incarnation: startedAt, executors, nodeId: `${info.nodeId}:${info.incarnation}` };
+    this.membership = new Membership(info.name, info.incarnation);
+    this.directory = new Directory({ name: info.name, incarnation: startedAt });
+    const card = this.directory.setCard({ address: `${info.host}:${info.port}`, executors });
+    return { membership: this.membership.join(this.self).toWire(), directory: [card.toWire()] };
   }
 
   leave(): Gossip {
-    const entry = this.members.get(this.self);
-    if (entry !== undefined) entry.left = true;
-    return { membership: entry === undefined ? [] : [{ ...entry.info, left: true }] };
+    return { membership: this.membership!.leave(this.name).toWire() };
   }
 
   fullState(): Gossip {
     return {
-      membership: [...this.members.values()].map((entry) => ({ ...entry.info, left: entry.left })),
-      directory: [...this.names.entries()].map(([name, entry]) => ({ name, ...entry })),
-      metadata: [...this.meta.entries()].map(([key, entry]) => ({ key, ...entry })),
+      membership: this.membership!.state().toWire(),
+      directory: this.directory!.state().map((delta) => delta.toWire()),
+      metadata: this.metadata.state().toWire(),
     };
   }
 
   merge(gossip: Gossip): MergeResult {
     const result: MergeResult = { members: [], left: [], forward: undefined };
     const forward: Gossip = {};
-    if (Array.isArray(gossip.membership)) {
-      const changed: unknown[] = [];
-      for (const item of gossip.membership as unknown[]) {
-        const info = memberOf(item);
-        if (info === undefined || info.name === this.self) continue;
-        const left = (item as { left?: unknown }).left === true;
-        const known = this.members.get(info.name);
-        if (known !== undefined && known.info.incarnation === info.incarnation && known.left === left) continue;
-        if (known !== undefined && known.left && known.info.incarnation === info.incarnation) continue;
-        this.members.set(info.name, { info, left });
-        changed.push(item);
-        if (left) result.left.push(info.name);
-        else result.members.push(info);
+    if (gossip.membership !== undefined) {
+      const delta = MembershipDelta.fromWire(gossip.membership);
+      const changes = this.membership!.merge(delta);
+      for (const member of changes.joined) {
+        const info = member.name === this.name ? undefined : infoOf(member);
+        if (info !== undefined) result.members.push(info);
       }
-      if (changed.length > 0) forward.membership = changed;
+      for (const member of changes.left) {
+        if (member.name === this.name) continue;
+        if (this.membership!.member(member.name) === undefined) {
+          result.left.push(member.name);
+          this.directory!.removeNode(member.name);
+        }
+      }
+      if (changes.joined.length > 0 || changes.left.length > 0) {
+        forward.membership = (changes.delta === undefined ? delta : MembershipDelta.join(delta, changes.delta)).toWire();
+      } else if (changes.delta !== undefined) forward.membership = changes.delta.toWire();
     }
     if (Array.isArray(gossip.directory)) {
-      const changed: unknown[] = [];
-      for (const item of gossip.directory as unknown[]) {
-        if (typeof item !== 'object' || item === null) continue;
-        const { name, node, version, pid } = item as Record<string, unknown>;
-        if (typeof name !== 'string' || typeof node !== 'string' || typeof version !== 'number' || (pid !== undefined && pid !== null && !isPid(pid))) continue;
-        if (node === this.self) continue;
-        const known = this.names.get(name);
-        if (known !== undefined && known.node === node && known.version >= version) continue;
-        if (known !== undefined && known.node !== node && known.pid !== undefined && known.node < node) continue;
-        this.names.set(name, { node, version, pid: isPid(pid) ? pid : undefined });
-        changed.push(item);
-      }
-      if (changed.length > 0) forward.directory = changed;
+      const applied = (gossip.directory as unknown[]).map((wire) => DirectoryDelta.fromWire(wire)).filter((delta) => delta.node !== this.name && this.directory!.apply(delta));
+      if (applied.length > 0) forward.directory = applied.map((delta) => delta.toWire());
     }
-    if (Array.isArray(gossip.metadata)) {
-      const changed: unknown[] = [];
-      for (const item of gossip.metadata as unknown[]) {
-        if (typeof item !== 'object' || item === null) continue;
-        const { key, ts, node, value } = item as Record<string, unknown>;
-        if (typeof key !== 'string' || typeof ts !== 'number' || typeof node !== 'string') continue;
-        const known = this.meta.get(key);
-        if (known !== undefined && (known.ts > ts || (known.ts === ts && known.node >= node))) continue;
-        this.meta.set(key, { ts, node, value });
-        changed.push(item);
-      }
-      if (changed.length > 0) forward.metadata = changed;
+    if (gossip.metadata !== undefined) {
+      const delta = LwwDelta.fromWire(gossip.metadata);
+      const latest = delta.latest;
+      if (latest !== undefined) this.clock.receive(latest, Date.now());
+      if (this.metadata.merge(delta).length > 0) forward.metadata = gossip.metadata;
     }
     if (Object.keys(forward).length > 0) result.forward = forward;
     return result;
   }
 
   setName(name: string, pid: Pid | undefined): Gossip {
-    const entry = { node: this.self, version: ++this.nameVersion, pid };
-    this.names.set(name, entry);
-    return { directory: [{ name, ...entry }] };
+    return { directory: [this.directory!.setName(this.name, name, pid).toWire()] };
   }
 
   whereis(name: string): Pid | undefined {
-    const entry = this.names.get(name);
-    if (entry === undefined || entry.pid === undefined) return undefined;
-    const member = this.members.get(entry.node);
-    return member === undefined || member.left ? undefined : entry.pid;
+    return this.directory?.whereis(name);
   }
 
-  setMetadata(key: string, value: unknown, ts: number): Gossip {
-    const known = this.meta.get(key);
-    const stamp = known !== undefined && known.ts >= ts ? known.ts + 1 : ts;
-    const entry = { ts: stamp, node: this.self, value };
-    this.meta.set(key, entry);
-    return { metadata: [{ key, ...entry }] };
+  /** Forgets a node's card (it left or was declared down): its names stop resolving. */
+  removeNode(name: string): void {
+    this.directory?.removeNode(name);
   }
 
-  getMetadata(key: string): unknown {
-    return this.meta.get(key)?.value;
+  setMetadata(key: string, value: JsonValue): Gossip {
+    return { metadata: this.metadata.set(key, value, this.clock.now(Date.now())).toWire() };
+  }
+
+  getMetadata(key: string): JsonValue | undefined {
+    return this.metadata.get(key);
   }
 
   metadataEntries(): Record<string, unknown> {
-    return Object.fromEntries([...this.meta.entries()].map(([key, entry]) => [key, entry.value]));
+    return Object.fromEntries(this.metadata.entries());
   }
-}
-
-function memberOf(item: unknown): MemberInfo | undefined {
-  if (typeof item !== 'object' || item === null) return undefined;
-  const { name, nodeId, host, port, incarnation } = item as Record<string, unknown>;
-  if (typeof name !== 'string' || typeof nodeId !== 'number' || typeof host !== 'string' || typeof port !== 'number' || typeof incarnation !== 'string') return undefined;
-  return { name, nodeId, host, port, incarnation };
 }

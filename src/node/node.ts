@@ -53,6 +53,7 @@ import { Topology } from './topology.js';
 import { ClusterServer, type ClusterStatus, type MemberStatus } from '../cluster/cluster.js';
 import { encodeEnvelopeToBytes, EnvelopeField } from '../codec/envelope.js';
 import { maxPayloadFor } from '../ring/ring.js';
+import type { JsonValue } from '../cluster/wire-check.js';
 
 export interface AskOptions {
   /** Reject with HORDE_TIMEOUT after this long. Default: the node's askTimeoutMs. */
@@ -317,13 +318,13 @@ export class HordeNode extends EventEmitter {
   }
 
   /** Sets a key of the cluster's replicated metadata (last writer wins). */
-  setMetadata(key: string, value: unknown): void {
+  setMetadata(key: string, value: JsonValue): void {
     this.assertRunning();
     if (typeof key !== 'string' || key.length === 0) throw new HordeError(ErrorCode.INVALID_OPTION, 'setMetadata: "key" must be a non-empty string');
     this.clustered().setMetadata(key, value);
   }
 
-  getMetadata(key: string): unknown {
+  getMetadata(key: string): JsonValue | undefined {
     return this.clustered().getMetadata(key);
   }
 
@@ -451,6 +452,7 @@ export class HordeNode extends EventEmitter {
     const main = mainIndex(shards);
     return {
       nodeId: this.options.nodeId,
+      executors: shards,
       maxEnvelopeBytes: maxPayloadFor(this.options.ringCapacity),
       deliverRaw: (bytes: Uint8Array, offset: number, length: number): void => {
         const shard = bytes[offset + EnvelopeField.TO_SHARD]! | (bytes[offset + EnvelopeField.TO_SHARD + 1]! << 8);

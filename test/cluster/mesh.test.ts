@@ -54,6 +54,15 @@ describe('a cluster of node processes', () => {
     expect(tester.whereis('no-such-name')).toBeUndefined();
   });
 
+  it('replicates cluster metadata (last writer wins) to every member', async () => {
+    tester.setMetadata('config', { version: 1 });
+    tester.setMetadata('config', { version: 2 });
+    for (const node of [seed, b]) {
+      await eventually(async () => JSON.stringify((await fetchClusterStatus('127.0.0.1', node.port, SECRET)).metadata.config) === '{"version":2}', 10_000, `${node.name} has the metadata`);
+    }
+    expect(tester.getMetadata('config')).toEqual({ version: 2 });
+  });
+
   it('delivers 100k sequenced messages exactly once and in order across repeated forced disconnects', async () => {
     const sink = tester.whereis<SinkMsg>('alpha-sink')!;
     const source = await tester.spawn<SourceMsg>('seq-source');
