@@ -76,6 +76,12 @@ export const ErrorCode = {
   INVALID_PATH: 'HORDE_INVALID_PATH',
   /** A file operation failed for a reason of its own (the cause is the fs error with its code). */
   IO_ERROR: 'HORDE_IO_ERROR',
+  /** A gateway request (or frame) that does not parse: malformed protobuf, payload not UTF-8 JSON, a duplicate request id. */
+  BAD_REQUEST: 'HORDE_BAD_REQUEST',
+  /** A gateway request named a service no process is registered under. */
+  UNKNOWN_SERVICE: 'HORDE_UNKNOWN_SERVICE',
+  /** The gateway connection closed before the reply arrived (the cause is the gateway's reason, when it gave one). */
+  CONNECTION_CLOSED: 'HORDE_CONNECTION_CLOSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
