@@ -90,6 +90,10 @@ export const ErrorCode = {
   CLOCK_DRIFT: 'HORDE_CLOCK_DRIFT',
   /** A replicated structure (membership, directory, metadata) would exceed a size limit; the change or delta is refused whole. */
   STATE_LIMIT: 'HORDE_STATE_LIMIT',
+  /** A gateway request (or frame) that does not parse: malformed protobuf, payload not UTF-8 JSON, a duplicate request id. */
+  BAD_REQUEST: 'HORDE_BAD_REQUEST',
+  /** A gateway request named a service no process is registered under. */
+  UNKNOWN_SERVICE: 'HORDE_UNKNOWN_SERVICE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

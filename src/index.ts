@@ -35,3 +35,10 @@ export type { Crash, Probe, ProbeMessage, TestKitOptions, TracedEnvelope } from 
 export { PID_PROTO, PID_PROTO_PATH } from './codec/pid-schema.js';
 export { messageTypeOf, registerMessageType, typed } from './codec/protobuf.js';
 export type { MessageType, RegisterOptions, Typed } from './codec/protobuf.js';
+
+export { connect } from './gateway/client.js';
+export type { ConnectOptions, GatewayAddress, GatewayClient, RequestOptions } from './gateway/client.js';
+export { Gateway, startGateway } from './gateway/gateway.js';
+export type { GatewayStatus, ThrottleEvent } from './gateway/gateway.js';
+export type { GatewayOptions } from './gateway/options.js';
+export { CANARY_KIND } from './process/canary.js';

@@ -1,0 +1,360 @@
+/**
+ * The client gateway: external API clients reach the node's services over TCP (client.proto),
+ * and overload is met at this boundary.
+ *
+ * Correlation: each connection has an id, each request an id chosen by the client; a request
+ * runs as `node.ask(service, msg)` whose settlement looks the connection up again by its id. A
+ * reply for a connection that closed meanwhile (or said goodbye) is dropped and counted
+ * (`droppedReplies`); a reply never reaches another connection.
+ *
+ * Admission (all on the main thread, so no locks): a request is admitted (run at once) unless
+ *  - its connection already has maxOutstandingPerConnection requests: OVERLOADED reply (shed);
+ *  - the throttle is on (canary round trips passed the high mark, see throttle.ts). Then a
+ *    request is held (not run) while its connection has fewer than pipelineAllowance requests
+ *    outstanding or held, and the connection is no longer read from; past the allowance it gets
+ *    an OVERLOADED reply at once (shed). When the throttle turns on, every connection with at
+ *    most one request outstanding stops being read (a simple client just waits; TCP carries the
+ *    pressure back); pipelining connections keep being read so that each request beyond their
+ *    allowance gets its explicit OVERLOADED. When admission resumes, held requests run in
+ *    arrival order (with what is left of their timeout) and reading resumes.
+ * Counters: admitted = completed + failed + in flight; shed requests never ran; rejected ones
+ * were refused for what they are (unknown service, bad payload, duplicate id).
+ *
+ * Bad input: a frame over maxFrameBytes or one that does not decode closes the connection with a
+ * goodbye naming the reason (badFrames). Connections past maxConnections get a goodbye at once.
+ *
+ * Latency: request round trips (read to reply written) and canary round trips go into sliding
+ * windows of windowMs; canaries sent and answered while no request was in flight also feed the
+ * idle window (idleCanaryP99Ms).
+ */
+
+import { EventEmitter } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { ErrorCode, HordeError } from '../errors.js';
+import type { HordeNode } from '../node/node.js';
+import { nowMs } from '../internal/clock.js';
+import { Canaries, type CanarySample } from './canaries.js';
+import { GatewayConnection, PauseReason, type HeldRequest } from './connection.js';
+import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
+import { decodeJson, decodeRequest, encodeJson, toFailure, type Failure } from './protocol.js';
+import { ThrottleState, type ThrottleTransition } from './throttle.js';
+import { SlidingWindow } from './window.js';
+import type { GatewayAddress } from './client.js';
+
+export type { GatewayOptions } from './options.js';
+
+export interface GatewayStatus {
+  throttled: boolean;
+  throttleChanges: number;
+  /** Canary round trips in the window (0 when none). */
+  canaryP50Ms: number;
+  canaryP99Ms: number;
+  /** Canary p99 over the window's samples taken with no request in flight (undefined: none). */
+  idleCanaryP99Ms?: number;
+  /** Request round trips in the window, read to reply written (0 when none). */
+  requestP50Ms: number;
+  requestP99Ms: number;
+  connections: number;
+  admitted: number;
+  shed: number;
+  completed: number;
+  failed: number;
+  droppedReplies: number;
+  badFrames: number;
+  /** Refused for what they are: unknown service, payload not JSON, duplicate request id. */
+  rejected: number;
+  inFlight: number;
+  held: number;
+  refusedConnections: number;
+  /** Connections closed because their client left more than maxWriteBufferBytes of replies unread. */
+  slowClients: number;
+  socketErrors: number;
+  canaryFailures: number;
+}
+
+/** The payload of the 'throttle' event. `at` is the node clock (ms since the epoch). */
+export type ThrottleEvent = ThrottleTransition;
+
+export class Gateway extends EventEmitter {
+  private readonly connections = new Map<number, GatewayConnection>();
+  private readonly throttle: ThrottleState;
+  private readonly canaryWindow: SlidingWindow;
+  private readonly idleCanaryWindow: SlidingWindow;
+  private readonly requestWindow: SlidingWindow;
+  private readonly canaries: Canaries;
+  private readonly server: Server;
+  private throttling: boolean;
+  private nextConnectionId = 1;
+  /** When the last request in flight settled: canaries sent after it (and back before the next) ran on an idle node. */
+  private busyUntil = 0;
+  private closed = false;
+  private readonly counts = {
+    admitted: 0, shed: 0, completed: 0, failed: 0, droppedReplies: 0, badFrames: 0, rejected: 0,
+    inFlight: 0, refusedConnections: 0, slowClients: 0, socketErrors: 0, canaryFailures: 0,
+  };
+
+  /** Use `startGateway`. */
+  private constructor(
+    private readonly node: HordeNode,
+    private readonly options: ResolvedGatewayOptions,
+  ) {
+    super();
+    this.throttling = options.throttle;
+    this.throttle = new ThrottleState(options, nowMs);
+    this.canaryWindow = new SlidingWindow(options.windowMs, nowMs);
+    this.idleCanaryWindow = new SlidingWindow(options.windowMs, nowMs);
+    this.requestWindow = new SlidingWindow(options.windowMs, nowMs);
+    this.canaries = new Canaries(node, options.canaryPeriodMs, nowMs, {
+      sample: (sample) => this.onCanary(sample),
+      failed: (error) => {
+        this.counts.canaryFailures++;
+        this.report('canaryFailed', error);
+      },
+    });
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  /** @internal */
+  static async start(node: HordeNode, options: GatewayOptions): Promise<Gateway> {
+    const gateway = new Gateway(node, resolveGatewayOptions(options));
+    await gateway.canaries.start();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        gateway.server.once('error', reject);
+        gateway.server.listen(gateway.options.listen.port, gateway.options.listen.host, () => {
+          gateway.server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      gateway.canaries.stop();
+      throw new HordeError(ErrorCode.INVALID_OPTION, `gateway cannot listen on ${gateway.options.listen.host}:${gateway.options.listen.port}: ${(error as Error).message}`, { cause: error });
+    }
+    gateway.server.on('error', (error) => gateway.report('serverError', error));
+    return gateway;
+  }
+
+  get address(): GatewayAddress {
+    const address = this.server.address() as AddressInfo;
+    return { host: address.address, port: address.port };
+  }
+
+  status(): GatewayStatus {
+    const canary = this.canaryWindow.percentiles([0.5, 0.99]);
+    const idle = this.idleCanaryWindow.percentiles([0.99]);
+    const request = this.requestWindow.percentiles([0.5, 0.99]);
+    let held = 0;
+    for (const connection of this.connections.values()) held += connection.held.length;
+    const status: GatewayStatus = {
+      throttled: this.throttle.throttled,
+      throttleChanges: this.throttle.changes,
+      canaryP50Ms: canary?.[0] ?? 0,
+      canaryP99Ms: canary?.[1] ?? 0,
+      requestP50Ms: request?.[0] ?? 0,
+      requestP99Ms: request?.[1] ?? 0,
+      connections: this.connections.size,
+      held,
+      ...this.counts,
+    };
+    if (idle !== undefined) status.idleCanaryP99Ms = idle[0]!;
+    return status;
+  }
+
+  /** Switches throttling on or off; off admits again at once (held requests run). */
+  setThrottling(enabled: boolean): void {
+    this.throttling = enabled;
+    if (!enabled) this.transition(this.throttle.reset());
+  }
+
+  /** Stops listening and the canaries; every connection gets a goodbye. Resolves once all are closed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.canaries.stop();
+    const closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const connection of this.connections.values()) {
+      connection.goodbye({ code: ErrorCode.CONNECTION_CLOSED, message: 'the gateway is closing' });
+    }
+    await closing;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closed || this.connections.size >= this.options.maxConnections) {
+      this.counts.refusedConnections++;
+      const reason = this.closed ? 'the gateway is closing' : `the gateway serves at most ${this.options.maxConnections} connections`;
+      const refused = new GatewayConnection(0, socket, this.options, {
+        frame: () => undefined,
+        oversize: () => undefined,
+        writeOverflow: () => undefined,
+        socketError: () => this.counts.socketErrors++,
+        closed: () => undefined,
+      });
+      refused.goodbye({ code: this.closed ? ErrorCode.CONNECTION_CLOSED : ErrorCode.OVERLOADED, message: reason });
+      return;
+    }
+    const connection = new GatewayConnection(this.nextConnectionId++, socket, this.options, {
+      frame: (conn, bytes) => this.onFrame(conn, bytes),
+      oversize: () => this.counts.badFrames++,
+      writeOverflow: () => this.counts.slowClients++,
+      socketError: () => this.counts.socketErrors++,
+      closed: (conn) => this.connections.delete(conn.id),
+    });
+    this.connections.set(connection.id, connection);
+    if (this.throttle.throttled) connection.pause(PauseReason.THROTTLE);
+  }
+
+  private onFrame(connection: GatewayConnection, bytes: Uint8Array): void {
+    const arrivedAt = nowMs();
+    let request;
+    try {
+      request = decodeRequest(bytes);
+    } catch (error) {
+      this.counts.badFrames++;
+      connection.goodbye(toFailure(error));
+      return;
+    }
+    const { id, service } = request;
+    if (connection.outstanding.has(id) || connection.held.some((held) => held.id === id)) {
+      this.reject(connection, id, new HordeError(ErrorCode.BAD_REQUEST, `request id ${id} is already outstanding on this connection`));
+      return;
+    }
+    let msg: unknown;
+    try {
+      msg = decodeJson(request.payload);
+    } catch (error) {
+      this.reject(connection, id, error);
+      return;
+    }
+    const timeoutMs = Math.min(request.timeoutMs === 0 ? this.options.defaultTimeoutMs : request.timeoutMs, this.options.maxTimeoutMs);
+    const pending = connection.outstanding.size + connection.held.length;
+    if (pending >= this.options.maxOutstandingPerConnection) {
+      this.shed(connection, id, `this connection already has ${pending} requests outstanding (maxOutstandingPerConnection)`);
+      return;
+    }
+    const held: HeldRequest = { id, service, msg, timeoutMs, arrivedAt };
+    if (this.throttle.throttled) {
+      if (pending >= this.options.pipelineAllowance) {
+        this.shed(connection, id, 'the node is overloaded: not admitting requests beyond the pipeline allowance');
+        return;
+      }
+      connection.held.push(held);
+      connection.pause(PauseReason.THROTTLE);
+      return;
+    }
+    this.dispatch(connection, held);
+  }
+
+  /** Runs a request in its service; the reply goes to the connection with that id, if still open. */
+  private dispatch(connection: GatewayConnection, request: HeldRequest): void {
+    const { id, arrivedAt } = request;
+    const pid = this.node.whereis(request.service);
+    if (pid === undefined) {
+      this.reject(connection, id, new HordeError(ErrorCode.UNKNOWN_SERVICE, `no service is registered as "${request.service}"`));
+      return;
+    }
+    const timeoutMs = request.timeoutMs - (nowMs() - arrivedAt);
+    this.counts.admitted++;
+    this.counts.inFlight++;
+    connection.outstanding.set(id, arrivedAt);
+    const connectionId = connection.id;
+    let answer: Promise<unknown>;
+    try {
+      if (timeoutMs < 1) throw new HordeError(ErrorCode.TIMEOUT, `the request waited its whole timeout (${request.timeoutMs} ms) for admission`);
+      answer = this.node.ask(pid, request.msg, { timeoutMs });
+    } catch (error) {
+      this.settle(connectionId, id, arrivedAt, undefined, error);
+      return;
+    }
+    answer.then(
+      (value) => this.settle(connectionId, id, arrivedAt, value, undefined),
+      (error: unknown) => this.settle(connectionId, id, arrivedAt, undefined, error),
+    );
+  }
+
+  private settle(connectionId: number, id: number, arrivedAt: number, value: unknown, error: unknown): void {
+    if (--this.counts.inFlight === 0) this.busyUntil = nowMs();
+    if (error === undefined) this.counts.completed++;
+    else this.counts.failed++;
+    const connection = this.connections.get(connectionId);
+    if (connection === undefined || !connection.open) {
+      this.counts.droppedReplies++;
+      return;
+    }
+    connection.outstanding.delete(id);
+    if (error === undefined) {
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = encodeJson(value);
+        if (connection.send({ reply: { id, value: bytes } })) this.requestWindow.add(nowMs() - arrivedAt);
+        else this.counts.droppedReplies++;
+        return;
+      } catch (encodeError) {
+        // The service answered with something a client cannot receive (not JSON, or too large).
+        this.counts.completed--;
+        this.counts.failed++;
+        error = encodeError;
+      }
+    }
+    if (this.replyFailure(connection, id, remoteFailure(error))) this.requestWindow.add(nowMs() - arrivedAt);
+  }
+
+  private reject(connection: GatewayConnection, id: number, error: unknown): void {
+    this.counts.rejected++;
+    this.replyFailure(connection, id, toFailure(error));
+  }
+
+  private shed(connection: GatewayConnection, id: number, message: string): void {
+    this.counts.shed++;
+    this.replyFailure(connection, id, { code: ErrorCode.OVERLOADED, message });
+  }
+
+  /** Sends a failure reply; false (and counted) when the connection closed under it. */
+  private replyFailure(connection: GatewayConnection, id: number, failure: Failure): boolean {
+    if (connection.send({ reply: { id, failure } })) return true;
+    this.counts.droppedReplies++;
+    return false;
+  }
+
+  private onCanary(sample: CanarySample): void {
+    if (!sample.late) {
+      this.canaryWindow.add(sample.ms);
+      if (this.counts.inFlight === 0 && this.busyUntil <= sample.sentAt) this.idleCanaryWindow.add(sample.ms);
+    }
+    if (this.throttling && (!sample.late || sample.ms >= this.options.lowMarkMs)) this.transition(this.throttle.sample(sample.ms));
+  }
+
+  private transition(change: ThrottleTransition | undefined): void {
+    if (change === undefined) return;
+    if (change.throttled) {
+      for (const connection of this.connections.values()) {
+        if (connection.outstanding.size <= 1) connection.pause(PauseReason.THROTTLE);
+      }
+    } else {
+      for (const connection of this.connections.values()) {
+        for (const request of connection.held.splice(0)) this.dispatch(connection, request);
+        connection.resume(PauseReason.THROTTLE);
+      }
+    }
+    this.emit('throttle', change);
+  }
+
+  private report(event: 'canaryFailed' | 'serverError', detail: unknown): void {
+    if (this.listenerCount(event) > 0) {
+      this.emit(event, detail);
+      return;
+    }
+    process.stderr.write(`[horde gateway] ${event}: ${detail instanceof Error ? (detail.stack ?? detail.message) : String(detail)}\n`);
+  }
+}
+
+/** How a service's failure reaches the client: a crash or vanished process is HORDE_REMOTE_ERROR. */
+function remoteFailure(error: unknown): Failure {
+  const failure = toFailure(error);
+  if (failure.code !== ErrorCode.NOPROC) return failure;
+  return { code: ErrorCode.REMOTE_ERROR, message: `the service failed: ${failure.message}`, cause: failure };
+}
+
+/** Starts a gateway in front of `node`'s registered services; resolves once it listens. */
+export function startGateway(node: HordeNode, options: GatewayOptions): Promise<Gateway> {
+  return Gateway.start(node, options);
+}

@@ -1,0 +1,86 @@
+// The gateway's options: defaults and validation (a bad option throws HORDE_INVALID_OPTION naming it).
+import { ErrorCode, HordeError, invalidOption } from '../errors.js';
+import { GATEWAY_MAX_FRAME_BYTES } from './protocol.js';
+
+export interface GatewayOptions {
+  /** Where to listen; port 0 picks a free port (see `gateway.address`). */
+  listen: { host: string; port: number };
+  /** Throttle on canary latency. Default true (`setThrottling` switches it at run time). */
+  throttle?: boolean;
+  /** A canary round trip above this stops admission. Default 10 ms. */
+  highMarkMs?: number;
+  /** Admission resumes once canaries stay below this... Default 3 ms. */
+  lowMarkMs?: number;
+  /** ...for this long. Default 100 ms. */
+  holdMs?: number;
+  /** How often each executor shard's canary is asked. Default 10 ms. */
+  canaryPeriodMs?: number;
+  /** The sliding window of the latency figures in `status()`. Default 1,000 ms. */
+  windowMs?: number;
+  /** Requests a client may have outstanding while throttled (held, not yet run); past it: OVERLOADED. Default 1. */
+  pipelineAllowance?: number;
+  /** Most bytes of one frame, both ways. Default 1 MiB. */
+  maxFrameBytes?: number;
+  /** Connections served at once; one more gets a goodbye (HORDE_OVERLOADED). Default 1,024. */
+  maxConnections?: number;
+  /** Requests one connection may have in flight; past it: OVERLOADED replies. Default 1,024. */
+  maxOutstandingPerConnection?: number;
+  /** Replies a client has not read yet, in bytes; past it the connection is closed. Default 8 MiB. */
+  maxWriteBufferBytes?: number;
+  /** A service gets at most this long to answer (and this long when the request gives none). Default 60,000 / 5,000 ms. */
+  maxTimeoutMs?: number;
+  defaultTimeoutMs?: number;
+}
+
+export type ResolvedGatewayOptions = Required<GatewayOptions>;
+
+export const GATEWAY_DEFAULTS = {
+  throttle: true,
+  highMarkMs: 10,
+  lowMarkMs: 3,
+  holdMs: 100,
+  canaryPeriodMs: 10,
+  windowMs: 1_000,
+  pipelineAllowance: 1,
+  maxFrameBytes: GATEWAY_MAX_FRAME_BYTES,
+  maxConnections: 1_024,
+  maxOutstandingPerConnection: 1_024,
+  maxWriteBufferBytes: 8 * 1024 * 1024,
+  maxTimeoutMs: 60_000,
+  defaultTimeoutMs: 5_000,
+} as const;
+
+export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
+  if (typeof options !== 'object' || options === null) throw new HordeError(ErrorCode.INVALID_OPTION, 'startGateway: options must be an object');
+  const listen = options.listen as unknown;
+  if (typeof listen !== 'object' || listen === null) invalidOption('listen', 'an object {host, port}', listen);
+  const { host, port } = listen as { host: unknown; port: unknown };
+  if (typeof host !== 'string' || host.length === 0) invalidOption('listen.host', 'a non-empty string', host);
+  if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65_535) invalidOption('listen.port', 'an integer from 0 to 65535', port);
+  const resolved: ResolvedGatewayOptions = { ...GATEWAY_DEFAULTS, ...definedOnly(options), listen: { host, port: port as number } };
+  if (typeof resolved.throttle !== 'boolean') invalidOption('throttle', 'a boolean', resolved.throttle);
+  for (const name of ['highMarkMs', 'lowMarkMs', 'holdMs'] as const) {
+    if (!isFiniteAtLeast(resolved[name], 0)) invalidOption(name, 'a finite number of ms >= 0', resolved[name]);
+  }
+  if (resolved.lowMarkMs > resolved.highMarkMs) invalidOption('lowMarkMs', `at most highMarkMs (${resolved.highMarkMs})`, resolved.lowMarkMs);
+  for (const name of ['canaryPeriodMs', 'windowMs', 'maxTimeoutMs', 'defaultTimeoutMs'] as const) {
+    if (!isFiniteAtLeast(resolved[name], 1)) invalidOption(name, 'a finite number of ms >= 1', resolved[name]);
+  }
+  if (resolved.defaultTimeoutMs > resolved.maxTimeoutMs) invalidOption('defaultTimeoutMs', `at most maxTimeoutMs (${resolved.maxTimeoutMs})`, resolved.defaultTimeoutMs);
+  for (const name of ['pipelineAllowance', 'maxConnections', 'maxOutstandingPerConnection', 'maxWriteBufferBytes'] as const) {
+    if (!Number.isSafeInteger(resolved[name]) || resolved[name] < 1) invalidOption(name, 'a positive integer', resolved[name]);
+  }
+  if (!Number.isInteger(resolved.maxFrameBytes) || resolved.maxFrameBytes < 64 || resolved.maxFrameBytes > 0xffffffff) {
+    invalidOption('maxFrameBytes', 'an integer from 64 to 2^32 - 1', resolved.maxFrameBytes);
+  }
+  return resolved;
+}
+
+function isFiniteAtLeast(value: unknown, min: number): boolean {
+  return typeof value === 'number' && Number.isFinite(value) && value >= min;
+}
+
+/** The options the caller set (an explicit `undefined` means "the default"). */
+function definedOnly(options: GatewayOptions): Partial<GatewayOptions> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+}
