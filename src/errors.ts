@@ -76,6 +76,8 @@ export const ErrorCode = {
   INVALID_PATH: 'HORDE_INVALID_PATH',
   /** A file operation failed for a reason of its own (the cause is the fs error with its code). */
   IO_ERROR: 'HORDE_IO_ERROR',
+  /** The load test's capacity run completed no request, so no schedule can be built on it. */
+  LOADTEST_NO_CAPACITY: 'HORDE_LOADTEST_NO_CAPACITY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
