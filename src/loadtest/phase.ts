@@ -43,23 +43,30 @@ export function median(values: readonly number[]): number | null {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-function canaries(samples: readonly TimedSample[]): number[] {
-  return samples.map((s) => canaryOf(s.sample)).filter((v): v is number => v !== null);
-}
-
 function idleCanary(samples: readonly TimedSample[]): number | null {
-  const measured = median(canaries(samples));
+  const measured = median(samples.map((s) => canaryOf(s.sample)).filter((v): v is number => v !== null));
   if (measured !== null) return measured;
   const reported = samples.flatMap((s) => s.sample.gateways.map((g) => g.idleCanaryP99Ms)).filter((v): v is number => v !== undefined);
   return reported.length === 0 ? null : Math.max(...reported);
 }
 
+/** How old the sample describing a second may be at the second's end (a sample a second, with jitter). */
+const SAMPLE_MAX_AGE_MS = 2000;
+
+/** The last sample taken before `end` and not older than SAMPLE_MAX_AGE_MS (samples are in time order). */
+function sampleAt(samples: readonly TimedSample[], end: number): TargetSample | undefined {
+  for (let i = samples.length - 1; i >= 0; i--) {
+    const s = samples[i] as TimedSample;
+    if (s.at < end) return end - s.at <= SAMPLE_MAX_AGE_MS ? s.sample : undefined;
+  }
+  return undefined;
+}
+
 function secondStats(input: PhaseInput): SecondStats[] {
-  const { outcome, steps, samples } = input;
+  const { outcome, steps } = input;
+  const samples = [...input.idleSamples, ...input.samples];
   return outcome.seconds.map((bucket, second) => {
-    const from = outcome.startedAt + second * 1000;
-    const inSecond = samples.filter((s) => s.at >= from && s.at < from + 1000);
-    const last = inSecond[inSecond.length - 1]?.sample;
+    const last = sampleAt(samples, outcome.startedAt + (second + 1) * 1000);
     const gateways = last?.gateways ?? [];
     return {
       second,
@@ -74,8 +81,8 @@ function secondStats(input: PhaseInput): SecondStats[] {
   });
 }
 
-function stepStats(input: PhaseInput): StepStats[] {
-  const { outcome, steps, samples } = input;
+function stepStats(input: PhaseInput, perSecond: readonly SecondStats[]): StepStats[] {
+  const { outcome, steps } = input;
   let firstSecond = 0;
   return steps.map((step, index) => {
     const length = step.durationMs / 1000;
@@ -90,9 +97,9 @@ function stepStats(input: PhaseInput): StepStats[] {
       addCounts(counts, bucket);
       if (bucket.latency !== null) latency.add(bucket.latency);
     }
-    const steady = samples.filter((s) => s.at >= outcome.startedAt + from * 1000 && s.at < outcome.startedAt + to * 1000);
-    const stepCanaries = canaries(steady);
-    const withGateways = steady.filter((s) => s.sample.gateways.length > 0);
+    const steady = perSecond.slice(from, to);
+    const stepCanaries = steady.map((s) => s.canaryP99Ms).filter((v): v is number => v !== null);
+    const throttled = steady.map((s) => s.throttledFraction).filter((v): v is number => v !== null);
     const seconds = to - from;
     return {
       index,
@@ -107,8 +114,7 @@ function stepStats(input: PhaseInput): StepStats[] {
       latency: latency.summary(),
       canaryP99MedianMs: median(stepCanaries),
       canaryP99MaxMs: stepCanaries.length === 0 ? null : Math.max(...stepCanaries),
-      throttledShare:
-        withGateways.length === 0 ? null : withGateways.filter((s) => s.sample.gateways.some((g) => g.throttled)).length / withGateways.length,
+      throttledShare: throttled.length === 0 ? null : throttled.filter((f) => f > 0).length / throttled.length,
     };
   });
 }
@@ -130,14 +136,15 @@ function nodePeaks(samples: readonly TimedSample[]): NodePeak[] {
 export function buildPhaseResult(input: PhaseInput): PhaseResult {
   const totals = emptyCounts();
   for (const bucket of input.outcome.seconds) addCounts(totals, bucket);
+  const seconds = secondStats(input);
   return {
     name: input.name,
     throttling: input.throttling,
     idleCanaryP99Ms: idleCanary(input.idleSamples),
     totals,
     latency: input.outcome.total.summary(),
-    seconds: secondStats(input),
-    steps: stepStats(input),
+    seconds,
+    steps: stepStats(input, seconds),
     nodes: nodePeaks([...input.idleSamples, ...input.samples]),
     histogram: input.outcome.total.encode(),
     lateOutcomes: input.lateOutcomes,

@@ -72,17 +72,23 @@ export const REPORT_SCRIPT = String.raw`
     });
   }
 
+  // [low, high, tick step]: log charts span whole decades, linear ones end on a 1-2-5 tick.
   function domain(kind, seriesByPhase) {
-    if (kind.fixed) return kind.fixed.slice();
+    if (kind.fixed) return [kind.fixed[0], kind.fixed[1], (kind.fixed[1] - kind.fixed[0]) / 4];
     var lo = Infinity, hi = -Infinity;
     seriesByPhase.forEach(function (series) { series.forEach(function (s) { s.points.forEach(function (pt) {
       var y = pt[1];
       if (y === null || !isFinite(y) || (kind.log && y <= 0)) return;
       lo = Math.min(lo, y); hi = Math.max(hi, y);
     }); }); });
-    if (hi === -Infinity) return kind.log ? [0.1, 1] : [0, 1];
-    if (kind.log) return [Math.pow(10, Math.floor(Math.log10(lo))), Math.pow(10, Math.ceil(Math.log10(hi * 1.0001)))];
-    return [0, hi > 0 ? hi * 1.08 : 1];
+    if (kind.log) {
+      if (hi === -Infinity) return [0.1, 1, 10];
+      return [Math.pow(10, Math.floor(Math.log10(lo))), Math.pow(10, Math.ceil(Math.log10(hi * 1.0001))), 10];
+    }
+    if (!(hi > 0)) return [0, 1, 0.25];
+    var raw = hi / 4, magnitude = Math.pow(10, Math.floor(Math.log10(raw))), step = magnitude;
+    [1, 2, 2.5, 5, 10].some(function (m) { step = m * magnitude; return step >= raw; });
+    return [0, Math.ceil((hi * 1.0001) / step) * step, step];
   }
 
   function draw(parent, kind, series, yDomain, xMax, phaseIndex) {
@@ -99,7 +105,7 @@ export const REPORT_SCRIPT = String.raw`
     el('rect', { x: L, y: T, width: pw, height: ph, fill: '#fafafa', stroke: '#ccc' }, svg);
     var ticks = [];
     if (kind.log) { for (var d = yDomain[0]; d <= yDomain[1] * 1.0001; d *= 10) ticks.push(d); }
-    else { for (var i = 0; i <= 4; i++) ticks.push(yDomain[0] + (i / 4) * (yDomain[1] - yDomain[0])); }
+    else { for (var t = yDomain[0]; t <= yDomain[1] + yDomain[2] / 1000; t += yDomain[2]) ticks.push(t); }
     ticks.forEach(function (t) {
       el('line', { x1: L, x2: L + pw, y1: sy(t), y2: sy(t), stroke: '#e4e4e4' }, svg);
       text(svg, L - 6, sy(t) + 4, fmt(t), { 'text-anchor': 'end' });

@@ -83,9 +83,10 @@ export interface SecondStats extends Counts {
   latency: LatencySummary | null;
   /** p99 of how late the driver sent requests (event-loop lag of the harness itself), in ms. */
   sendLagP99Ms: number | null;
-  /** Gateways throttled in the last sample of this second, over gateways sampled; null without a sample. */
+  /** Gateways throttled over gateways sampled, in the last sample before the second's end (at most
+   *  2 s old); null without one. Canary and nodes come from the same sample. */
   throttledFraction: number | null;
-  /** The highest canary p99 over the gateways in the last sample of this second. */
+  /** The highest canary p99 over the gateways in that sample. */
   canaryP99Ms: number | null;
   nodes: NodeSample[];
 }
@@ -102,10 +103,10 @@ export interface StepStats extends Counts {
   shedPerS: number;
   completedPerS: number;
   latency: LatencySummary | null;
-  /** Median and highest sampled canary p99 (over gateways: the highest) in the steady part. */
+  /** Median and highest of the steady seconds' canary p99 (see `SecondStats.canaryP99Ms`). */
   canaryP99MedianMs: number | null;
   canaryP99MaxMs: number | null;
-  /** Share of samples with any gateway throttled. */
+  /** Share of the steady seconds with any gateway throttled. */
   throttledShare: number | null;
 }
 
