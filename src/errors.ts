@@ -94,6 +94,8 @@ export const ErrorCode = {
   BAD_REQUEST: 'HORDE_BAD_REQUEST',
   /** A gateway request named a service no process is registered under. */
   UNKNOWN_SERVICE: 'HORDE_UNKNOWN_SERVICE',
+  /** The load test's capacity run completed no request, so no schedule can be built on it. */
+  LOADTEST_NO_CAPACITY: 'HORDE_LOADTEST_NO_CAPACITY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
