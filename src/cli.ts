@@ -7,6 +7,10 @@ import { isWireError } from './errors.js';
 import { parseAddress, readSecretFile } from './cluster/options.js';
 import { fetchClusterStatus } from './cluster/status-client.js';
 import { startNode, type HordeNode } from './node/node.js';
+import { startGateway, type Gateway } from './gateway/gateway.js';
+import { runLoadTestCommand } from './loadtest/command.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 
 const USAGE = `usage: horde <command> [options]
 
@@ -14,8 +18,13 @@ commands:
   node      run a cluster node until SIGTERM or SIGINT (then it stops gracefully)
             --name NAME --listen HOST:PORT [--join HOST:PORT ...] --secret-file FILE
             --module URL ... [--preload URL ...] [--executors N] [--spawn KIND:NAME ...]
-            [--insecure] (no secret; loopback only)
-            prints one JSON line {"event":"ready",...} on stdout once it listens
+            [--insecure] (no secret; loopback only) [--gateway HOST:PORT] [--stats-ms N]
+            prints one JSON line {"event":"ready",...} on stdout once it listens; with
+            --stats-ms, a {"event":"stats",...} line every N ms; reads commands from stdin
+            ({"cmd":"throttling","enabled":false}) when it runs a gateway
+  loadtest  start a local cluster with gateways (or use --targets) and load it open-loop:
+            [--nodes 3] [--compare] [--steps 8] [--step-ms 5000] [--cost-us 200]
+            [--out DIR] [--targets HOST:PORT,...]
   status    print a node's view of the cluster: status HOST:PORT --secret-file FILE
   version   print the installed version
   help      print this text
@@ -49,6 +58,8 @@ async function runNode(args: string[]): Promise<number> {
       spawn: { type: 'string', multiple: true },
       insecure: { type: 'boolean' },
       'heartbeat-ms': { type: 'string' },
+      gateway: { type: 'string' },
+      'stats-ms': { type: 'string' },
     },
     strict: true,
   });
@@ -56,7 +67,7 @@ async function runNode(args: string[]): Promise<number> {
   if (values.listen === undefined) throw new UsageError('node: --listen HOST:PORT is required');
   if ((values.module ?? []).length === 0) throw new UsageError('node: at least one --module URL is required');
   if (values['secret-file'] === undefined && values.insecure !== true) throw new UsageError('node: --secret-file FILE is required (or --insecure on loopback)');
-  const listen = values.listen.endsWith(':0') ? { host: values.listen.slice(0, -2), port: 0 } : parseAddress('--listen', values.listen);
+  const listen = parseListen('--listen', values.listen);
   const spawns = (values.spawn ?? []).map((spec) => {
     const [kind, name] = spec.split(':');
     if (kind === undefined || kind === '' || name === undefined || name === '') throw new UsageError(`node: --spawn takes KIND:NAME; got "${spec}"`);
@@ -76,15 +87,57 @@ async function runNode(args: string[]): Promise<number> {
     },
   });
   for (const { kind, name } of spawns) node.register(name, await node.spawn(kind));
+  const gateway = values.gateway === undefined ? undefined : await startGateway(node, { listen: parseListen('--gateway', values.gateway) });
   const address = node.clusterAddress;
-  process.stdout.write(`${JSON.stringify({ event: 'ready', name: address.name, host: address.host, port: address.port, pid: process.pid })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: 'ready', name: address.name, host: address.host, port: address.port, gateway: gateway?.address, pid: process.pid })}\n`);
+  const stopStats = values['stats-ms'] === undefined ? undefined : reportStats(node, gateway, Number(values['stats-ms']));
+  if (gateway !== undefined) readCommands(gateway);
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  stopStats?.();
+  await gateway?.close();
   await node.stop();
+  process.stdin.destroy();
   return 0;
+}
+
+function parseListen(option: string, value: string): { host: string; port: number } {
+  return value.endsWith(':0') ? { host: value.slice(0, -2), port: 0 } : parseAddress(option, value);
+}
+
+/** A stats line every `ms`: the gateway's status, the main thread's event-loop delay and memory. */
+function reportStats(node: HordeNode, gateway: Gateway | undefined, ms: number): () => void {
+  if (!Number.isInteger(ms) || ms < 10) throw new UsageError('node: --stats-ms must be an integer >= 10');
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const timer = setInterval(() => {
+    const memory = process.memoryUsage();
+    const line = { event: 'stats', name: node.clusterAddress.name, eventLoopDelayP99Ms: delay.percentile(99) / 1e6, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, gateway: gateway?.status() };
+    delay.reset();
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  }, ms);
+  return () => {
+    clearInterval(timer);
+    delay.disable();
+  };
+}
+
+/** Commands on stdin, one JSON object a line; a bad line is reported on stderr and skipped. */
+function readCommands(gateway: Gateway): void {
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    try {
+      const command = JSON.parse(line) as { cmd?: unknown; enabled?: unknown };
+      if (command.cmd === 'throttling' && typeof command.enabled === 'boolean') {
+        gateway.setThrottling(command.enabled);
+        process.stdout.write(`${JSON.stringify({ event: 'throttling', enabled: command.enabled })}\n`);
+      } else process.stderr.write(`horde node: unknown command ${line}\n`);
+    } catch (error) {
+      process.stderr.write(`horde node: bad command line (${describe(error)}): ${line}\n`);
+    }
+  });
 }
 
 async function runStatus(args: string[]): Promise<number> {
@@ -116,6 +169,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runNode(rest);
       case 'status':
         return await runStatus(rest);
+      case 'loadtest':
+        return await runLoadTestCommand(rest, (message) => new UsageError(message));
       default:
         console.error(`horde: unknown command "${command}"\n\n${USAGE}`);
         return 2;
