@@ -6,19 +6,38 @@
  *
  * Incarnations: a node that restarts joins again under the same name with a new `nodeId` (random
  * per start) and a higher `incarnation` (the cluster server uses the start time in ms, raised
- * above any incarnation of that name it has seen). When a name holds entries of several
- * incarnations, the one with the highest `(incarnation, nodeId)` is the member, on every replica
- * alike; `merge` also removes the others' dots and returns that removal as a delta to gossip, so
- * old incarnations disappear everywhere. A restarted node whose clock went backwards would lose
- * that comparison: it sees its own name in `left` and must join again with a higher incarnation.
+ * above any incarnation of that name it has seen). The state also keeps, per name, the highest
+ * incarnation seen (its "floor", joined by max). The member of a name is its entry with the
+ * highest `(incarnation, nodeId)`, if not below the floor; `merge` removes every other entry's
+ * dots and returns that removal as a delta to gossip, so old incarnations disappear everywhere,
+ * also after the new one has left. A restarted node whose clock went backwards would lose that
+ * comparison: it sees its own name in `left` and must start again with a higher incarnation.
  *
- * The ORSet replica id is `name#nodeId`, unique per start, so a restarted node never reuses dots.
- * Bounds: `maxMembers` (default 1,000) and the ORSet limits; over them a change is refused whole
- * with HORDE_STATE_LIMIT.
+ * Context pruning: the ORSet replica id is `name#incarnation#nodeId`, one per start, so the
+ * causal context would grow by one replica per restart forever. A start below its name's floor
+ * mints no dot that may survive (the floor rule removes any that arrives late), so once none of
+ * its dots is held it is forgotten from the context. Left: one replica per name that left for
+ * good, one per live start.
+ *
+ * Bounds: `maxMembers` (default 1,000), `maxReplicas` (default 10,000: replicas in the context,
+ * also names remembered with a floor). Over them a change is refused whole with
+ * HORDE_STATE_LIMIT; `MembershipDelta.fromWire` refuses input over them with
+ * HORDE_MALFORMED_FRAME.
  */
 import { ErrorCode, HordeError } from '../errors.js';
 import { type DottedValue, type ORSetLimits, type ORSetWire, ORSet, ORSetDelta } from './orset.js';
-import { type JsonValue, expectInt, expectRecord, expectString, field, localString, malformed } from './wire-check.js';
+import {
+  type JsonValue,
+  expectArray,
+  expectInt,
+  expectRecord,
+  expectString,
+  expectTuple,
+  field,
+  localString,
+  malformed,
+  parseWire,
+} from './wire-check.js';
 
 export interface Member {
   readonly name: string;
@@ -104,51 +123,106 @@ function resolve(dots: readonly DottedValue<MemberJson>[]): Member | undefined {
   return best;
 }
 
-/** A membership delta or full state: what nodes gossip. */
+/** The ORSet replica id of one start of a node: `name#incarnation#nodeId`. */
+function replicaId(name: string, incarnation: number, nodeId: string): string {
+  return `${name}#${incarnation}#${nodeId}`;
+}
+
+/** The name and incarnation a replica id stands for (undefined for an id not made by replicaId). */
+function parseReplicaId(replica: string): { name: string; incarnation: number } | undefined {
+  const match = /^(.+)#(\d{1,16})#[^#]+$/.exec(replica);
+  if (match === null) return undefined;
+  const incarnation = Number(match[2]);
+  return Number.isSafeInteger(incarnation) ? { name: match[1]!, incarnation } : undefined;
+}
+
+/** The wire form: the ORSet of members, and the highest incarnation seen per name. */
+export interface MembershipWire {
+  set: ORSetWire;
+  floors: [name: string, incarnation: number][];
+}
+
+/** A membership delta or full state: what nodes gossip. Immutable. */
 export class MembershipDelta {
   /** @internal */
-  constructor(readonly inner: ORSetDelta<MemberJson>) {}
+  constructor(
+    readonly inner: ORSetDelta<MemberJson>,
+    /** Highest incarnation seen per name. */
+    readonly floors: ReadonlyMap<string, number>,
+  ) {}
 
   get isEmpty(): boolean {
-    return this.inner.isEmpty;
+    return this.inner.isEmpty && this.floors.size === 0;
   }
 
   static join(a: MembershipDelta, b: MembershipDelta, limits?: Partial<MembershipLimits>): MembershipDelta {
-    return new MembershipDelta(ORSetDelta.join(a.inner, b.inner, orsetLimits(limits)));
+    const floors = new Map(a.floors);
+    for (const [name, incarnation] of b.floors) if (incarnation > (floors.get(name) ?? -1)) floors.set(name, incarnation);
+    return new MembershipDelta(ORSetDelta.join(a.inner, b.inner, orsetLimits(limits)), floors);
   }
 
-  toWire(): ORSetWire {
-    return this.inner.toWire();
+  toWire(): MembershipWire {
+    return { set: this.inner.toWire(), floors: [...this.floors].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)) };
   }
 
   /** Validates untrusted input; throws only HORDE_MALFORMED_FRAME. */
   static fromWire(value: unknown, limits?: Partial<MembershipLimits>): MembershipDelta {
-    return new MembershipDelta(ORSetDelta.fromWire<MemberJson>(value, { limits: orsetLimits(limits), parseValue: parseMember }));
+    const maxReplicas = orsetLimits(limits).maxReplicas ?? 10_000;
+    return parseWire('membership', () => {
+      const record = expectRecord(value, 'membership');
+      const inner = ORSetDelta.fromWire<MemberJson>(field(record, 'set'), { limits: orsetLimits(limits), parseValue: parseMember });
+      const floors = new Map<string, number>();
+      for (const item of expectArray(field(record, 'floors'), 'membership floors', maxReplicas)) {
+        const [name, incarnation] = expectTuple(item, 'membership floor', 2);
+        const key = expectString(name, 'membership floor name', MAX_NAME_BYTES);
+        if (floors.has(key)) malformed(`membership floor for ${JSON.stringify(key)} appears twice`);
+        floors.set(key, expectInt(incarnation, 'membership floor incarnation', 0, Number.MAX_SAFE_INTEGER));
+      }
+      return new MembershipDelta(inner, floors);
+    });
   }
 }
 
 export class Membership {
   private readonly set: ORSet<MemberJson>;
+  /** Highest incarnation seen per name: an entry below it is superseded, whatever else is known. */
+  private readonly floors = new Map<string, number>();
+  private readonly maxFloors: number;
 
-  /** `name` and `nodeId` of the local node: they make this replica's id. */
+  /** The local node's start (`name`, `incarnation`, `nodeId`): its replica id, and what `join` adds. */
   constructor(
-    name: string,
-    nodeId: string,
+    readonly self: { readonly name: string; readonly incarnation: number; readonly nodeId: string },
     private readonly limits: Partial<MembershipLimits> = {},
   ) {
-    localString(name, 'name', MAX_NAME_BYTES);
-    localString(nodeId, 'nodeId', MAX_NODE_ID_BYTES);
-    this.set = new ORSet<MemberJson>(`${name}#${nodeId}`, orsetLimits(limits));
+    localString(self.name, 'name', MAX_NAME_BYTES);
+    localString(self.nodeId, 'nodeId', MAX_NODE_ID_BYTES);
+    if (self.nodeId.includes('#')) throw new HordeError(ErrorCode.INVALID_OPTION, 'option "nodeId" must not contain "#"');
+    if (!Number.isSafeInteger(self.incarnation) || self.incarnation < 0) {
+      throw new HordeError(ErrorCode.INVALID_OPTION, `option "incarnation" must be a non-negative integer; got ${String(self.incarnation)}`);
+    }
+    this.maxFloors = orsetLimits(limits).maxReplicas ?? 10_000;
+    this.set = new ORSet<MemberJson>(replicaId(self.name, self.incarnation, self.nodeId), orsetLimits(limits));
   }
 
-  /** Adds (or updates) a member, normally the local node itself. Returns the delta to gossip. */
-  join(member: Member): MembershipDelta {
-    return new MembershipDelta(this.set.add(member.name, checkMember(member)));
+  /**
+   * Adds the local node (or updates its host, port, executors). Its name, incarnation and nodeId
+   * must be those given to the constructor (HORDE_INVALID_OPTION). Returns the delta to gossip.
+   */
+  join(self: Member): MembershipDelta {
+    const member = checkMember(self);
+    if (member.name !== this.self.name || member.incarnation !== this.self.incarnation || member.nodeId !== this.self.nodeId) {
+      throw new HordeError(ErrorCode.INVALID_OPTION, 'join adds the local node: name, incarnation and nodeId must be those of this Membership');
+    }
+    const floors = new Map([[member.name, member.incarnation]]);
+    this.checkFloors(floors);
+    const delta = this.set.add(member.name, member);
+    this.raiseFloors(floors);
+    return new MembershipDelta(delta, floors);
   }
 
   /** Removes `name` as observed here (every incarnation of it). Returns the delta to gossip. */
   leave(name: string): MembershipDelta {
-    return new MembershipDelta(this.set.remove(name));
+    return new MembershipDelta(this.set.remove(name), new Map());
   }
 
   /**
@@ -157,55 +231,95 @@ export class Membership {
    */
   merge(delta: MembershipDelta): MembershipChanges {
     const before = new Map<string, Member>();
-    for (const key of this.set.keys()) {
-      const member = resolve(this.set.dots(key));
-      if (member !== undefined) before.set(key, member);
-    }
-    const changed = this.set.merge(delta.inner);
+    for (const member of this.members()) before.set(member.name, member);
+    this.checkFloors(delta.floors);
+    const affected = new Set(this.set.merge(delta.inner));
+    const raised = this.raiseFloors(delta.floors);
+    for (const name of raised) affected.add(name);
     let cleanup: ORSetDelta<MemberJson> | undefined;
+    for (const key of affected) {
+      const winner = resolve(this.set.dots(key));
+      if (winner === undefined) continue;
+      const floor = this.floors.get(key) ?? 0;
+      const removal = this.set.removeDots(key, (dot) => dot.value.incarnation < floor || olderThan(dot.value, winner));
+      if (!removal.isEmpty) cleanup = cleanup === undefined ? removal : ORSetDelta.join(cleanup, removal, orsetLimits(this.limits));
+    }
+    this.prune(raised.length > 0 || cleanup !== undefined ? this.set.replicas() : delta.inner.replicas());
     const joined: Member[] = [];
     const left: Member[] = [];
-    for (const key of changed.sort()) {
-      const dots = this.set.dots(key);
-      const winner = resolve(dots);
-      if (winner !== undefined && dots.length > 1) {
-        const removal = this.set.removeDots(key, (dot) => olderThan(dot.value, winner));
-        if (!removal.isEmpty) cleanup = cleanup === undefined ? removal : ORSetDelta.join(cleanup, removal, orsetLimits(this.limits));
-      }
+    for (const key of [...affected].sort()) {
       const old = before.get(key);
-      if (old !== undefined && (winner === undefined || !sameMember(old, winner))) left.push(old);
-      if (winner !== undefined && (old === undefined || !sameMember(old, winner))) joined.push(winner);
+      const now = this.member(key);
+      if (old !== undefined && (now === undefined || !sameMember(old, now))) left.push(old);
+      if (now !== undefined && (old === undefined || !sameMember(old, now))) joined.push(now);
     }
-    return { joined, left, delta: cleanup === undefined ? undefined : new MembershipDelta(cleanup) };
+    return { joined, left, delta: cleanup === undefined ? undefined : new MembershipDelta(cleanup, new Map()) };
   }
 
   /** The members, one per name (its newest incarnation), sorted by name. */
   members(): Member[] {
     const out: Member[] = [];
     for (const key of this.set.keys()) {
-      const member = resolve(this.set.dots(key));
+      const member = this.member(key);
       if (member !== undefined) out.push(member);
     }
     return out;
   }
 
   member(name: string): Member | undefined {
-    return resolve(this.set.dots(name));
+    const member = resolve(this.set.dots(name));
+    return member === undefined || member.incarnation < (this.floors.get(name) ?? 0) ? undefined : member;
+  }
+
+  /** Replicas in the causal context (one per start still relevant; superseded ones are pruned). */
+  get replicaCount(): number {
+    return this.set.replicas().length;
   }
 
   /** The full state, as a delta (sent to a peer on connect). */
   state(): MembershipDelta {
-    return new MembershipDelta(this.set.state());
+    return new MembershipDelta(this.set.state(), new Map(this.floors));
   }
 
-  toWire(): ORSetWire {
-    return this.set.toWire();
+  toWire(): MembershipWire {
+    return this.state().toWire();
   }
 
-  /** A replica for the local node (`name`, `nodeId`) starting from a state received on the wire. */
-  static fromWire(name: string, nodeId: string, value: unknown, limits?: Partial<MembershipLimits>): Membership {
-    const membership = new Membership(name, nodeId, limits);
+  /** A replica for the local node's start `self`, starting from a state received on the wire. */
+  static fromWire(self: { name: string; incarnation: number; nodeId: string }, value: unknown, limits?: Partial<MembershipLimits>): Membership {
+    const membership = new Membership(self, limits);
     membership.merge(MembershipDelta.fromWire(value, limits));
     return membership;
+  }
+
+  private checkFloors(floors: ReadonlyMap<string, number>): void {
+    let added = 0;
+    for (const name of floors.keys()) if (!this.floors.has(name)) added++;
+    if (this.floors.size + added > this.maxFloors) {
+      throw new HordeError(ErrorCode.STATE_LIMIT, `membership would remember ${this.floors.size + added} names, more than ${this.maxFloors}`);
+    }
+  }
+
+  /** Joins `floors` in; returns the names whose floor rose. */
+  private raiseFloors(floors: ReadonlyMap<string, number>): string[] {
+    const raised: string[] = [];
+    for (const [name, incarnation] of floors) {
+      if (incarnation > (this.floors.get(name) ?? -1)) {
+        this.floors.set(name, incarnation);
+        raised.push(name);
+      }
+    }
+    return raised;
+  }
+
+  /**
+   * Forgets superseded starts from the causal context, so it does not grow with every restart: a
+   * late dot of one is removed again by the floor rule in `merge`, wherever it arrives.
+   */
+  private prune(candidates: Iterable<string>): void {
+    for (const replica of candidates) {
+      const start = parseReplicaId(replica);
+      if (start !== undefined && start.incarnation < (this.floors.get(start.name) ?? 0)) this.set.forgetReplica(replica);
+    }
   }
 }

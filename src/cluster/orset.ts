@@ -135,6 +135,19 @@ class CausalContext {
     if (set.size === 0) this.cloud.delete(replica);
   }
 
+  /** Every replica named in the version vector or the cloud. */
+  replicas(): Set<string> {
+    return new Set([...this.vv.keys(), ...this.cloud.keys()]);
+  }
+
+  /** Drops everything known about `replica`'s dots. */
+  forget(replica: string): void {
+    this.vv.delete(replica);
+    const set = this.cloud.get(replica);
+    if (set !== undefined) this.cloudSize -= set.size;
+    this.cloud.delete(replica);
+  }
+
   replicaCount(): number {
     let count = this.vv.size;
     for (const replica of this.cloud.keys()) if (!this.vv.has(replica)) count++;
@@ -174,6 +187,11 @@ export class DotState<V> {
   readonly context = new CausalContext();
   /** replica -> counter -> key: finds the key of a dot a remove covered. */
   private readonly index = new Map<string, Map<number, string>>();
+
+  /** True when a dot of `replica` is in the store. */
+  holdsDotsOf(replica: string): boolean {
+    return (this.index.get(replica)?.size ?? 0) > 0;
+  }
 
   keyOf(replica: string, counter: number): string | undefined {
     return this.index.get(replica)?.get(counter);
@@ -277,6 +295,11 @@ export class ORSetDelta<V extends JsonValue = JsonValue> {
   /** True when merging it can change nothing (no dots, empty context). */
   get isEmpty(): boolean {
     return this.state.entries.size === 0 && this.state.context.vv.size === 0 && this.state.context.cloudSize === 0;
+  }
+
+  /** The replicas its causal context names. */
+  replicas(): string[] {
+    return [...this.state.context.replicas()];
   }
 
   /** The join of two deltas: merging it equals merging both (for batching gossip). */
@@ -421,6 +444,23 @@ export class ORSet<V extends JsonValue = JsonValue> {
 
   get size(): number {
     return this.data.entries.size;
+  }
+
+  /** The replicas the causal context names (one per replica that ever added a key seen here). */
+  replicas(): string[] {
+    return [...this.data.context.replicas()];
+  }
+
+  /**
+   * Forgets `replica` from the causal context, so the context does not grow with every replica
+   * ever seen. Only for a replica that will never mint a dot that must stay removed: the caller
+   * must remove any dot of it that arrives later (membership does, by incarnation). Refused
+   * (returns false) while a dot of it is in the set, and for this replica itself.
+   */
+  forgetReplica(replica: string): boolean {
+    if (replica === this.replica || this.data.holdsDotsOf(replica)) return false;
+    this.data.context.forget(replica);
+    return true;
   }
 
   /**

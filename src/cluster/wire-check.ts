@@ -22,6 +22,15 @@ export function utf8Bytes(text: string): number {
   return encoder.encode(text).length;
 }
 
+/**
+ * True when `text` takes more than `maxBytes` in UTF-8. A UTF-16 code unit takes 1 to 3 bytes, so
+ * the encoding is needed only for lengths between maxBytes / 3 and maxBytes.
+ */
+function tooLong(text: string, maxBytes: number): boolean {
+  if (text.length > maxBytes) return true;
+  return text.length * 3 > maxBytes && utf8Bytes(text) > maxBytes;
+}
+
 /** A plain object (prototype Object.prototype or null, not an array). */
 export function expectRecord(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) malformed(`${what} is not an object`);
@@ -52,8 +61,7 @@ export function expectTuple(value: unknown, what: string, length: number): unkno
 export function expectString(value: unknown, what: string, maxBytes: number, allowEmpty = false): string {
   if (typeof value !== 'string') malformed(`${what} is not a string`);
   if (value.length === 0 && !allowEmpty) malformed(`${what} is empty`);
-  // A UTF-16 code unit is at most 3 UTF-8 bytes: skip the encoding when it cannot be too long.
-  if (value.length * 3 > maxBytes && utf8Bytes(value) > maxBytes) malformed(`${what} is longer than ${maxBytes} bytes`);
+  if (tooLong(value, maxBytes)) malformed(`${what} is longer than ${maxBytes} bytes`);
   return value;
 }
 
@@ -72,7 +80,7 @@ export function expectInt(value: unknown, what: string, min: number, max: number
 export function expectJson(value: unknown, what: string, maxBytes: number): JsonValue {
   checkJsonShape(value, what, 0);
   const text = JSON.stringify(value);
-  if (text.length > maxBytes && utf8Bytes(text) > maxBytes) malformed(`${what} is larger than ${maxBytes} bytes of JSON`);
+  if (tooLong(text, maxBytes)) malformed(`${what} is larger than ${maxBytes} bytes of JSON`);
   return deepFreeze(JSON.parse(text) as JsonValue);
 }
 
@@ -87,7 +95,7 @@ export function localJson(value: unknown, what: string, maxBytes: number): JsonV
     throw new HordeError(ErrorCode.INVALID_OPTION, (error as Error).message.replace('malformed cluster state: ', ''), { cause: error });
   }
   const text = JSON.stringify(value);
-  if (text.length > maxBytes && utf8Bytes(text) > maxBytes) {
+  if (tooLong(text, maxBytes)) {
     throw new HordeError(ErrorCode.STATE_LIMIT, `${what} is larger than ${maxBytes} bytes of JSON`);
   }
   return deepFreeze(JSON.parse(text) as JsonValue);
@@ -104,7 +112,7 @@ function deepFreeze(value: JsonValue): JsonValue {
 
 /** A string given by a local caller: 1 to `maxBytes` UTF-8 bytes, else HORDE_INVALID_OPTION. */
 export function localString(value: unknown, what: string, maxBytes: number): string {
-  if (typeof value !== 'string' || value.length === 0 || utf8Bytes(value) > maxBytes) {
+  if (typeof value !== 'string' || value.length === 0 || tooLong(value, maxBytes)) {
     throw new HordeError(ErrorCode.INVALID_OPTION, `${what} must be a non-empty string of at most ${maxBytes} bytes; got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`);
   }
   return value;

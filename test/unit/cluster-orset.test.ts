@@ -153,6 +153,8 @@ describe('ORSet', () => {
     set.add('y');
     throwsCode(() => set.add('z'), ErrorCode.STATE_LIMIT);
     throwsCode(() => set.add('x', 'a long value, longer than 16 bytes'), ErrorCode.STATE_LIMIT);
+    throwsCode(() => set.add('x', 'é'.repeat(8)), ErrorCode.STATE_LIMIT); // 10 characters of JSON, 18 bytes
+    set.add('x', 'é'.repeat(7)); // 16 bytes of JSON: fits
     expect(set.keys()).toEqual(['x', 'y']);
     const other = new ORSet('b');
     const z = other.add('z');
