@@ -62,7 +62,7 @@ export class ClusterState {
   join(info: MemberInfo, executors: number): Gossip {
     const startedAt = Date.now();
     this.self = { name: info.name, host: info.host, port: info.port, incarnation: startedAt, executors, nodeId: `${info.nodeId}:${info.incarnation}` };
-    this.membership = new Membership(info.name, info.incarnation);
+    this.membership = new Membership({ name: info.name, incarnation: startedAt, nodeId: this.self.nodeId });
     this.directory = new Directory({ name: info.name, incarnation: startedAt });
     const card = this.directory.setCard({ address: `${info.host}:${info.port}`, executors });
     return { membership: this.membership.join(this.self).toWire(), directory: [card.toWire()] };
