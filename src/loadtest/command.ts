@@ -36,7 +36,7 @@ export async function runLoadTestCommand(args: string[], usage: (message: string
   const costUs = positiveInt('cost-us', values['cost-us'], 200, usage);
   const out = resolve(values.out ?? 'loadtest-report');
   let target: LoadTarget & { close(): Promise<void> };
-  let stopCluster = async (): Promise<void> => undefined;
+  let stopCluster = (): Promise<void> => Promise.resolve();
   if (values.targets !== undefined) {
     const clients = await Promise.all(values.targets.split(',').map((address) => connect(parseAddress('--targets', address))));
     let next = 0;

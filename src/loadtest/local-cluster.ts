@@ -14,12 +14,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, HordeError } from '../errors.js';
+import { workerEntry } from '../internal/worker-url.js';
 import { connect, type GatewayClient } from '../gateway/client.js';
 import type { GatewayStatus } from '../gateway/gateway.js';
 import { BENCH_SERVICE_KIND, BENCH_SERVICE_MODULE, BENCH_SERVICE_NAME } from './service.js';
 import type { LoadTarget, TargetSample } from './types.js';
 
-const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+// Always the built CLI (also when this module runs from src/ under tsx).
+const CLI = fileURLToPath(workerEntry(import.meta.url, '../cli.js'));
 const START_TIMEOUT_MS = 30_000;
 
 interface NodeChild {
@@ -54,7 +56,7 @@ function startChild(name: string, secretFile: string, join: string | undefined):
       reject(new HordeError(ErrorCode.WORKER_START_FAILED, `load-test node ${name} exited before it was ready`));
     });
     let node: NodeChild | undefined;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       let event: Record<string, unknown>;
       try {
         event = JSON.parse(line) as Record<string, unknown>;

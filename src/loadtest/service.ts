@@ -3,10 +3,12 @@
 // `--module` (BENCH_SERVICE_MODULE) and register the process under BENCH_SERVICE_NAME.
 import { defineBehaviours, Down, Exit } from '../process/types.js';
 import type { Context, Process, SystemMessage } from '../process/types.js';
+import { workerEntry } from '../internal/worker-url.js';
 
 export const BENCH_SERVICE_KIND = 'horde.bench-service';
 export const BENCH_SERVICE_NAME = 'bench';
-export const BENCH_SERVICE_MODULE = new URL('./service.js', import.meta.url);
+/** Always the built module (executors load JavaScript), also when this runs from src/ under tsx. */
+export const BENCH_SERVICE_MODULE = workerEntry(import.meta.url, './service.js');
 /** Longest cost a request may ask for (a bound on what one client can make a process do). */
 export const MAX_COST_US = 100_000;
 
