@@ -84,6 +84,7 @@ export class Gateway extends EventEmitter {
   private readonly canaries: Canaries;
   private readonly server: Server;
   private throttling: boolean;
+  private bound: GatewayAddress = { host: '', port: 0 };
   private nextConnectionId = 1;
   /** When the last request in flight settled: canaries sent after it (and back before the next) ran on an idle node. */
   private busyUntil = 0;
@@ -117,7 +118,12 @@ export class Gateway extends EventEmitter {
   /** @internal */
   static async start(node: HordeNode, options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(node, resolveGatewayOptions(options));
-    await gateway.canaries.start();
+    try {
+      await gateway.canaries.start();
+    } catch (error) {
+      gateway.canaries.stop();
+      throw error;
+    }
     try {
       await new Promise<void>((resolve, reject) => {
         gateway.server.once('error', reject);
@@ -130,13 +136,15 @@ export class Gateway extends EventEmitter {
       gateway.canaries.stop();
       throw new HordeError(ErrorCode.INVALID_OPTION, `gateway cannot listen on ${gateway.options.listen.host}:${gateway.options.listen.port}: ${(error as Error).message}`, { cause: error });
     }
+    const bound = gateway.server.address() as AddressInfo;
+    gateway.bound = { host: bound.address, port: bound.port };
     gateway.server.on('error', (error) => gateway.report('serverError', error));
     return gateway;
   }
 
+  /** Where the gateway listens (stays readable after close). */
   get address(): GatewayAddress {
-    const address = this.server.address() as AddressInfo;
-    return { host: address.address, port: address.port };
+    return this.bound;
   }
 
   status(): GatewayStatus {

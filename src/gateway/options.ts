@@ -7,9 +7,9 @@ export interface GatewayOptions {
   listen: { host: string; port: number };
   /** Throttle on canary latency. Default true (`setThrottling` switches it at run time). */
   throttle?: boolean;
-  /** A canary round trip above this stops admission. Default 10 ms. */
+  /** A canary round trip above this stops admission. Default 15 ms (keep it above the idle canary p99). */
   highMarkMs?: number;
-  /** Admission resumes once canaries stay below this... Default 3 ms. */
+  /** Admission resumes once canaries stay below this... Default 5 ms. */
   lowMarkMs?: number;
   /** ...for this long. Default 100 ms. */
   holdMs?: number;
@@ -36,8 +36,8 @@ export type ResolvedGatewayOptions = Required<GatewayOptions>;
 
 export const GATEWAY_DEFAULTS = {
   throttle: true,
-  highMarkMs: 10,
-  lowMarkMs: 3,
+  highMarkMs: 15,
+  lowMarkMs: 5,
   holdMs: 100,
   canaryPeriodMs: 10,
   windowMs: 1_000,
