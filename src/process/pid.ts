@@ -72,6 +72,25 @@ export function formatPid(p: Pid): string {
   return `<${p.node}.${p.shard}.${p.serial}>`;
 }
 
+/**
+ * The allocator that made `serial` (its spawnerId). With `serialIndex`, a one-to-one split of any
+ * serial: the process table pages processes by (stream, index), since one allocator's serials
+ * arrive at a shard in increasing index order.
+ */
+export function serialStream(serial: number): number {
+  return serial % SPAWNER_SPACE;
+}
+
+/** The allocator's counter of `serial` (see serialStream). */
+export function serialIndex(serial: number): number {
+  return Math.floor(serial / SPAWNER_SPACE);
+}
+
+/** The serial of (stream, index): the inverse of serialStream and serialIndex. */
+export function serialFromParts(stream: number, index: number): number {
+  return index * SPAWNER_SPACE + stream;
+}
+
 /** Allocates serials for one spawner (an executor incarnation or the main thread). */
 export class SerialAllocator {
   private counter = 0;
