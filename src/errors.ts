@@ -76,6 +76,8 @@ export const ErrorCode = {
   INVALID_PATH: 'HORDE_INVALID_PATH',
   /** A file operation failed for a reason of its own (the cause is the fs error with its code). */
   IO_ERROR: 'HORDE_IO_ERROR',
+  /** A pid allocator (an executor incarnation, the main thread) has used every serial it can make unique. */
+  SERIALS_EXHAUSTED: 'HORDE_SERIALS_EXHAUSTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
