@@ -125,7 +125,7 @@ interface Slot extends Mailbox {
   extras: SlotExtras | undefined;
 }
 
-function newSlot(serial: number, kind: string, process: Process<unknown>): Slot {
+function newSlot(serial: number, kind: string, process: unknown): Slot {
   return {
     slots: NO_SLOTS,
     head: 0,
@@ -133,7 +133,7 @@ function newSlot(serial: number, kind: string, process: Process<unknown>): Slot 
     mask: -1,
     serial,
     kind,
-    process,
+    process: process as Process<unknown>,
     self: undefined,
     state: SlotState.IDLE,
     blockedOn: ROUTE_ACCEPTED,
@@ -205,7 +205,7 @@ export class Shard {
   private readonly mailboxLimit: number;
   private readonly serials: SerialAllocator;
   private readonly refs: SerialAllocator;
-  private readonly table = new ProcessTable<Slot>();
+  private readonly table = new ProcessTable<Slot>(newSlot);
   private readonly runQueue = new Queue<Slot>();
   private readonly signals = new SignalQueue();
   private readonly blocked: Slot[] = [];
@@ -358,13 +358,13 @@ export class Shard {
 
   /** Ends every process (terminate runs, links and monitors fire) with `reason`. */
   stopAll(reason: ExitReason): void {
-    for (const slot of [...this.table.values()]) this.end(slot, reason);
+    for (const slot of this.table.all()) this.end(slot, reason);
     this.drainSignals();
   }
 
   has(target: Pid): boolean {
-    const slot = this.table.get(target.serial);
-    return slot !== undefined && slot.state !== SlotState.DEAD && this.isLocal(target);
+    if (!this.isLocal(target) || !this.table.has(target.serial)) return false;
+    return this.table.peek(target.serial)?.state !== SlotState.DEAD;
   }
 
   kindOf(target: Pid): string | undefined {
@@ -535,9 +535,14 @@ export class Shard {
       this.host.crashed(pid, kind, reason);
       return;
     }
+    this.spawned++;
+    if (process.init === undefined && link === undefined) {
+      // Nothing to run and nothing to remember yet: the process stays dormant (see ProcessTable).
+      this.table.setDormant(pid.serial, kind, process);
+      return;
+    }
     const slot = newSlot(pid.serial, kind, process);
     this.table.set(pid.serial, slot);
-    this.spawned++;
     if (link !== undefined) extrasOf(slot).links = new Map([[pidKey(link), link]]);
     if (process.init !== undefined) {
       this.current = slot;

@@ -40,6 +40,8 @@ const SHORT_SPACE = 64;
 /** Ids of the long form: 63 .. 63 + LONG_SPAWNERS - 1. */
 const LONG_SPAWNERS = 1 << 16;
 export const MAX_SPAWNER_ID = SHORT_SPAWNERS + LONG_SPAWNERS - 1;
+/** `serial === (serial & SMALL_SERIAL)` holds exactly for integers 0 ..SMALL_SERIAL (bit operations are exact on them). */
+const SMALL_SERIAL = 0x7fffffff;
 
 declare const acceptsBrand: unique symbol;
 
@@ -93,6 +95,11 @@ export function formatPid(p: Pid): string {
  * arrive at a shard in increasing index order.
  */
 export function serialStream(serial: number): number {
+  // Small integers take bit operations (a `%` on a number V8 cannot prove integral is a C call).
+  if (serial === (serial & SMALL_SERIAL)) {
+    const low = serial & (SHORT_SPACE - 1);
+    return low < SHORT_SPAWNERS ? low : SHORT_SPAWNERS + ((serial >> 6) & (LONG_SPAWNERS - 1));
+  }
   const low = serial % SHORT_SPACE;
   if (low < SHORT_SPAWNERS) return low;
   return SHORT_SPAWNERS + (Math.floor(serial / SHORT_SPACE) % LONG_SPAWNERS);
@@ -100,6 +107,7 @@ export function serialStream(serial: number): number {
 
 /** The allocator's counter of `serial` (see serialStream). */
 export function serialIndex(serial: number): number {
+  if (serial === (serial & SMALL_SERIAL)) return (serial & (SHORT_SPACE - 1)) < SHORT_SPAWNERS ? serial >> 6 : serial >> 22;
   const rest = Math.floor(serial / SHORT_SPACE);
   return serial % SHORT_SPACE < SHORT_SPAWNERS ? rest : Math.floor(rest / LONG_SPAWNERS);
 }

@@ -6,7 +6,7 @@ import { SerialAllocator, serialFromParts, serialIndex, serialStream } from '../
 // Fixed seeds: the property tests are deterministic (a failure prints its seed and path anyway).
 const RUNS = { seed: 0x7ab1e, numRuns: 200 };
 
-type TableOp = { op: 'set'; key: number } | { op: 'delete'; key: number } | { op: 'get'; key: number };
+type TableOp = { op: 'set' | 'dormant' | 'delete' | 'get' | 'peek'; key: number };
 
 /** Serials as the shard sees them: a few allocators, mostly increasing counters, some stray values. */
 const serial = fc.oneof(
@@ -14,33 +14,54 @@ const serial = fc.oneof(
   { weight: 1, arbitrary: fc.maxSafeNat() },
 );
 
-const tableOp: fc.Arbitrary<TableOp> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ op: fc.constant('set' as const), key: serial }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('delete' as const), key: serial }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('get' as const), key: serial }) },
-);
+const tableOp: fc.Arbitrary<TableOp> = fc.record({
+  op: fc.constantFrom<TableOp['op']>('set', 'set', 'dormant', 'dormant', 'delete', 'delete', 'get', 'peek'),
+  key: serial,
+});
+
+/** Records are strings; a dormant process `p` of kind `k` wakes as "k:p". */
+const wake = (_serial: number, kind: string, process: unknown): string => `${kind}:${String(process)}`;
 
 function contents(table: ProcessTable<string>): string[] {
   return [...table.values()].sort();
 }
 
 describe('ProcessTable', () => {
-  it('behaves like a Map for any sequence of sets, deletes and gets', () => {
+  it('behaves like a Map, dormant entries waking on get, for any sequence of operations', () => {
     fc.assert(
       fc.property(fc.array(tableOp, { maxLength: 400 }), (ops) => {
-        const table = new ProcessTable<string>();
+        const table = new ProcessTable<string>(wake);
+        // The value each key holds, and whether it is still dormant in the model's view.
         const model = new Map<number, string>();
+        const dormant = new Set<number>();
         ops.forEach(({ op, key }, step) => {
           if (op === 'set') {
-            table.set(key, `${key}@${step}`);
-            model.set(key, `${key}@${step}`);
+            table.set(key, `r${step}`);
+            model.set(key, `r${step}`);
+            dormant.delete(key);
+          } else if (op === 'dormant') {
+            table.setDormant(key, 'k', `p${step}`);
+            model.set(key, `k:p${step}`);
+            dormant.add(key);
           } else if (op === 'delete') {
             expect(table.delete(key)).toBe(model.delete(key));
+            dormant.delete(key);
+          } else if (op === 'get') {
+            expect(table.get(key)).toBe(model.get(key));
+            dormant.delete(key);
+          } else {
+            const peeked = table.peek(key);
+            // A dormant entry may have been woken by the table itself (a dissolved page).
+            if (!dormant.has(key)) expect(peeked).toBe(model.get(key));
+            else if (peeked !== undefined) expect(peeked).toBe(model.get(key));
           }
-          expect(table.get(key)).toBe(model.get(key));
           expect(table.has(key)).toBe(model.has(key));
           expect(table.size).toBe(model.size);
         });
+        const records = contents(table);
+        for (const record of records) expect([...model.values()]).toContain(record);
+        for (const [key, value] of model) if (!dormant.has(key)) expect(records).toContain(value);
+        expect(table.all().sort()).toEqual([...model.values()].sort());
         expect(contents(table)).toEqual([...model.values()].sort());
         for (const [key, value] of model) expect(table.get(key)).toBe(value);
       }),
@@ -49,7 +70,7 @@ describe('ProcessTable', () => {
   });
 
   it('keeps long-lived processes among many short-lived ones without keeping their pages', () => {
-    const table = new ProcessTable<number>();
+    const table = new ProcessTable<number>(() => -1);
     const serials = new SerialAllocator(3);
     const survivors: number[] = [];
     for (let i = 0; i < 100_000; i++) {
@@ -66,6 +87,18 @@ describe('ProcessTable', () => {
     for (const s of survivors) expect(table.delete(s)).toBe(true);
     expect(table.size).toBe(0);
     expect([...table.values()]).toEqual([]);
+  });
+
+  it('never takes a serial that is not a non-negative integer for a process', () => {
+    const table = new ProcessTable<string>(wake);
+    const serials = new SerialAllocator(0);
+    const first = serials.next();
+    table.set(first, 'first');
+    for (const stray of [first + 0.5, first - 0.5, -first, first + 2 ** 32, Number.NaN]) {
+      expect(table.get(stray)).toBeUndefined();
+      expect(table.delete(stray)).toBe(false);
+    }
+    expect(table.get(first)).toBe('first');
   });
 
   it('splits every serial into a stream and an index one to one', () => {

@@ -162,6 +162,75 @@ describe('Shard spawning', () => {
   });
 });
 
+/** No init: stays dormant until something reaches it. Tells `report` when it terminates. */
+class Quiet implements Process<unknown> {
+  constructor(private readonly report: Pid) {}
+  receive(): void {}
+  terminate(reason: ExitReason, ctx: Context<unknown>): void {
+    ctx.send(this.report, { terminated: reason });
+  }
+}
+
+describe('Dormant processes (spawned, never reached yet)', () => {
+  const report = pid(0, 9, 1);
+  const quietBehaviours = defineBehaviours({ quiet: (args: { report: Pid }) => new Quiet(args.report), relay: () => new Relay() });
+
+  function setup(): { shard: Shard; host: ReturnType<typeof recordingHost>; pids: Pid[] } {
+    const host = recordingHost();
+    const shard = new Shard(host, quietBehaviours, { node: 0, shard: 0, spawnerId: 1 });
+    const pids: Pid[] = [];
+    for (let i = 0; i < 1_000; i++) {
+      const p = shard.allocatePid();
+      shard.spawn(p, { kind: 'quiet', args: { report } });
+      pids.push(p);
+    }
+    return { shard, host, pids };
+  }
+
+  it('count, exist and hold no messages, and wake for a monitor, a link or an exit signal', () => {
+    const { shard, host, pids } = setup();
+    expect(shard.stats()).toMatchObject({ processes: 1_000, queuedMessages: 0, runQueue: 0 });
+    for (const p of pids) expect(shard.has(p)).toBe(true);
+    const watcher = pid(0, 5, 1);
+    const linker = pid(0, 6, 1);
+    shard.deliver(Signal.MONITOR, pids[10]!, watcher, 77, undefined);
+    shard.deliver(Signal.LINK, pids[20]!, linker, 0, undefined);
+    shard.deliver(Signal.EXIT, pids[10]!, watcher, 0, 'bye');
+    shard.deliver(Signal.EXIT, pids[20]!, watcher, 0, 'kill');
+    shard.deliver(Signal.EXIT, pids[30]!, watcher, 0, 'normal');
+    drain(shard);
+    expect(shard.has(pids[10]!)).toBe(false);
+    expect(shard.has(pids[20]!)).toBe(false);
+    expect(shard.has(pids[30]!)).toBe(true);
+    expect(shard.stats().processes).toBe(998);
+    expect(host.routed.filter((r) => samePid(r.to, watcher)).map((r) => [r.signal, r.payload])).toEqual([[Signal.DOWN, 'bye']]);
+    expect(host.routed.filter((r) => samePid(r.to, linker)).map((r) => [r.signal, r.payload])).toEqual([[Signal.EXIT, 'killed']]);
+    expect(host.routed.filter((r) => samePid(r.to, report)).map((r) => r.payload)).toEqual([{ terminated: 'bye' }, { terminated: 'killed' }]);
+  });
+
+  it('stopAll runs terminate in every one of them', () => {
+    const { shard, host } = setup();
+    shard.stopAll('shutdown');
+    expect(shard.stats().processes).toBe(0);
+    expect(host.routed.filter((r) => samePid(r.to, report))).toHaveLength(1_000);
+    expect(host.crashes).toEqual([]);
+  });
+
+  it('take a message like any process and send as themselves afterwards', () => {
+    const { shard, host, pids } = setup();
+    const relay = shard.allocatePid();
+    shard.spawn(relay, { kind: 'relay', args: undefined });
+    // The relay (dormant too) gets { to } and sends 'relayed' to a dormant quiet process.
+    shard.deliver(Signal.USER, relay, undefined, 0, { to: pids[999]! });
+    drain(shard);
+    expect(host.dead).toEqual([]);
+    shard.deliver(Signal.KILL, pids[999]!, undefined, 0, 'done');
+    drain(shard);
+    expect(host.routed.filter((r) => samePid(r.to, report)).map((r) => r.payload)).toEqual([{ terminated: 'done' }]);
+    expect(host.crashes.map((c) => [c.pid.serial, c.reason])).toEqual([[pids[999]!.serial, 'done']]);
+  });
+});
+
 class RemoteSpawner implements Process<unknown> {
   receive(_msg: unknown, ctx: Context<unknown>): void {
     ctx.spawn('idle', { a: 1 }, { shard: 4 });
