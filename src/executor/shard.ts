@@ -200,7 +200,12 @@ export class Shard {
   readonly node: number;
   readonly shard: number;
   private readonly host: ShardHost;
-  private readonly behaviours: Behaviours;
+  /**
+   * Factories by kind, with the kind's own string: a kind decoded from a remote spawn is a fresh
+   * string each time, and the process record keeps the shared one. A Map, so that a kind such as
+   * "toString" is unknown rather than found on Object.prototype.
+   */
+  private readonly kinds: Map<string, { readonly kind: string; readonly factory: (args: unknown) => Process<unknown> }>;
   private readonly budget: number;
   private readonly mailboxLimit: number;
   private readonly serials: SerialAllocator;
@@ -237,7 +242,7 @@ export class Shard {
 
   constructor(host: ShardHost, behaviours: Behaviours, options: ShardOptions) {
     this.host = host;
-    this.behaviours = behaviours;
+    this.kinds = new Map(Object.entries(behaviours).map(([kind, factory]) => [kind, { kind, factory: factory as (args: unknown) => Process<unknown> }]));
     this.node = options.node;
     this.shard = options.shard;
     this.budget = options.budget ?? DEFAULT_TURN_BUDGET;
@@ -520,14 +525,15 @@ export class Shard {
    * not exist or a factory or init that throws tells the parent with an exit signal, and throws
    * (`throwOnFailure`) or reports a crash.
    */
-  private spawnOrReport(pid: Pid, kind: string, args: unknown, link: Pid | undefined, throwOnFailure: boolean): void {
-    const factory = this.behaviours[kind] as ((args: unknown) => Process<unknown>) | undefined;
+  private spawnOrReport(pid: Pid, requested: string, args: unknown, link: Pid | undefined, throwOnFailure: boolean): void {
+    const known = this.kinds.get(requested);
+    const kind = known === undefined ? requested : known.kind;
     let process: Process<unknown>;
     try {
-      if (factory === undefined) {
-        throw new HordeError(ErrorCode.UNKNOWN_KIND, `unknown process kind "${kind}"`);
+      if (known === undefined) {
+        throw new HordeError(ErrorCode.UNKNOWN_KIND, `unknown process kind "${requested}"`);
       }
-      process = factory(args);
+      process = known.factory(args);
     } catch (error) {
       const reason = errorToWire(error);
       if (link !== undefined) this.emit(Signal.EXIT, link, pid, 0, reason);

@@ -148,6 +148,14 @@ describe('Shard spawning', () => {
     expect(host.routed.filter((r) => samePid(r.to, sink))).toHaveLength(2);
   });
 
+  it('a kind named like an Object.prototype property is unknown, not a factory', () => {
+    const shard = new Shard(recordingHost(), behaviours, { node: 0, shard: 0, spawnerId: 1 });
+    for (const kind of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(() => shard.spawn(shard.allocatePid(), { kind, args: undefined })).toThrow(expect.objectContaining({ code: 'HORDE_UNKNOWN_KIND' }));
+    }
+    expect(shard.stats().processes).toBe(0);
+  });
+
   it('a spawn for another shard travels as a SPAWN request with kind, args and link', () => {
     const host = recordingHost();
     const shard = new Shard(host, defineBehaviours({ remote: () => new RemoteSpawner() }), { node: 0, shard: 0, spawnerId: 1 });
