@@ -18,6 +18,10 @@
  * a pid not (yet) in the table while signals wait goes into the signal queue behind them, so a
  * message sent right after a spawn reaches the child instead of overtaking its queued SPAWN.
  *
+ * Processes that nothing has reached since their spawn (no init, no link, no message or signal
+ * yet) are dormant: the table keeps their kind and process object, and their Slot is made on the
+ * first lookup (a million idle processes cost their own objects and two table entries each).
+ *
  * Bounds: a mailbox holds at most `mailboxLimit` messages; the message that finds it full is a dead
  * letter and the process is ended with 'mailbox_overflow' (a supervisor restarts it).
  *
@@ -105,13 +109,14 @@ const Op = {
 } as const;
 
 /**
- * One process: its mailbox (a Slot carries the Mailbox fields itself) and scheduling state.
- * Spawning is bound by allocation, so a Slot holds only what every process needs: its pid is made
- * on first use (`Shard.pidOf`), and links, monitors, timers and system messages live in `extras`,
- * made on first use. Slots are made by one object literal (`newSlot`), not a class: V8 tracks the
- * survival of objects made at a literal and, seeing that processes live long, allocates them
- * straight in the old generation (allocation-site pretenuring), so a million idle processes are
- * not copied through the young generation twice. Class instances are never pretenured.
+ * One process that something has reached: its mailbox (a Slot carries the Mailbox fields itself)
+ * and scheduling state. A process nothing has reached yet has no Slot at all (it is dormant in
+ * the table, see process-table.ts). Spawning is bound by allocation, so a Slot holds only what
+ * every running process needs: its pid is made on first use (`Shard.pidOf`), and links, monitors,
+ * timers and system messages live in `extras`, made on first use. Slots are made by one object
+ * literal (`newSlot`), not a class: V8 can allocate objects of a literal whose objects survive
+ * straight in the old generation (allocation-site pretenuring; never class instances), though in
+ * an executor's smaller heap it seldom decides to (bench/README.md, savina).
  */
 interface Slot extends Mailbox {
   readonly serial: number;
