@@ -96,6 +96,8 @@ export const ErrorCode = {
   UNKNOWN_SERVICE: 'HORDE_UNKNOWN_SERVICE',
   /** The load test's capacity run completed no request, so no schedule can be built on it. */
   LOADTEST_NO_CAPACITY: 'HORDE_LOADTEST_NO_CAPACITY',
+  /** A pid allocator (an executor incarnation, the main thread) has used every serial it can make unique. */
+  SERIALS_EXHAUSTED: 'HORDE_SERIALS_EXHAUSTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

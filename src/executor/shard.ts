@@ -18,6 +18,10 @@
  * a pid not (yet) in the table while signals wait goes into the signal queue behind them, so a
  * message sent right after a spawn reaches the child instead of overtaking its queued SPAWN.
  *
+ * Processes that nothing has reached since their spawn (no init, no link, no message or signal
+ * yet) are dormant: the table keeps their kind and process object, and their Slot is made on the
+ * first lookup (a million idle processes cost their own objects and two table entries each).
+ *
  * Bounds: a mailbox holds at most `mailboxLimit` messages; the message that finds it full is a dead
  * letter and the process is ended with 'mailbox_overflow' (a supervisor restarts it).
  *
@@ -34,9 +38,10 @@ import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import { FILEIO_SHARD, POLLER_SHARD, SerialAllocator, pid as makePid, pidKey, type Pid } from '../process/pid.js';
 import { IoResult, type IoReply, type IoRequest, type TimerOptions, type TimerRequest } from '../process/io.js';
 import { Down, Exit, type Behaviours, type Context, type ExitReason, type Process, type ReplyToken, type SpawnOptions } from '../process/types.js';
-import { Mailbox } from './mailbox.js';
+import { NO_SLOTS, mailboxBase, mailboxClear, mailboxDrop, mailboxFrom, mailboxMessage, mailboxPush, mailboxRef, type Mailbox } from './mailbox.js';
 import { ProcessTable } from './process-table.js';
 import { Queue } from './queue.js';
+import { SignalQueue } from './signal-queue.js';
 import { Signal } from '../codec/envelope.js';
 
 export interface ShardHost {
@@ -104,48 +109,86 @@ const Op = {
 } as const;
 
 /**
- * One process: its mailbox (a Slot is its own Mailbox, one object less per process: spawning is
- * bound by allocation), its links, monitors, timers and scheduling state.
+ * One process that something has reached: its mailbox (a Slot carries the Mailbox fields itself)
+ * and scheduling state. A process nothing has reached yet has no Slot at all (it is dormant in
+ * the table, see process-table.ts). Spawning is bound by allocation, so a Slot holds only what
+ * every running process needs: its pid is made on first use (`Shard.pidOf`), and links, monitors,
+ * timers and system messages live in `extras`, made on first use. Slots are made by one object
+ * literal (`newSlot`), not a class: V8 can allocate objects of a literal whose objects survive
+ * straight in the old generation (allocation-site pretenuring; never class instances), though in
+ * an executor's smaller heap it seldom decides to (bench/README.md, savina).
  */
-class Slot extends Mailbox {
-  /** Messages ahead of the mailbox: Exit, Down and timer messages. */
-  system: unknown[] | undefined;
-  /** Pending timers: ref → whether it repeats. */
-  timers: Map<number, boolean> | undefined;
-  links: Map<string, Pid> | undefined;
-  /** Monitors this process holds: ref → watched pid. */
-  monitors: Map<number, Pid> | undefined;
-  /** Monitors on this process: ref → watcher. */
-  watchers: Map<number, Pid> | undefined;
-  trapExits = false;
-  scheduled = false;
-  dead = false;
+interface Slot extends Mailbox {
+  readonly serial: number;
+  readonly kind: string;
+  readonly process: Process<unknown>;
+  /** The pid, once made (see Shard.pidOf). */
+  self: Pid | undefined;
+  state: SlotState;
   /** Congested destination this process waits on (back pressure), or ROUTE_ACCEPTED. */
-  blockedOn: number = ROUTE_ACCEPTED;
+  blockedOn: number;
+  extras: SlotExtras | undefined;
+}
+
+function newSlot(serial: number, kind: string, process: unknown): Slot {
+  return {
+    slots: NO_SLOTS,
+    head: 0,
+    count: 0,
+    mask: -1,
+    serial,
+    kind,
+    process: process as Process<unknown>,
+    self: undefined,
+    state: SlotState.IDLE,
+    blockedOn: ROUTE_ACCEPTED,
+    extras: undefined,
+  };
+}
+
+function hasWork(slot: Slot): boolean {
+  return slot.count > 0 || (slot.extras !== undefined && slot.extras.hasSystem());
+}
+
+function extrasOf(slot: Slot): SlotExtras {
+  return (slot.extras ??= new SlotExtras());
+}
+
+const SlotState = {
+  /** Neither in the run queue nor blocked: a message schedules it. */
+  IDLE: 0,
+  /** In the run queue or in `blocked`. */
+  SCHEDULED: 1,
+  /** Ended (it may still sit in the run queue; it is skipped there). */
+  DEAD: 2,
+} as const;
+type SlotState = (typeof SlotState)[keyof typeof SlotState];
+
+/** What only some processes use. */
+class SlotExtras {
+  /** Messages ahead of the mailbox: Exit, Down and timer messages. */
+  system: unknown[] | undefined = undefined;
+  /** Pending timers: ref → whether it repeats. */
+  timers: Map<number, boolean> | undefined = undefined;
+  links: Map<string, Pid> | undefined = undefined;
+  /** Monitors this process holds: ref → watched pid. */
+  monitors: Map<number, Pid> | undefined = undefined;
+  /** Monitors on this process: ref → watcher. */
+  watchers: Map<number, Pid> | undefined = undefined;
+  trapExits = false;
   /** Its mailbox hit the limit; it is being ended with 'mailbox_overflow'. */
   overflowed = false;
-  /** Set by ctx.exit: end after the current callback. */
-  exitReason: ExitReason | undefined;
 
-  constructor(
-    readonly pid: Pid,
-    readonly kind: string,
-    readonly process: Process<unknown>,
-  ) {
-    super();
-  }
-
-  hasWork(): boolean {
-    return (this.system !== undefined && this.system.length > 0) || this.size > 0;
+  hasSystem(): boolean {
+    return this.system !== undefined && this.system.length > 0;
   }
 }
 
-interface QueuedSignal {
-  signal: Signal;
-  to: Pid;
-  from: Pid | undefined;
-  ref: number;
-  payload: unknown;
+/** The signal queue's code of a spawn on this shard by this shard (never on a wire: see flush). */
+const LOCAL_SPAWN = 0;
+
+function spawnRequest(kind: string, args: unknown, link: Pid | undefined): SpawnRequest {
+  return link === undefined ? { kind, args } : { kind, args, link };
 }
 
 export interface ShardStats {
@@ -162,14 +205,19 @@ export class Shard {
   readonly node: number;
   readonly shard: number;
   private readonly host: ShardHost;
-  private readonly behaviours: Behaviours;
+  /**
+   * Factories by kind, with the kind's own string: a kind decoded from a remote spawn is a fresh
+   * string each time, and the process record keeps the shared one. A Map, so that a kind such as
+   * "toString" is unknown rather than found on Object.prototype.
+   */
+  private readonly kinds: Map<string, { readonly kind: string; readonly factory: (args: unknown) => Process<unknown> }>;
   private readonly budget: number;
   private readonly mailboxLimit: number;
   private readonly serials: SerialAllocator;
   private readonly refs: SerialAllocator;
-  private readonly table = new ProcessTable<Slot>();
+  private readonly table = new ProcessTable<Slot>(newSlot);
   private readonly runQueue = new Queue<Slot>();
-  private readonly signals = new Queue<QueuedSignal>();
+  private readonly signals = new SignalQueue();
   private readonly blocked: Slot[] = [];
   private readonly context: ShardContext;
   /** This node's poller and file worker endpoints. */
@@ -180,6 +228,8 @@ export class Shard {
   private current: Slot | undefined;
   private currentFrom: Pid | undefined;
   private currentRef = 0;
+  /** Set by ctx.exit while a callback's outbox is carried out: end after it. */
+  private exitRequest: ExitReason | undefined;
   // The outbox of the running callback, as parallel arrays reused for every callback (no object
   // per effect; `outCount` entries are live). Truncating arrays with `length = 0` per callback
   // cost a third of the in-shard ping-pong time (V8 frees and regrows the backing store).
@@ -187,6 +237,8 @@ export class Shard {
   private readonly outPid: (Pid | undefined)[] = [];
   private readonly outValue: unknown[] = [];
   private readonly outRef: number[] = [];
+  /** A spawn's kind (its args are in outValue). */
+  private readonly outKind: (string | undefined)[] = [];
   private outCount = 0;
 
   private messagesHandled = 0;
@@ -195,7 +247,7 @@ export class Shard {
 
   constructor(host: ShardHost, behaviours: Behaviours, options: ShardOptions) {
     this.host = host;
-    this.behaviours = behaviours;
+    this.kinds = new Map(Object.entries(behaviours).map(([kind, factory]) => [kind, { kind, factory: factory as (args: unknown) => Process<unknown> }]));
     this.node = options.node;
     this.shard = options.shard;
     this.budget = options.budget ?? DEFAULT_TURN_BUDGET;
@@ -224,7 +276,7 @@ export class Shard {
    */
   spawn(pid: Pid, request: SpawnRequest): void {
     try {
-      this.spawnOrReport(pid, request, true);
+      this.spawnOrReport(pid, request.kind, request.args, request.link, true);
     } finally {
       this.drainSignals();
     }
@@ -234,16 +286,16 @@ export class Shard {
   deliver(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void {
     if (signal === Signal.USER) {
       const slot = this.table.get(to.serial);
-      if (slot === undefined || slot.dead || to.shard !== this.shard || to.node !== this.node) {
+      if (slot === undefined || slot.state === SlotState.DEAD || to.shard !== this.shard || to.node !== this.node) {
         // Right behind the SPAWN that creates it (still queued)? Then wait behind it.
-        if (slot === undefined && this.signals.size > 0 && this.isLocal(to)) this.signals.push({ signal, to, from, ref, payload });
+        if (slot === undefined && this.signals.size > 0 && this.isLocal(to)) this.signals.push(signal, to, from, ref, payload);
         else this.host.deadLetter(signal, to, from, payload);
         return;
       }
       this.enqueue(slot, payload, from, ref);
       return;
     }
-    this.signals.push({ signal, to, from, ref, payload });
+    this.signals.push(signal, to, from, ref, payload);
   }
 
   /**
@@ -262,7 +314,7 @@ export class Shard {
       }
       const slot = this.runQueue.shift();
       if (slot === undefined) break;
-      if (slot.dead) continue;
+      if (slot.state === SlotState.DEAD) continue;
       if (slot.blockedOn !== ROUTE_ACCEPTED) {
         this.blocked.push(slot);
         continue;
@@ -284,7 +336,7 @@ export class Shard {
     for (const slot of this.blocked) {
       if (slot.blockedOn === destination) {
         slot.blockedOn = ROUTE_ACCEPTED;
-        if (!slot.dead) this.runQueue.push(slot);
+        if (slot.state !== SlotState.DEAD) this.runQueue.push(slot);
       } else {
         this.blocked[kept++] = slot;
       }
@@ -298,18 +350,16 @@ export class Shard {
    */
   shardLost(shard: number, reason: ExitReason): void {
     for (const slot of this.table.values()) {
-      if (slot.links !== undefined) {
-        for (const linked of slot.links.values()) {
-          if (linked.node === this.node && linked.shard === shard) {
-            this.signals.push({ signal: Signal.EXIT, to: slot.pid, from: linked, ref: 0, payload: reason });
-          }
+      const extras = slot.extras;
+      if (extras === undefined) continue;
+      if (extras.links !== undefined) {
+        for (const linked of extras.links.values()) {
+          if (linked.node === this.node && linked.shard === shard) this.signals.push(Signal.EXIT, this.pidOf(slot), linked, 0, reason);
         }
       }
-      if (slot.monitors !== undefined) {
-        for (const [ref, watched] of slot.monitors) {
-          if (watched.node === this.node && watched.shard === shard) {
-            this.signals.push({ signal: Signal.DOWN, to: slot.pid, from: watched, ref, payload: reason });
-          }
+      if (extras.monitors !== undefined) {
+        for (const [ref, watched] of extras.monitors) {
+          if (watched.node === this.node && watched.shard === shard) this.signals.push(Signal.DOWN, this.pidOf(slot), watched, ref, reason);
         }
       }
     }
@@ -318,22 +368,22 @@ export class Shard {
 
   /** Ends every process (terminate runs, links and monitors fire) with `reason`. */
   stopAll(reason: ExitReason): void {
-    for (const slot of [...this.table.values()]) this.end(slot, reason);
+    for (const slot of this.table.all()) this.end(slot, reason);
     this.drainSignals();
   }
 
   has(target: Pid): boolean {
-    const slot = this.table.get(target.serial);
-    return slot !== undefined && !slot.dead;
+    if (!this.isLocal(target) || !this.table.has(target.serial)) return false;
+    return this.table.peek(target.serial)?.state !== SlotState.DEAD;
   }
 
   kindOf(target: Pid): string | undefined {
-    return this.table.get(target.serial)?.kind;
+    return this.isLocal(target) ? this.table.get(target.serial)?.kind : undefined;
   }
 
   stats(): ShardStats {
     let queuedMessages = 0;
-    for (const slot of this.table.values()) queuedMessages += slot.size;
+    for (const slot of this.table.values()) queuedMessages += slot.count;
     return {
       processes: this.table.size,
       runQueue: this.runQueue.size,
@@ -357,9 +407,21 @@ export class Shard {
     this.outRef[index] = ref;
   }
 
-  /** @internal */
-  get currentSlot(): Slot | undefined {
-    return this.current;
+  /** @internal A spawn: its kind goes beside the outbox (no request object per local spawn). */
+  recordSpawn(child: Pid, kind: string, args: unknown, link: boolean): void {
+    const index = this.outCount;
+    this.record(Op.SPAWN, child, args, link ? 1 : 0);
+    this.outKind[index] = kind;
+  }
+
+  /** @internal The running callback's pid. */
+  get currentPid(): Pid {
+    return this.pidOf(this.current!);
+  }
+
+  /** A slot's pid, made on first use (an idle process may never need one). */
+  private pidOf(slot: Slot): Pid {
+    return (slot.self ??= makePid(this.node, this.shard, slot.serial));
   }
 
   /** @internal */
@@ -386,42 +448,44 @@ export class Shard {
    * take it from there.
    */
   private enqueue(slot: Slot, message: unknown, from: Pid | undefined, ref: number): void {
-    if (slot.size >= this.mailboxLimit) {
-      this.host.deadLetter(Signal.USER, slot.pid, from, message);
-      if (!slot.overflowed) {
-        slot.overflowed = true;
-        this.signals.push({ signal: Signal.KILL, to: slot.pid, from: undefined, ref: 0, payload: 'mailbox_overflow' });
+    if (slot.count >= this.mailboxLimit) {
+      const self = this.pidOf(slot);
+      this.host.deadLetter(Signal.USER, self, from, message);
+      const extras = extrasOf(slot);
+      if (!extras.overflowed) {
+        extras.overflowed = true;
+        this.signals.push(Signal.KILL, self, undefined, 0, 'mailbox_overflow');
       }
       return;
     }
-    slot.push(message, from, ref);
-    if (!slot.scheduled) this.schedule(slot);
+    mailboxPush(slot, message, from, ref);
+    if (slot.state === SlotState.IDLE) this.schedule(slot);
   }
 
   private schedule(slot: Slot): void {
-    slot.scheduled = true;
+    slot.state = SlotState.SCHEDULED;
     this.runQueue.push(slot);
   }
 
   private runTurn(slot: Slot): void {
     const process = slot.process;
     const context = this.context;
-    const mailbox: Mailbox = slot;
     let budget = this.budget;
     this.current = slot;
-    if (this.host.turnStarted !== undefined) this.host.turnStarted(slot.pid, slot.kind);
-    while (budget > 0 && !slot.dead) {
+    if (this.host.turnStarted !== undefined) this.host.turnStarted(this.pidOf(slot), slot.kind);
+    while (budget > 0 && slot.state !== SlotState.DEAD) {
       let message: unknown;
-      if (slot.system !== undefined && slot.system.length > 0) {
-        message = slot.system.shift();
+      const extras = slot.extras;
+      if (extras !== undefined && extras.hasSystem()) {
+        message = extras.system!.shift();
         this.currentFrom = undefined;
         this.currentRef = 0;
-      } else if (mailbox.size > 0) {
-        const base = mailbox.peekBase();
-        message = mailbox.message(base);
-        this.currentFrom = mailbox.from(base);
-        this.currentRef = mailbox.ref(base);
-        mailbox.drop();
+      } else if (slot.count > 0) {
+        const base = mailboxBase(slot);
+        message = mailboxMessage(slot, base);
+        this.currentFrom = mailboxFrom(slot, base);
+        this.currentRef = mailboxRef(slot, base);
+        mailboxDrop(slot);
       } else {
         break;
       }
@@ -438,46 +502,59 @@ export class Shard {
       // Every effect (a send, a spawn, a signal) costs one unit of the turn's budget too, like the
       // BEAM's reductions: a process that sends a lot, or sends itself a message to continue,
       // yields to the others instead of keeping the turn.
-      budget -= this.outCount;
-      if (this.outCount > 0 && !this.flushOrEnd(slot)) {
-        this.current = undefined;
-        return;
-      }
-      if (slot.exitReason !== undefined) {
-        this.current = undefined;
-        this.end(slot, slot.exitReason);
-        return;
+      if (this.outCount > 0) {
+        budget -= this.outCount;
+        if (!this.flushOrEnd(slot)) {
+          this.current = undefined;
+          return;
+        }
+        const exit = this.exitRequest;
+        if (exit !== undefined) {
+          this.exitRequest = undefined;
+          this.current = undefined;
+          this.end(slot, exit);
+          return;
+        }
       }
       if (slot.blockedOn !== ROUTE_ACCEPTED) break;
     }
     this.current = undefined;
-    if (slot.dead) return;
+    if (slot.state === SlotState.DEAD) return;
     if (slot.blockedOn !== ROUTE_ACCEPTED) this.blocked.push(slot);
-    else if (slot.hasWork()) this.runQueue.push(slot);
-    else slot.scheduled = false;
+    else if (hasWork(slot)) this.runQueue.push(slot);
+    else slot.state = SlotState.IDLE;
   }
 
-  private spawnOrReport(pid: Pid, request: SpawnRequest, throwOnFailure: boolean): void {
-    const factory = this.behaviours[request.kind] as ((args: unknown) => Process<unknown>) | undefined;
+  /**
+   * Creates a process (`link`: its parent, linked at creation) and runs its init. A kind that does
+   * not exist or a factory or init that throws tells the parent with an exit signal, and throws
+   * (`throwOnFailure`) or reports a crash.
+   */
+  private spawnOrReport(pid: Pid, requested: string, args: unknown, link: Pid | undefined, throwOnFailure: boolean): void {
+    const known = this.kinds.get(requested);
+    const kind = known === undefined ? requested : known.kind;
     let process: Process<unknown>;
     try {
-      if (factory === undefined) {
-        throw new HordeError(ErrorCode.UNKNOWN_KIND, `unknown process kind "${request.kind}"`);
+      if (known === undefined) {
+        throw new HordeError(ErrorCode.UNKNOWN_KIND, `unknown process kind "${requested}"`);
       }
-      process = factory(request.args);
+      process = known.factory(args);
     } catch (error) {
       const reason = errorToWire(error);
-      if (request.link !== undefined) this.emit(Signal.EXIT, request.link, pid, 0, reason);
+      if (link !== undefined) this.emit(Signal.EXIT, link, pid, 0, reason);
       if (throwOnFailure) throw error;
-      this.host.crashed(pid, request.kind, reason);
+      this.host.crashed(pid, kind, reason);
       return;
     }
-    const slot = new Slot(pid, request.kind, process);
-    this.table.set(pid.serial, slot);
     this.spawned++;
-    if (request.link !== undefined) {
-      slot.links = new Map([[pidKey(request.link), request.link]]);
+    if (process.init === undefined && link === undefined) {
+      // Nothing to run and nothing to remember yet: the process stays dormant (see ProcessTable).
+      this.table.setDormant(pid.serial, kind, process);
+      return;
     }
+    const slot = newSlot(pid.serial, kind, process);
+    this.table.set(pid.serial, slot);
+    if (link !== undefined) extrasOf(slot).links = new Map([[pidKey(link), link]]);
     if (process.init !== undefined) {
       this.current = slot;
       this.currentFrom = undefined;
@@ -492,8 +569,14 @@ export class Shard {
         return;
       }
       this.current = undefined;
-      if (this.outCount > 0 && !this.flushOrEnd(slot)) return;
-      if (slot.exitReason !== undefined) this.end(slot, slot.exitReason);
+      if (this.outCount > 0) {
+        if (!this.flushOrEnd(slot)) return;
+        const exit = this.exitRequest;
+        if (exit !== undefined) {
+          this.exitRequest = undefined;
+          this.end(slot, exit);
+        }
+      }
     }
   }
 
@@ -508,6 +591,7 @@ export class Shard {
       return true;
     } catch (error) {
       this.discardOutbox();
+      this.exitRequest = undefined;
       this.current = undefined;
       this.end(slot, errorToWire(error));
       return false;
@@ -521,7 +605,6 @@ export class Shard {
     const values = this.outValue;
     const refs = this.outRef;
     const count = this.outCount;
-    const self = slot.pid;
     for (let i = 0; i < count; i++) {
       const target = pids[i]!;
       switch (ops[i]) {
@@ -529,53 +612,63 @@ export class Shard {
           this.send(slot, target, values[i], refs[i]!);
           break;
         case Op.SPAWN: {
-          const request = values[i] as SpawnRequest;
-          if (request.link !== undefined) this.addLink(slot, target);
-          // Even a local child starts from the signal queue, after this flush: its init must not
-          // run inside another process's outbox.
-          this.emit(Signal.SPAWN, target, self, 0, request);
+          const kind = this.outKind[i]!;
+          this.outKind[i] = undefined;
+          const self = this.pidOf(slot);
+          const link = refs[i] === 1;
+          if (link) this.addLink(slot, target);
+          if (this.isLocal(target)) {
+            // Even a local child starts from the signal queue, after this flush: its init must not
+            // run inside another process's outbox. Its record carries kind and args (ref 1: link
+            // to the parent), so a local spawn allocates no request.
+            if (this.host.trace !== undefined) this.host.trace(Signal.SPAWN, target, self, 0, spawnRequest(kind, values[i], link ? self : undefined));
+            this.signals.push(LOCAL_SPAWN, target, self, link ? 1 : 0, values[i], kind);
+          } else {
+            this.emit(Signal.SPAWN, target, self, 0, spawnRequest(kind, values[i], link ? self : undefined));
+          }
           break;
         }
         case Op.LINK:
           this.addLink(slot, target);
-          this.emit(Signal.LINK, target, self, 0, undefined);
+          this.emit(Signal.LINK, target, this.pidOf(slot), 0, undefined);
           break;
         case Op.UNLINK:
-          slot.links?.delete(pidKey(target));
-          this.emit(Signal.UNLINK, target, self, 0, undefined);
+          slot.extras?.links?.delete(pidKey(target));
+          this.emit(Signal.UNLINK, target, this.pidOf(slot), 0, undefined);
           break;
         case Op.MONITOR:
-          (slot.monitors ??= new Map()).set(refs[i]!, target);
-          this.emit(Signal.MONITOR, target, self, refs[i]!, undefined);
+          (extrasOf(slot).monitors ??= new Map()).set(refs[i]!, target);
+          this.emit(Signal.MONITOR, target, this.pidOf(slot), refs[i]!, undefined);
           break;
         case Op.DEMONITOR: {
-          const watched = slot.monitors?.get(refs[i]!);
+          const monitors = slot.extras?.monitors;
+          const watched = monitors?.get(refs[i]!);
           if (watched !== undefined) {
-            slot.monitors!.delete(refs[i]!);
-            this.emit(Signal.DEMONITOR, watched, self, refs[i]!, undefined);
+            monitors!.delete(refs[i]!);
+            this.emit(Signal.DEMONITOR, watched, this.pidOf(slot), refs[i]!, undefined);
           }
           break;
         }
         case Op.EXIT_SELF:
-          slot.exitReason = values[i] as ExitReason;
+          this.exitRequest = values[i] as ExitReason;
           break;
         case Op.STOP:
-          this.emit(Signal.EXIT, target, self, 0, values[i]);
+          this.emit(Signal.EXIT, target, this.pidOf(slot), 0, values[i]);
           break;
         case Op.TRAP:
-          slot.trapExits = values[i] === true;
+          if (values[i] === true || slot.extras !== undefined) extrasOf(slot).trapExits = values[i] === true;
           break;
         case Op.TIMER_START: {
           const request = values[i] as TimerRequest;
-          (slot.timers ??= new Map()).set(refs[i]!, request.repeat);
-          this.emit(Signal.TIMER, this.poller, self, refs[i]!, request);
+          (extrasOf(slot).timers ??= new Map()).set(refs[i]!, request.repeat);
+          this.emit(Signal.TIMER, this.poller, this.pidOf(slot), refs[i]!, request);
           break;
         }
         case Op.TIMER_CANCEL:
-          if (slot.timers?.delete(refs[i]!) === true) this.emit(Signal.TIMER_CANCEL, this.poller, self, refs[i]!, undefined);
+          if (slot.extras?.timers?.delete(refs[i]!) === true) this.emit(Signal.TIMER_CANCEL, this.poller, this.pidOf(slot), refs[i]!, undefined);
           break;
         case Op.IO:
-          this.emit(Signal.IO, this.fileio, self, refs[i]!, values[i]);
+          this.emit(Signal.IO, this.fileio, this.pidOf(slot), refs[i]!, values[i]);
           break;
       }
     }
@@ -584,19 +677,20 @@ export class Shard {
 
   private send(slot: Slot, to: Pid, message: unknown, ref: number): void {
     const host = this.host;
-    if (host.trace !== undefined) host.trace(Signal.USER, to, slot.pid, ref, message);
+    const self = this.pidOf(slot);
+    if (host.trace !== undefined) host.trace(Signal.USER, to, self, ref, message);
     if (to.shard === this.shard && to.node === this.node) {
       const target = this.table.get(to.serial);
-      if (target === undefined || target.dead) {
+      if (target === undefined || target.state === SlotState.DEAD) {
         // A child spawned earlier in this outbox starts from the signal queue: wait behind it.
-        if (target === undefined && this.signals.size > 0) this.signals.push({ signal: Signal.USER, to, from: slot.pid, ref, payload: message });
-        else host.deadLetter(Signal.USER, to, slot.pid, message);
+        if (target === undefined && this.signals.size > 0) this.signals.push(Signal.USER, to, self, ref, message);
+        else host.deadLetter(Signal.USER, to, self, message);
         return;
       }
-      this.enqueue(target, message, slot.pid, ref);
+      this.enqueue(target, message, self, ref);
       return;
     }
-    const congested = host.route(Signal.USER, to, slot.pid, ref, message);
+    const congested = host.route(Signal.USER, to, self, ref, message);
     if (congested !== ROUTE_ACCEPTED) slot.blockedOn = congested;
   }
 
@@ -607,12 +701,12 @@ export class Shard {
   private emit(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void {
     if (this.host.trace !== undefined) this.host.trace(signal, to, from, ref, payload);
     if (this.isLocal(to)) {
-      this.signals.push({ signal, to, from, ref, payload });
+      this.signals.push(signal, to, from, ref, payload);
       return;
     }
     const congested = this.host.route(signal, to, from, ref, payload);
     const sender = this.current;
-    if (congested !== ROUTE_ACCEPTED && sender !== undefined && !sender.dead) sender.blockedOn = congested;
+    if (congested !== ROUTE_ACCEPTED && sender !== undefined && sender.state !== SlotState.DEAD) sender.blockedOn = congested;
   }
 
   private isLocal(target: Pid): boolean {
@@ -620,7 +714,7 @@ export class Shard {
   }
 
   private addLink(slot: Slot, other: Pid): void {
-    (slot.links ??= new Map()).set(pidKey(other), other);
+    (extrasOf(slot).links ??= new Map()).set(pidKey(other), other);
   }
 
   /** Forgets the outbox, dropping its references so messages can be collected. */
@@ -630,26 +724,46 @@ export class Shard {
     for (let i = 0; i < count; i++) {
       this.outPid[i] = undefined;
       this.outValue[i] = undefined;
+      this.outKind[i] = undefined;
     }
   }
 
   private drainSignals(): void {
     const queue = this.signals;
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) this.handleSignal(item);
+    while (queue.size > 0) {
+      const base = queue.peekBase();
+      const signal = queue.signal(base);
+      const to = queue.to(base);
+      const from = queue.from(base);
+      const ref = queue.ref(base);
+      const payload = queue.payload(base);
+      const kind = queue.kind(base);
+      queue.drop();
+      if (signal === LOCAL_SPAWN) this.localSpawn(to, kind!, payload, ref === 1 ? from : undefined, from);
+      else this.handleSignal(signal as Signal, to, from, ref, payload);
+    }
   }
 
-  private handleSignal({ signal, to, from, ref, payload }: QueuedSignal): void {
+  private localSpawn(pid: Pid, kind: string, args: unknown, link: Pid | undefined, parent: Pid | undefined): void {
+    if (this.table.has(pid.serial)) {
+      this.host.deadLetter(Signal.SPAWN, pid, parent, spawnRequest(kind, args, link));
+      return;
+    }
+    this.spawnOrReport(pid, kind, args, link, false);
+  }
+
+  private handleSignal(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void {
     if (signal === Signal.SPAWN) {
       const request = payload as SpawnRequest;
       if (this.table.has(to.serial)) {
         this.host.deadLetter(signal, to, from, payload);
         return;
       }
-      this.spawnOrReport(to, request, false);
+      this.spawnOrReport(to, request.kind, request.args, request.link, false);
       return;
     }
     const slot = this.table.get(to.serial);
-    if (slot === undefined || slot.dead || !this.isLocal(to)) {
+    if (slot === undefined || slot.state === SlotState.DEAD || !this.isLocal(to)) {
       this.answerMissing(signal, to, from, ref, payload);
       return;
     }
@@ -661,28 +775,29 @@ export class Shard {
         this.exitSignal(slot, from!, payload as ExitReason);
         break;
       case Signal.DOWN:
-        if (slot.monitors?.delete(ref) === true) this.deliverSystem(slot, new Down(ref, from!, payload as ExitReason));
+        if (slot.extras?.monitors?.delete(ref) === true) this.deliverSystem(slot, new Down(ref, from!, payload as ExitReason));
         break;
       case Signal.LINK:
         this.addLink(slot, from!);
         break;
       case Signal.UNLINK:
-        slot.links?.delete(pidKey(from!));
+        slot.extras?.links?.delete(pidKey(from!));
         break;
       case Signal.MONITOR:
-        (slot.watchers ??= new Map()).set(ref, from!);
+        (extrasOf(slot).watchers ??= new Map()).set(ref, from!);
         break;
       case Signal.DEMONITOR:
-        slot.watchers?.delete(ref);
+        slot.extras?.watchers?.delete(ref);
         break;
       case Signal.KILL:
         this.end(slot, payload as ExitReason);
         break;
       case Signal.TIMER_FIRE: {
         // Only timers the process still holds: a cancel that crossed the fire in flight wins.
-        const repeat = slot.timers?.get(ref);
+        const timers = slot.extras?.timers;
+        const repeat = timers?.get(ref);
         if (repeat === undefined) break;
-        if (!repeat) slot.timers!.delete(ref);
+        if (!repeat) timers!.delete(ref);
         this.deliverSystem(slot, payload);
         break;
       }
@@ -706,12 +821,13 @@ export class Shard {
   }
 
   private exitSignal(slot: Slot, from: Pid, reason: ExitReason): void {
-    slot.links?.delete(pidKey(from));
+    const extras = slot.extras;
+    extras?.links?.delete(pidKey(from));
     if (reason === 'kill') {
       this.end(slot, 'killed');
       return;
     }
-    if (slot.trapExits) {
+    if (extras !== undefined && extras.trapExits) {
       this.deliverSystem(slot, new Exit(from, reason));
       return;
     }
@@ -722,14 +838,14 @@ export class Shard {
   }
 
   private deliverSystem(slot: Slot, message: unknown): void {
-    (slot.system ??= []).push(message);
-    if (!slot.scheduled) this.schedule(slot);
+    (extrasOf(slot).system ??= []).push(message);
+    if (slot.state === SlotState.IDLE) this.schedule(slot);
   }
 
   /** Ends a process: terminate, then exit signals to links and DOWN to monitors. */
   private end(slot: Slot, reason: ExitReason): void {
-    if (slot.dead) return;
-    slot.dead = true;
+    if (slot.state === SlotState.DEAD) return;
+    slot.state = SlotState.DEAD;
     const process = slot.process;
     if (process.terminate !== undefined) {
       const previous = this.current;
@@ -741,31 +857,36 @@ export class Shard {
         if (this.outCount > 0) this.flush(slot);
       } catch (error) {
         this.discardOutbox();
-        this.host.crashed(slot.pid, slot.kind, errorToWire(error));
+        this.host.crashed(this.pidOf(slot), slot.kind, errorToWire(error));
       }
+      // A ctx.exit in terminate changes nothing: the process is ending.
+      this.exitRequest = undefined;
       this.current = previous;
     }
-    const self = slot.pid;
-    if (slot.links !== undefined) {
-      for (const linked of slot.links.values()) this.emit(Signal.EXIT, linked, self, 0, reason);
+    const extras = slot.extras;
+    if (extras !== undefined) {
+      const self = this.pidOf(slot);
+      if (extras.links !== undefined) {
+        for (const linked of extras.links.values()) this.emit(Signal.EXIT, linked, self, 0, reason);
+      }
+      if (extras.watchers !== undefined) {
+        for (const [ref, watcher] of extras.watchers) this.emit(Signal.DOWN, watcher, self, ref, reason);
+      }
+      if (extras.monitors !== undefined) {
+        for (const [ref, watched] of extras.monitors) this.emit(Signal.DEMONITOR, watched, self, ref, undefined);
+      }
+      if (extras.timers !== undefined && extras.timers.size > 0) {
+        // Timers die with their process: one cancel for all of them.
+        this.emit(Signal.TIMER_CANCEL, this.poller, self, 0, [...extras.timers.keys()]);
+        extras.timers = undefined;
+      }
+      extras.system = undefined;
     }
-    if (slot.watchers !== undefined) {
-      for (const [ref, watcher] of slot.watchers) this.emit(Signal.DOWN, watcher, self, ref, reason);
-    }
-    if (slot.monitors !== undefined) {
-      for (const [ref, watched] of slot.monitors) this.emit(Signal.DEMONITOR, watched, self, ref, undefined);
-    }
-    if (slot.timers !== undefined && slot.timers.size > 0) {
-      // Timers die with their process: one cancel for all of them.
-      this.emit(Signal.TIMER_CANCEL, this.poller, self, 0, [...slot.timers.keys()]);
-      slot.timers = undefined;
-    }
-    this.table.delete(self.serial);
-    slot.clear();
-    slot.system = undefined;
+    this.table.delete(slot.serial);
+    mailboxClear(slot);
     if (reason !== 'normal' && reason !== 'shutdown') {
       this.crashedCount++;
-      this.host.crashed(self, slot.kind, reason);
+      this.host.crashed(this.pidOf(slot), slot.kind, reason);
     }
   }
 }
@@ -775,7 +896,7 @@ class ShardContext implements Context {
   constructor(private readonly shard: Shard) {}
 
   get self(): Pid {
-    return this.shard.currentSlot!.pid;
+    return this.shard.currentPid;
   }
 
   get from(): Pid | undefined {
@@ -806,9 +927,7 @@ class ShardContext implements Context {
 
   spawn<T = unknown>(kind: string, args?: unknown, options?: SpawnOptions): Pid<T> {
     const child = this.shard.allocatePid(options?.shard ?? this.shard.shard);
-    const request: SpawnRequest = { kind, args };
-    if (options?.link === true) request.link = this.self;
-    this.shard.record(Op.SPAWN, child, request, 0);
+    this.shard.recordSpawn(child, kind, args, options?.link === true);
     return child as Pid<T>;
   }
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { pid, type Pid } from '../../src/process/pid.js';
-import { Mailbox } from '../../src/executor/mailbox.js';
+import { mailboxBase, mailboxClear, mailboxDrop, mailboxFrom, mailboxMessage, mailboxPush, mailboxRef, newMailbox, type Mailbox } from '../../src/executor/mailbox.js';
 import { Queue } from '../../src/executor/queue.js';
+import { SignalQueue } from '../../src/executor/signal-queue.js';
 
 // Fixed seeds: the property tests are deterministic (a failure prints its seed and path anyway).
 const RUNS = { seed: 0x5eed, numRuns: 300 };
@@ -22,9 +23,9 @@ const mailboxOp: fc.Arbitrary<MailboxOp> = fc.oneof(
 
 /** Reads and drops the oldest triple, as the shard does. */
 function take(mailbox: Mailbox): [unknown, Pid | undefined, number] {
-  const base = mailbox.peekBase();
-  const triple: [unknown, Pid | undefined, number] = [mailbox.message(base), mailbox.from(base), mailbox.ref(base)];
-  mailbox.drop();
+  const base = mailboxBase(mailbox);
+  const triple: [unknown, Pid | undefined, number] = [mailboxMessage(mailbox, base), mailboxFrom(mailbox, base), mailboxRef(mailbox, base)];
+  mailboxDrop(mailbox);
   return triple;
 }
 
@@ -32,11 +33,11 @@ describe('Mailbox', () => {
   it('behaves like an array of (message, from, ref) under any mix of push, take and clear', () => {
     fc.assert(
       fc.property(fc.array(mailboxOp, { maxLength: 200 }), (ops) => {
-        const mailbox = new Mailbox();
+        const mailbox = newMailbox();
         const model: [unknown, Pid | undefined, number][] = [];
         for (const step of ops) {
           if (step.op === 'push') {
-            mailbox.push(step.message, step.from, step.ref);
+            mailboxPush(mailbox, step.message, step.from, step.ref);
             model.push([step.message, step.from, step.ref]);
           } else if (step.op === 'take') {
             for (let i = 0; i < step.count && model.length > 0; i++) {
@@ -47,28 +48,28 @@ describe('Mailbox', () => {
               expect(got[2]).toBe(want[2]);
             }
           } else {
-            mailbox.clear();
+            mailboxClear(mailbox);
             model.length = 0;
           }
-          expect(mailbox.size).toBe(model.length);
+          expect(mailbox.count).toBe(model.length);
         }
         // Drain what is left, in order.
         while (model.length > 0) expect(take(mailbox)[2]).toBe(model.shift()![2]);
-        expect(mailbox.size).toBe(0);
+        expect(mailbox.count).toBe(0);
       }),
       RUNS,
     );
   });
 
   it('keeps order when it grows while wrapped around', () => {
-    const mailbox = new Mailbox();
+    const mailbox = newMailbox();
     const from = pid(0, 1, 7);
     let next = 0;
     let expected = 0;
     // Shift the head around the ring several times, growing at a different head position each time.
     for (let round = 1; round <= 6; round++) {
       for (let i = 0; i < round * 3; i++) {
-        mailbox.push(`m${next}`, next % 2 === 0 ? from : undefined, next);
+        mailboxPush(mailbox, `m${next}`, next % 2 === 0 ? from : undefined, next);
         next++;
       }
       for (let i = 0; i < round * 2; i++) {
@@ -79,32 +80,32 @@ describe('Mailbox', () => {
         expected++;
       }
     }
-    expect(mailbox.size).toBe(next - expected);
-    while (mailbox.size > 0) expect(take(mailbox)[0]).toBe(`m${expected++}`);
+    expect(mailbox.count).toBe(next - expected);
+    while (mailbox.count > 0) expect(take(mailbox)[0]).toBe(`m${expected++}`);
     expect(expected).toBe(next);
   });
 
   it('holds many messages (power-of-two growth) and gives them back in order', () => {
-    const mailbox = new Mailbox();
-    for (let i = 0; i < 10_000; i++) mailbox.push(i, undefined, i);
-    expect(mailbox.size).toBe(10_000);
+    const mailbox = newMailbox();
+    for (let i = 0; i < 10_000; i++) mailboxPush(mailbox, i, undefined, i);
+    expect(mailbox.count).toBe(10_000);
     for (let i = 0; i < 10_000; i++) expect(take(mailbox)[0]).toBe(i);
-    expect(mailbox.size).toBe(0);
+    expect(mailbox.count).toBe(0);
   });
 
   it('drops its references to handled messages and senders', () => {
-    const mailbox = new Mailbox();
+    const mailbox = newMailbox();
     const big = { payload: 'x'.repeat(10) };
     const sender = pid(0, 0, 1);
-    mailbox.push(big, sender, 1);
-    mailbox.push('small', undefined, 2);
+    mailboxPush(mailbox, big, sender, 1);
+    mailboxPush(mailbox, 'small', undefined, 2);
     take(mailbox);
-    const slots = (mailbox as unknown as { slots: unknown[] }).slots;
+    const slots = mailbox.slots;
     expect(slots).not.toContain(big);
     expect(slots).not.toContain(sender);
-    mailbox.clear();
-    expect(mailbox.size).toBe(0);
-    mailbox.push('again', undefined, 3);
+    mailboxClear(mailbox);
+    expect(mailbox.count).toBe(0);
+    mailboxPush(mailbox, 'again', undefined, 3);
     expect(take(mailbox)).toEqual(['again', undefined, 3]);
   });
 });
@@ -160,5 +161,56 @@ describe('Queue', () => {
     expect(queue.shift()).toBeUndefined();
     expect(queue.peek()).toBeUndefined();
     expect(queue.size).toBe(0);
+  });
+});
+
+type SignalRecord = [number, Pid, Pid | undefined, number, unknown, string | undefined];
+
+function takeSignal(queue: SignalQueue): SignalRecord {
+  const base = queue.peekBase();
+  const record: SignalRecord = [queue.signal(base), queue.to(base), queue.from(base), queue.ref(base), queue.payload(base), queue.kind(base)];
+  queue.drop();
+  return record;
+}
+
+describe('SignalQueue', () => {
+  it('gives records back in order, with every field, under any mix of bursts and drains', () => {
+    const to = pid(0, 1, 2);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer({ min: 1, max: 50 }), fc.integer({ min: -20, max: -1 })), { maxLength: 100 }), (steps) => {
+        const queue = new SignalQueue();
+        const model: SignalRecord[] = [];
+        let next = 0;
+        for (const step of steps) {
+          if (step > 0) {
+            for (let i = 0; i < step; i++, next++) {
+              const record: SignalRecord = [next % 13, to, next % 3 === 0 ? undefined : pid(0, 0, next), next, { n: next }, next % 5 === 0 ? `kind${next}` : undefined];
+              queue.push(...record);
+              model.push(record);
+            }
+          } else {
+            for (let i = 0; i < -step && model.length > 0; i++) expect(takeSignal(queue)).toEqual(model.shift());
+          }
+          expect(queue.size).toBe(model.length);
+        }
+        while (model.length > 0) expect(takeSignal(queue)).toEqual(model.shift());
+      }),
+      RUNS,
+    );
+  });
+
+  it('drops references to handled records, and shrinks back after a burst', () => {
+    const queue = new SignalQueue();
+    const payload = { big: 'x'.repeat(100) };
+    for (let i = 0; i < 70_000; i++) queue.push(1, pid(0, 0, i), undefined, i, payload, 'k');
+    let misplaced = 0;
+    for (let i = 0; i < 70_000; i++) if (takeSignal(queue)[3] !== i) misplaced++;
+    expect(misplaced).toBe(0);
+    const items = (queue as unknown as { items: unknown[] }).items;
+    expect(items.length).toBeLessThan(1_000);
+    expect(items).not.toContain(payload);
+    queue.push(2, pid(0, 0, 1), undefined, 0, payload, undefined);
+    takeSignal(queue);
+    expect((queue as unknown as { items: unknown[] }).items).not.toContain(payload);
   });
 });
