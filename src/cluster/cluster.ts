@@ -46,7 +46,7 @@ import { FRAGMENT_BYTES, Session } from './session.js';
 import { ClusterState, type MemberInfo } from './state.js';
 import { PeerWatches } from './watches.js';
 import type { JsonValue } from './wire-check.js';
-import { Role, type Hello, type WireFrame } from './wire.js';
+import { Role, encodeAckFrame, encodeBatchFrame, type Hello, type WireFrame } from './wire.js';
 
 /** What the cluster server needs from its node. */
 export interface ClusterHost {
@@ -118,6 +118,8 @@ interface Peer {
   backoffMs: number;
   resentBatches: number;
   duplicateBatches: number;
+  /** The cumulative ack owed to the peer (0: none): it rides on the next batch out, or goes alone. */
+  ackDue: number;
 }
 
 export class ClusterServer extends EventEmitter {
@@ -253,18 +255,26 @@ export class ClusterServer extends EventEmitter {
     });
   }
 
-  /** Sends the in-flight batch's next fragments, or takes a new batch when none is in flight. */
+  /**
+   * Sends the in-flight batch's next fragments (taking a new batch when none is in flight), with
+   * the ack owed to the peer riding on the first; an ack that found no batch to ride goes alone.
+   */
   private flush(peer: Peer): void {
     const connection = peer.connection;
     const session = peer.session;
     if (!peer.ready || connection === undefined || session === undefined) return;
     const batch = session.inflight ?? session.takeBatch();
-    if (batch === undefined) return;
-    while (batch.sent < batch.data.length && connection.canSendData) {
-      const end = Math.min(batch.data.length, batch.sent + FRAGMENT_BYTES);
-      const last = end === batch.data.length;
-      connection.sendData({ kind: 'batch', seq: batch.seq, data: batch.data.subarray(batch.sent, end), last });
-      batch.sent = end;
+    if (batch !== undefined) {
+      while (batch.sent < batch.data.length && connection.canSendData) {
+        const end = Math.min(batch.data.length, batch.sent + FRAGMENT_BYTES);
+        connection.sendEncoded(encodeBatchFrame(batch.seq, batch.data.subarray(batch.sent, end), end === batch.data.length, peer.ackDue));
+        peer.ackDue = 0;
+        batch.sent = end;
+      }
+    }
+    if (peer.ackDue > 0) {
+      connection.sendEncoded(encodeAckFrame(peer.ackDue));
+      peer.ackDue = 0;
     }
   }
 
@@ -285,7 +295,7 @@ export class ClusterServer extends EventEmitter {
     if (data === undefined) {
       if (frame.last) {
         peer.duplicateBatches++;
-        peer.connection?.sendControl({ kind: 'ack', seq: session.receivedSeq });
+        this.owe(peer, session.receivedSeq);
       }
       return;
     }
@@ -301,11 +311,21 @@ export class ClusterServer extends EventEmitter {
       this.host.deliverRaw(data, offset, length);
     });
     session.delivered(frame.seq);
-    peer.connection?.sendControl({ kind: 'ack', seq: frame.seq });
+    this.owe(peer, frame.seq);
     if (!this.socketsPaused && this.host.ringsCongested()) {
       this.socketsPaused = true;
       for (const p of this.peers.values()) p.connection?.pauseReading();
     }
+  }
+
+  /**
+   * Owes the peer an ack. It goes out at the end of this microtask checkpoint: on the batch the
+   * delivered messages' answers make, when the code they woke sends one at once (an ask's
+   * continuation does), or alone.
+   */
+  private owe(peer: Peer, seq: number): void {
+    peer.ackDue = seq;
+    this.scheduleFlush();
   }
 
   /** The host's rings that incoming batches feed have drained: read the sockets again. */
@@ -402,13 +422,11 @@ export class ClusterServer extends EventEmitter {
         return;
       case 'batch':
         if (!peer.ready) throw new HordeError(ErrorCode.MALFORMED_FRAME, 'batch before resume');
+        if (frame.ack > 0) this.onAck(peer, frame.ack);
         this.onBatch(peer, frame);
         return;
       case 'ack':
-        if (peer.session?.acknowledge(frame.seq) === true) {
-          this.flush(peer);
-          this.checkRingPressure();
-        }
+        this.onAck(peer, frame.seq);
         return;
       case 'heartbeat':
         peer.detector.heartbeat(Date.now());
@@ -422,6 +440,13 @@ export class ClusterServer extends EventEmitter {
         return;
       default:
         throw new HordeError(ErrorCode.MALFORMED_FRAME, `unexpected ${frame.kind} frame from a member`);
+    }
+  }
+
+  private onAck(peer: Peer, seq: number): void {
+    if (peer.session?.acknowledge(seq) === true) {
+      this.scheduleFlush();
+      this.checkRingPressure();
     }
   }
 
@@ -475,6 +500,7 @@ export class ClusterServer extends EventEmitter {
     }
     peer.connection = undefined;
     peer.ready = false;
+    peer.ackDue = 0;
     peer.session?.dropPartial();
     if (code !== undefined && code !== ErrorCode.CONNECTION_CLOSED) this.host.report('clusterConnection', { event: 'closed', peer: peer.name, code, reason });
     if (peer.state === 'up') this.setState(peer, 'suspect');
@@ -542,6 +568,7 @@ export class ClusterServer extends EventEmitter {
         backoffMs: this.options.reconnectMinMs,
         resentBatches: 0,
         duplicateBatches: 0,
+        ackDue: 0,
       };
       this.peers.set(member.name, peer);
       this.host.report('clusterMember', { event: 'discovered', name: member.name, nodeId: member.nodeId });

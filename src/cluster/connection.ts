@@ -107,6 +107,13 @@ export class Connection {
     return this.writeFramed(encodeFrame(frame));
   }
 
+  /** Writes a frame already encoded with its length prefix (encodeBatchFrame, encodeAckFrame). */
+  sendEncoded(framed: Uint8Array): boolean {
+    if (this.closedReason !== undefined) return false;
+    this.bytesOut += framed.length;
+    return this.socket.write(framed);
+  }
+
   pauseReading(): void {
     this.socket.pause();
   }

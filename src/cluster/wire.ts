@@ -4,6 +4,11 @@
  * `decodeFrame` turns untrusted bytes into a checked `WireFrame` (a discriminated union) or throws
  * HORDE_MALFORMED_FRAME: no field of an unexpected type or size ever reaches the cluster server.
  * 64-bit sequence numbers become numbers (safe integers; a larger one is malformed).
+ *
+ * The two frames of the hot path, Batch and Ack, are also written and read by hand
+ * (`encodeBatchFrame`, `encodeAckFrame`, and a fast path in `decodeFrame`): the same protobuf
+ * bytes protobufjs makes and reads, built straight into one buffer with the length prefix, with
+ * no intermediate objects. Anything the fast path does not recognise goes to protobufjs.
  */
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
@@ -33,7 +38,7 @@ export type WireFrame =
   | { kind: 'hello'; hello: Hello }
   | { kind: 'auth'; proof: Uint8Array }
   | { kind: 'resume'; peerIncarnation: string; receivedSeq: number }
-  | { kind: 'batch'; seq: number; data: Uint8Array; last: boolean }
+  | { kind: 'batch'; seq: number; data: Uint8Array; last: boolean; ack: number }
   | { kind: 'ack'; seq: number }
   | { kind: 'heartbeat'; sentAtMs: number }
   | { kind: 'gossip'; membership?: unknown; directory?: unknown; metadata?: unknown }
@@ -61,7 +66,7 @@ function toProto(frame: WireFrame): Record<string, unknown> {
     case 'resume':
       return { resume: { peer_incarnation: frame.peerIncarnation, received_seq: frame.receivedSeq } };
     case 'batch':
-      return { batch: { seq: frame.seq, data: frame.data, last: frame.last } };
+      return { batch: { seq: frame.seq, data: frame.data, last: frame.last, ack: frame.ack } };
     case 'ack':
       return { ack: { seq: frame.seq } };
     case 'heartbeat':
@@ -105,8 +110,125 @@ function parseJson(bytes: unknown, field: string): unknown {
   }
 }
 
+// Protobuf tags: (field << 3) | wire type. Frame.batch = 4, Frame.ack = 5 (length-delimited);
+// Batch.seq = 1, Batch.ack = 4, Ack.seq = 1 (varint); Batch.data = 2 (length-delimited);
+// Batch.last = 3 (varint).
+const TAG_FRAME_BATCH = (4 << 3) | 2;
+const TAG_FRAME_ACK = (5 << 3) | 2;
+const TAG_SEQ = (1 << 3) | 0;
+const TAG_DATA = (2 << 3) | 2;
+const TAG_LAST = (3 << 3) | 0;
+const TAG_BATCH_ACK = (4 << 3) | 0;
+
+function varintBytes(value: number): number {
+  let n = 1;
+  for (let v = value; v >= 128; v = Math.floor(v / 128)) n++;
+  return n;
+}
+
+function writeVarint(out: Uint8Array, at: number, value: number): number {
+  let v = value;
+  while (v >= 128) {
+    out[at++] = (v % 128) | 128;
+    v = Math.floor(v / 128);
+  }
+  out[at++] = v;
+  return at;
+}
+
+/** A whole Batch frame, length prefix included: the protobuf bytes of Frame{batch}. */
+export function encodeBatchFrame(seq: number, data: Uint8Array, last: boolean, ack: number): Buffer {
+  const body =
+    1 + varintBytes(seq) + 1 + varintBytes(data.length) + data.length + (last ? 2 : 0) + (ack > 0 ? 1 + varintBytes(ack) : 0);
+  const total = 1 + varintBytes(body) + body;
+  const out = Buffer.allocUnsafe(4 + total);
+  out.writeUInt32BE(total, 0);
+  let at = 4;
+  out[at++] = TAG_FRAME_BATCH;
+  at = writeVarint(out, at, body);
+  out[at++] = TAG_SEQ;
+  at = writeVarint(out, at, seq);
+  out[at++] = TAG_DATA;
+  at = writeVarint(out, at, data.length);
+  out.set(data, at);
+  at += data.length;
+  if (last) {
+    out[at++] = TAG_LAST;
+    out[at++] = 1;
+  }
+  if (ack > 0) {
+    out[at++] = TAG_BATCH_ACK;
+    writeVarint(out, at, ack);
+  }
+  return out;
+}
+
+/** A whole Ack frame, length prefix included. */
+export function encodeAckFrame(seq: number): Buffer {
+  const body = 1 + varintBytes(seq);
+  const total = 1 + varintBytes(body) + body;
+  const out = Buffer.allocUnsafe(4 + total);
+  out.writeUInt32BE(total, 0);
+  let at = 4;
+  out[at++] = TAG_FRAME_ACK;
+  at = writeVarint(out, at, body);
+  out[at++] = TAG_SEQ;
+  writeVarint(out, at, seq);
+  return out;
+}
+
+/** A varint at `at`, as [value, next offset], or undefined when it runs past `end` or beyond 2^53. */
+function readVarint(bytes: Uint8Array, at: number, end: number): [number, number] | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < end && i < at + 8; i++) {
+    const byte = bytes[i]!;
+    value += (byte & 127) * scale;
+    if (byte < 128) return Number.isSafeInteger(value) ? [value, i + 1] : undefined;
+    scale *= 128;
+  }
+  return undefined;
+}
+
+/** The hand-read Batch and Ack frames; undefined hands the bytes to protobufjs. */
+function decodeHotFrame(bytes: Uint8Array): WireFrame | undefined {
+  const tag = bytes[0];
+  if (tag !== TAG_FRAME_BATCH && tag !== TAG_FRAME_ACK) return undefined;
+  const length = readVarint(bytes, 1, bytes.length);
+  if (length === undefined || length[1] + length[0] !== bytes.length) return undefined;
+  let at = length[1];
+  const end = bytes.length;
+  let seq = 0;
+  let ack = 0;
+  let last = false;
+  let data: Uint8Array | undefined;
+  while (at < end) {
+    const field = bytes[at++];
+    if (field === TAG_SEQ || field === TAG_BATCH_ACK || field === TAG_LAST) {
+      const value = readVarint(bytes, at, end);
+      if (value === undefined) return undefined;
+      at = value[1];
+      if (field === TAG_SEQ) seq = value[0];
+      else if (field === TAG_LAST) last = value[0] !== 0;
+      else if (tag === TAG_FRAME_BATCH) ack = value[0];
+      else return undefined;
+    } else if (field === TAG_DATA && tag === TAG_FRAME_BATCH) {
+      const size = readVarint(bytes, at, end);
+      if (size === undefined || size[1] + size[0] > end) return undefined;
+      data = bytes.subarray(size[1], size[1] + size[0]);
+      at = size[1] + size[0];
+    } else {
+      return undefined;
+    }
+  }
+  if (tag === TAG_FRAME_ACK) return { kind: 'ack', seq };
+  return { kind: 'batch', seq, data: data ?? new Uint8Array(0), last, ack };
+}
+
 /** Decodes one frame's bytes; throws HORDE_MALFORMED_FRAME on anything that is not a valid Frame. */
 export function decodeFrame(bytes: Uint8Array): WireFrame {
+  const hot = decodeHotFrame(bytes);
+  if (hot !== undefined) return hot;
   let message: Record<string, unknown>;
   try {
     message = FrameType.decode(bytes);
@@ -146,7 +268,7 @@ export function decodeFrame(bytes: Uint8Array): WireFrame {
       return { kind: 'resume', peerIncarnation: text(part.peer_incarnation, 'resume.peer_incarnation', 64), receivedSeq: seqOf(part.received_seq, 'resume.received_seq') };
     case 'batch':
       if (!(part.data instanceof Uint8Array)) throw malformed('batch.data is not bytes');
-      return { kind: 'batch', seq: seqOf(part.seq, 'batch.seq'), data: part.data, last: part.last === true };
+      return { kind: 'batch', seq: seqOf(part.seq, 'batch.seq'), data: part.data, last: part.last === true, ack: seqOf(part.ack, 'batch.ack') };
     case 'ack':
       return { kind: 'ack', seq: seqOf(part.seq, 'ack.seq') };
     case 'heartbeat':

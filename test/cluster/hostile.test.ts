@@ -83,7 +83,7 @@ describe('the handshake', () => {
     const proof = proveSecret(new TextEncoder().encode('not-the-secret-at-all'), serverHello.challenge, { prover: 'intruder', incarnation: 'feedfacefeedface', verifier: 'fortress' });
     send(client.socket, { kind: 'auth', proof });
     const envelope = encodeEnvelopeToBytes({ signal: Signal.USER, to: counter, from: undefined, ref: 0, payload: { type: 'inc', by: 1000 } });
-    send(client.socket, { kind: 'batch', seq: 1, data: envelope, last: true });
+    send(client.socket, { kind: 'batch', seq: 1, data: envelope, last: true, ack: 0 });
     await client.closed;
     expect(await closedCount('HORDE_HANDSHAKE_FAILED')).toBeGreaterThan(before);
     expect(await counterValue()).toBe(0);
@@ -119,7 +119,7 @@ describe('the handshake', () => {
     await old.closed;
     const eager = rawClient();
     const envelope = encodeEnvelopeToBytes({ signal: Signal.USER, to: counter, from: undefined, ref: 0, payload: { type: 'inc', by: 5 } });
-    send(eager.socket, { kind: 'batch', seq: 1, data: envelope, last: true });
+    send(eager.socket, { kind: 'batch', seq: 1, data: envelope, last: true, ack: 0 });
     await eager.closed;
     expect(await closedCount('HORDE_HANDSHAKE_FAILED')).toBeGreaterThanOrEqual(before + 2);
     expect(await counterValue()).toBe(0);
