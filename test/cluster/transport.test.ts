@@ -1,0 +1,77 @@
+// Mutual TLS between nodes, a node whose certificate the cluster's CA did not sign, and seeds
+// given as DNS names.
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startNode, type HordeNode } from '../../src/node/node.js';
+import type { NodeOptions } from '../../src/node/options.js';
+import type { CounterMsg } from '../fixtures/behaviours.js';
+import { CLUSTER_MODULES, PRELOAD, SECRET, eventually } from '../support/cluster.js';
+
+const tlsFile = (name: string): Buffer => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
+const trusted = { key: tlsFile('node.key'), cert: tlsFile('node.pem'), ca: tlsFile('ca.pem') };
+const rogue = { key: tlsFile('rogue.key'), cert: tlsFile('rogue.pem'), ca: tlsFile('rogue-ca.pem') };
+const nodes: HordeNode[] = [];
+
+async function node(cluster: NodeOptions['cluster']): Promise<HordeNode> {
+  const started = await startNode({ behaviours: CLUSTER_MODULES, preload: [PRELOAD], executors: 1, cluster });
+  started.on('clusterConnection', () => undefined);
+  nodes.push(started);
+  return started;
+}
+
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+});
+
+describe('cluster transport', () => {
+  it('runs over mutual TLS and refuses a node whose certificate the CA did not sign', async () => {
+    const a = await node({ name: 'tls-a', secret: SECRET, tls: trusted });
+    const seed = `127.0.0.1:${a.clusterAddress.port}`;
+    const b = await node({ name: 'tls-b', secret: SECRET, tls: trusted, seeds: [seed] });
+    await eventually(() => a.members().some((m) => m.name === 'tls-b' && m.connected), 20_000, 'TLS members connected');
+    const counter = await a.spawn<CounterMsg>('counter');
+    b.send(counter, { type: 'inc', by: 7 });
+    await expect(b.ask(counter, { type: 'get' })).resolves.toBe(7);
+    const intruder = await node({ name: 'tls-rogue', secret: SECRET, tls: rogue, seeds: [seed] });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(a.members().map((m) => m.name)).not.toContain('tls-rogue');
+    expect(intruder.members().filter((m) => m.connected)).toEqual([]);
+  });
+
+  it('joins through a seed given as a DNS name', async () => {
+    const a = await node({ name: 'dns-a', secret: SECRET });
+    const b = await node({ name: 'dns-b', secret: SECRET, seeds: [`localhost:${a.clusterAddress.port}`] });
+    await eventually(() => b.members().some((m) => m.name === 'dns-a' && m.connected), 20_000, 'joined through localhost');
+    expect(a.members().map((m) => m.name)).toEqual(['dns-b']);
+  });
+
+  it('refuses to start without a secret unless insecure on loopback', async () => {
+    await expect(startNode({ behaviours: CLUSTER_MODULES, preload: [PRELOAD], executors: 1, cluster: { name: 'x' } })).rejects.toMatchObject({ code: 'HORDE_INVALID_OPTION' });
+    await expect(
+      startNode({ behaviours: CLUSTER_MODULES, preload: [PRELOAD], executors: 1, cluster: { name: 'x', insecure: true, listen: { host: '0.0.0.0' } } }),
+    ).rejects.toMatchObject({ code: 'HORDE_INVALID_OPTION' });
+    const open = await node({ name: 'loopback-only', insecure: true });
+    expect(open.clusterAddress.port).toBeGreaterThan(0);
+  });
+});
+
+describe('membership over time', () => {
+  it('sees a restarted node as a new incarnation, and a node that leaves as left', async () => {
+    const a = await node({ name: 'life-a', secret: SECRET, heartbeatMs: 50 });
+    const seed = `127.0.0.1:${a.clusterAddress.port}`;
+    const first = await node({ name: 'life-b', secret: SECRET, seeds: [seed], heartbeatMs: 50 });
+    await eventually(() => a.members().some((m) => m.name === 'life-b' && m.connected), 20_000, 'b up');
+    const before = a.members().find((m) => m.name === 'life-b')!.incarnation;
+    const counter = await first.spawn<CounterMsg>('counter');
+    const down = new Promise((resolve) => a.monitor(counter, resolve));
+    await first.stop();
+    nodes.splice(nodes.indexOf(first), 1);
+    const second = await node({ name: 'life-b', secret: SECRET, seeds: [seed], heartbeatMs: 50 });
+    await expect(down).resolves.toMatchObject({ reason: 'noconnection' });
+    await eventually(() => a.members().some((m) => m.name === 'life-b' && m.connected && m.incarnation !== before), 20_000, 'new incarnation up');
+    const fresh = await second.spawn<CounterMsg>('counter');
+    await expect(a.ask(fresh, { type: 'get' })).resolves.toBe(0);
+    second.leave();
+    await eventually(() => a.members().find((m) => m.name === 'life-b')?.state === 'left', 20_000, 'b left');
+  });
+});
