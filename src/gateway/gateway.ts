@@ -16,7 +16,12 @@
  *    most one request outstanding stops being read (a simple client just waits; TCP carries the
  *    pressure back); pipelining connections keep being read so that each request beyond their
  *    allowance gets its explicit OVERLOADED. When admission resumes, held requests run in
- *    arrival order (with what is left of their timeout) and reading resumes.
+ *    arrival order (with what is left of their timeout) and reading resumes;
+ *  - throttling is on and the requests in flight fill the admission window (admission-window.ts:
+ *    widened by one for each canary below the low mark, halved by one above the midpoint of the
+ *    marks, so the on/off throttle at the high mark is the safety net behind it): the
+ *    request is held or shed the same way, and held requests run as answers free the window.
+ *    This keeps the work queued in the node small, so canaries stay near their idle latency.
  * Counters: admitted = completed + failed + in flight; shed requests never ran; rejected ones
  * were refused for what they are (unknown service, bad payload, duplicate id).
  *
@@ -38,6 +43,7 @@ import { GatewayConnection, PauseReason, type HeldRequest } from './connection.j
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { decodeJson, decodeRequest, encodeJson, toFailure, type Failure } from './protocol.js';
 import { ThrottleState, type ThrottleTransition } from './throttle.js';
+import { AdmissionWindow } from './admission-window.js';
 import { SlidingWindow } from './window.js';
 import type { GatewayAddress } from './client.js';
 
@@ -46,6 +52,8 @@ export type { GatewayOptions } from './options.js';
 export interface GatewayStatus {
   throttled: boolean;
   throttleChanges: number;
+  /** Requests that may be in flight now (the admission window, while throttling is on). */
+  admissionWindow: number;
   /** Canary round trips in the window (0 when none). */
   canaryP50Ms: number;
   canaryP99Ms: number;
@@ -84,6 +92,9 @@ export class Gateway extends EventEmitter {
   private readonly canaries: Canaries;
   private readonly server: Server;
   private throttling: boolean;
+  private readonly window: AdmissionWindow;
+  /** Connections holding requests that wait for the window (not for the throttle). */
+  private readonly waiting = new Set<GatewayConnection>();
   private bound: GatewayAddress = { host: '', port: 0 };
   private nextConnectionId = 1;
   /** When the last request in flight settled: canaries sent after it (and back before the next) ran on an idle node. */
@@ -101,6 +112,7 @@ export class Gateway extends EventEmitter {
   ) {
     super();
     this.throttling = options.throttle;
+    this.window = new AdmissionWindow(options.minInFlight, options.maxInFlight, options.maxInFlight);
     this.throttle = new ThrottleState(options, nowMs);
     this.canaryWindow = new SlidingWindow(options.windowMs, nowMs);
     this.idleCanaryWindow = new SlidingWindow(options.windowMs, nowMs);
@@ -156,6 +168,7 @@ export class Gateway extends EventEmitter {
     const status: GatewayStatus = {
       throttled: this.throttle.throttled,
       throttleChanges: this.throttle.changes,
+      admissionWindow: this.window.limit,
       canaryP50Ms: canary?.[0] ?? 0,
       canaryP99Ms: canary?.[1] ?? 0,
       requestP50Ms: request?.[0] ?? 0,
@@ -171,7 +184,11 @@ export class Gateway extends EventEmitter {
   /** Switches throttling on or off; off admits again at once (held requests run). */
   setThrottling(enabled: boolean): void {
     this.throttling = enabled;
-    if (!enabled) this.transition(this.throttle.reset());
+    this.window.reset(this.options.maxInFlight);
+    if (!enabled) {
+      this.transition(this.throttle.reset());
+      this.admitWaiting();
+    }
   }
 
   /** Stops listening and the canaries; every connection gets a goodbye. Resolves once all are closed. */
@@ -205,7 +222,10 @@ export class Gateway extends EventEmitter {
       oversize: () => this.counts.badFrames++,
       writeOverflow: () => this.counts.slowClients++,
       socketError: () => this.counts.socketErrors++,
-      closed: (conn) => this.connections.delete(conn.id),
+      closed: (conn) => {
+        this.connections.delete(conn.id);
+        this.waiting.delete(conn);
+      },
     });
     this.connections.set(connection.id, connection);
     if (this.throttle.throttled) connection.pause(PauseReason.THROTTLE);
@@ -240,13 +260,15 @@ export class Gateway extends EventEmitter {
       return;
     }
     const held: HeldRequest = { id, service, msg, timeoutMs, arrivedAt };
-    if (this.throttle.throttled) {
+    const windowFull = this.throttling && this.counts.inFlight >= this.window.limit;
+    if (this.throttle.throttled || windowFull) {
       if (pending >= this.options.pipelineAllowance) {
         this.shed(connection, id, 'the node is overloaded: not admitting requests beyond the pipeline allowance');
         return;
       }
       connection.held.push(held);
       connection.pause(PauseReason.THROTTLE);
+      if (!this.throttle.throttled) this.waiting.add(connection);
       return;
     }
     this.dispatch(connection, held);
@@ -279,8 +301,26 @@ export class Gateway extends EventEmitter {
     );
   }
 
+  /** Runs held requests while the window has room (and the throttle is off), in connection order. */
+  private admitWaiting(): void {
+    if (this.throttle.throttled) return;
+    for (const connection of this.waiting) {
+      if (!connection.open) {
+        this.waiting.delete(connection);
+        continue;
+      }
+      while (connection.held.length > 0 && (!this.throttling || this.counts.inFlight < this.window.limit)) {
+        this.dispatch(connection, connection.held.shift()!);
+      }
+      if (connection.held.length > 0) return;
+      this.waiting.delete(connection);
+      connection.resume(PauseReason.THROTTLE);
+    }
+  }
+
   private settle(connectionId: number, id: number, arrivedAt: number, value: unknown, error: unknown): void {
     if (--this.counts.inFlight === 0) this.busyUntil = nowMs();
+    if (this.waiting.size > 0) queueMicrotask(() => this.admitWaiting());
     if (error === undefined) this.counts.completed++;
     else this.counts.failed++;
     const connection = this.connections.get(connectionId);
@@ -328,7 +368,12 @@ export class Gateway extends EventEmitter {
       this.canaryWindow.add(sample.ms);
       if (this.counts.inFlight === 0 && this.busyUntil <= sample.sentAt) this.idleCanaryWindow.add(sample.ms);
     }
-    if (this.throttling && (!sample.late || sample.ms >= this.options.lowMarkMs)) this.transition(this.throttle.sample(sample.ms));
+    if (this.throttling && (!sample.late || sample.ms >= this.options.lowMarkMs)) {
+      // The window aims between the marks, so the on/off throttle above it is a safety net.
+      this.window.sample(sample.ms, this.options.lowMarkMs, (this.options.lowMarkMs + this.options.highMarkMs) / 2);
+      this.transition(this.throttle.sample(sample.ms));
+      if (this.waiting.size > 0) this.admitWaiting();
+    }
   }
 
   private transition(change: ThrottleTransition | undefined): void {
@@ -339,9 +384,10 @@ export class Gateway extends EventEmitter {
       }
     } else {
       for (const connection of this.connections.values()) {
-        for (const request of connection.held.splice(0)) this.dispatch(connection, request);
-        connection.resume(PauseReason.THROTTLE);
+        if (connection.held.length > 0) this.waiting.add(connection);
+        else connection.resume(PauseReason.THROTTLE);
       }
+      this.admitWaiting();
     }
     this.emit('throttle', change);
   }

@@ -23,6 +23,9 @@ export interface GatewayOptions {
   maxFrameBytes?: number;
   /** Connections served at once; one more gets a goodbye (HORDE_OVERLOADED). Default 1,024. */
   maxConnections?: number;
+  /** While throttling is on, requests in flight in the node are bounded by a window sized by the canaries (AdmissionWindow): between these. Default 2 and 1,024. */
+  minInFlight?: number;
+  maxInFlight?: number;
   /** Requests one connection may have in flight; past it: OVERLOADED replies. Default 1,024. */
   maxOutstandingPerConnection?: number;
   /** Replies a client has not read yet, in bytes; past it the connection is closed. Default 8 MiB. */
@@ -45,6 +48,8 @@ export const GATEWAY_DEFAULTS = {
   maxFrameBytes: GATEWAY_MAX_FRAME_BYTES,
   maxConnections: 1_024,
   maxOutstandingPerConnection: 1_024,
+  minInFlight: 2,
+  maxInFlight: 1_024,
   maxWriteBufferBytes: 8 * 1024 * 1024,
   maxTimeoutMs: 60_000,
   defaultTimeoutMs: 5_000,
@@ -67,6 +72,10 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     if (!isFiniteAtLeast(resolved[name], 1)) invalidOption(name, 'a finite number of ms >= 1', resolved[name]);
   }
   if (resolved.defaultTimeoutMs > resolved.maxTimeoutMs) invalidOption('defaultTimeoutMs', `at most maxTimeoutMs (${resolved.maxTimeoutMs})`, resolved.defaultTimeoutMs);
+  if (!Number.isSafeInteger(resolved.minInFlight) || resolved.minInFlight < 1) invalidOption('minInFlight', 'a positive integer', resolved.minInFlight);
+  if (!Number.isSafeInteger(resolved.maxInFlight) || resolved.maxInFlight < resolved.minInFlight) {
+    invalidOption('maxInFlight', `an integer >= minInFlight (${resolved.minInFlight})`, resolved.maxInFlight);
+  }
   for (const name of ['pipelineAllowance', 'maxConnections', 'maxOutstandingPerConnection', 'maxWriteBufferBytes'] as const) {
     if (!Number.isSafeInteger(resolved[name]) || resolved[name] < 1) invalidOption(name, 'a positive integer', resolved[name]);
   }
