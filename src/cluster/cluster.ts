@@ -46,7 +46,7 @@ import { FRAGMENT_BYTES, Session } from './session.js';
 import { ClusterState, type MemberInfo } from './state.js';
 import { PeerWatches } from './watches.js';
 import type { JsonValue } from './wire-check.js';
-import { Role, encodeAckFrame, encodeBatchFrame, type Hello, type WireFrame } from './wire.js';
+import { Role, encodeAckFrame, type Hello, type WireFrame } from './wire.js';
 
 /** What the cluster server needs from its node. */
 export interface ClusterHost {
@@ -267,7 +267,7 @@ export class ClusterServer extends EventEmitter {
     if (batch !== undefined) {
       while (batch.sent < batch.data.length && connection.canSendData) {
         const end = Math.min(batch.data.length, batch.sent + FRAGMENT_BYTES);
-        connection.sendEncoded(encodeBatchFrame(batch.seq, batch.data.subarray(batch.sent, end), end === batch.data.length, peer.ackDue));
+        connection.sendBatch(batch.seq, batch.data.subarray(batch.sent, end), end === batch.data.length, peer.ackDue);
         peer.ackDue = 0;
         batch.sent = end;
       }

@@ -18,7 +18,7 @@ import type { Socket } from 'node:net';
 import { ErrorCode, HordeError } from '../errors.js';
 import { FRAME_PREFIX_BYTES, FrameDecoder } from './framing.js';
 import { createChallenge, proveSecret, verifyProof } from './handshake-crypto.js';
-import { PROTOCOL_VERSION, Role, decodeFrame, encodeFrame, type Hello, type WireFrame } from './wire.js';
+import { PROTOCOL_VERSION, Role, decodeFrame, encodeBatchHead, encodeFrame, type Hello, type WireFrame } from './wire.js';
 
 /** Frames before authentication are small: a stranger cannot make the node allocate. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 2048;
@@ -107,7 +107,22 @@ export class Connection {
     return this.writeFramed(encodeFrame(frame));
   }
 
-  /** Writes a frame already encoded with its length prefix (encodeBatchFrame, encodeAckFrame). */
+  /**
+   * Writes one Batch frame as its head and then the data as it is (no copy). The data must stay
+   * unchanged until the peer acknowledges the batch (the session guarantees it).
+   */
+  sendBatch(seq: number, data: Uint8Array, last: boolean, ack: number): boolean {
+    if (this.closedReason !== undefined) return false;
+    const head = encodeBatchHead(seq, data.length, last, ack);
+    this.bytesOut += head.length + data.length;
+    this.socket.cork();
+    this.socket.write(head);
+    const ok = this.socket.write(data);
+    this.socket.uncork();
+    return ok;
+  }
+
+  /** Writes a frame already encoded with its length prefix (encodeAckFrame). */
   sendEncoded(framed: Uint8Array): boolean {
     if (this.closedReason !== undefined) return false;
     this.bytesOut += framed.length;

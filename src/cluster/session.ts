@@ -21,22 +21,38 @@ import { countEnvelopes } from './envelope-header.js';
 /** A batch larger than this goes out as several Batch frames (fragments). */
 export const FRAGMENT_BYTES = 64 * 1024;
 const INITIAL_SEGMENT_BYTES = 4096;
-const SMALL_COPY_BYTES = 256;
+const POOL_SIZE = 4;
 
 interface Segment {
   bytes: Uint8Array;
   used: number;
 }
 
+/** A Buffer over the same memory as `bytes`; the ring passes the same array every time, so the last one is kept. */
+let lastBytes: Uint8Array | undefined;
+let lastBuffer: Buffer | undefined;
+
+function bufferOf(bytes: Uint8Array): Buffer {
+  if (bytes !== lastBytes) {
+    lastBytes = bytes;
+    lastBuffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return lastBuffer!;
+}
+
 export interface InflightBatch {
   seq: number;
   data: Uint8Array;
+  /** The whole buffer `data` views (back to the pool once acknowledged). */
+  buffer: Uint8Array;
   /** Bytes of `data` written to the current connection so far. */
   sent: number;
 }
 
 export class Session {
   private readonly segments: Segment[] = [];
+  /** Full-size segment buffers whose batches were acknowledged, for reuse (at most POOL_SIZE). */
+  private readonly pool: Uint8Array[] = [];
   private pendingBytes = 0;
   private nextSeq = 1;
   inflight: InflightBatch | undefined;
@@ -64,23 +80,20 @@ export class Session {
     let last = this.segments[this.segments.length - 1];
     if (last !== undefined && last.bytes.length - last.used < length && last.used + length <= this.batchBytes) {
       // Segments start small (an idle peer's batch is one message) and double up to batchBytes.
-      const grown = new Uint8Array(Math.min(this.batchBytes, Math.max(last.bytes.length * 2, last.used + length)));
+      const size = Math.min(this.batchBytes, Math.max(last.bytes.length * 2, last.used + length));
+      const grown = size === this.batchBytes ? this.fullSegment() : new Uint8Array(size);
       grown.set(last.bytes.subarray(0, last.used));
       last.bytes = grown;
     }
     if (last === undefined || last.bytes.length - last.used < length) {
-      last = { bytes: new Uint8Array(Math.max(INITIAL_SEGMENT_BYTES, length)), used: 0 };
+      // Busy (another segment waits): start at full size; idle: small, and grow.
+      const busy = last !== undefined || this.inflight !== undefined;
+      last = { bytes: busy && length <= this.batchBytes ? this.fullSegment() : new Uint8Array(Math.max(INITIAL_SEGMENT_BYTES, length)), used: 0 };
       this.segments.push(last);
     }
-    const target = last.bytes;
-    const at = last.used;
-    if (length <= SMALL_COPY_BYTES) {
-      // A byte loop: no subarray view allocated per message (measured: the view's garbage
-      // collection cost more than the copy).
-      for (let i = 0; i < length; i++) target[at + i] = bytes[offset + i]!;
-    } else {
-      target.set(bytes.subarray(offset, offset + length), at);
-    }
+    // Buffer#copy: a native copy with no view allocated per message (a subarray's garbage cost
+    // more than the copy itself; a byte loop is slower past a few dozen bytes).
+    bufferOf(bytes).copy(last.bytes, last.used, offset, offset + length);
     last.used += length;
     this.pendingBytes += length;
   }
@@ -91,7 +104,7 @@ export class Session {
     const segment = this.segments.shift();
     if (segment === undefined) return undefined;
     this.pendingBytes -= segment.used;
-    this.inflight = { seq: this.nextSeq++, data: segment.bytes.subarray(0, segment.used), sent: 0 };
+    this.inflight = { seq: this.nextSeq++, data: segment.bytes.subarray(0, segment.used), buffer: segment.bytes, sent: 0 };
     this.everSent = true;
     return this.inflight;
   }
@@ -99,17 +112,27 @@ export class Session {
   /** The peer delivered everything up to `seq`. Returns whether the in-flight batch is done. */
   acknowledge(seq: number): boolean {
     if (this.inflight !== undefined && this.inflight.seq <= seq) {
-      this.inflight = undefined;
+      this.release(this.inflight);
       return true;
     }
     return false;
+  }
+
+  private fullSegment(): Uint8Array {
+    return this.pool.pop() ?? new Uint8Array(this.batchBytes);
+  }
+
+  /** The in-flight batch is delivered: its buffer can hold the next ones. */
+  private release(batch: InflightBatch): void {
+    this.inflight = undefined;
+    if (batch.buffer.length === this.batchBytes && this.pool.length < POOL_SIZE) this.pool.push(batch.buffer);
   }
 
   /** A new connection: the in-flight batch (if the peer has not delivered it) goes out again. */
   resume(peerReceivedSeq: number): void {
     if (this.inflight === undefined) return;
     if (this.inflight.seq <= peerReceivedSeq) {
-      this.inflight = undefined;
+      this.release(this.inflight);
       return;
     }
     this.inflight.sent = 0;

@@ -136,31 +136,43 @@ function writeVarint(out: Uint8Array, at: number, value: number): number {
   return at;
 }
 
-/** A whole Batch frame, length prefix included: the protobuf bytes of Frame{batch}. */
-export function encodeBatchFrame(seq: number, data: Uint8Array, last: boolean, ack: number): Buffer {
-  const body =
-    1 + varintBytes(seq) + 1 + varintBytes(data.length) + data.length + (last ? 2 : 0) + (ack > 0 ? 1 + varintBytes(ack) : 0);
+/**
+ * The head of a Batch frame: the length prefix, then Frame{batch{seq, last, ack, data}} up to
+ * (not including) the data bytes, which the caller writes right after it (no copy of the data).
+ * Fields are in the order seq, last, ack, data: protobuf readers take fields in any order.
+ */
+export function encodeBatchHead(seq: number, dataLength: number, last: boolean, ack: number): Buffer {
+  const fields = 1 + varintBytes(seq) + (last ? 2 : 0) + (ack > 0 ? 1 + varintBytes(ack) : 0) + 1 + varintBytes(dataLength);
+  const body = fields + dataLength;
   const total = 1 + varintBytes(body) + body;
-  const out = Buffer.allocUnsafe(4 + total);
-  out.writeUInt32BE(total, 0);
+  const head = Buffer.allocUnsafe(4 + total - dataLength);
+  head.writeUInt32BE(total, 0);
   let at = 4;
-  out[at++] = TAG_FRAME_BATCH;
-  at = writeVarint(out, at, body);
-  out[at++] = TAG_SEQ;
-  at = writeVarint(out, at, seq);
-  out[at++] = TAG_DATA;
-  at = writeVarint(out, at, data.length);
-  out.set(data, at);
-  at += data.length;
+  head[at++] = TAG_FRAME_BATCH;
+  at = writeVarint(head, at, body);
+  head[at++] = TAG_SEQ;
+  at = writeVarint(head, at, seq);
   if (last) {
-    out[at++] = TAG_LAST;
-    out[at++] = 1;
+    head[at++] = TAG_LAST;
+    head[at++] = 1;
   }
   if (ack > 0) {
-    out[at++] = TAG_BATCH_ACK;
-    writeVarint(out, at, ack);
+    head[at++] = TAG_BATCH_ACK;
+    at = writeVarint(head, at, ack);
   }
-  return out;
+  head[at++] = TAG_DATA;
+  writeVarint(head, at, dataLength);
+  return head;
+}
+
+/** A whole Batch frame in one buffer (head and data): tests and small frames. */
+export function encodeBatchFrame(seq: number, data: Uint8Array, last: boolean, ack: number): Buffer {
+  return Buffer.concat([encodeBatchHead(seq, data.length, last, ack), data]);
+}
+
+/** Decodes with protobufjs only (no hand-written fast path): tests compare the two. */
+export function decodeFrameWithProtobufjs(bytes: Uint8Array): WireFrame {
+  return decodeGeneral(bytes);
 }
 
 /** A whole Ack frame, length prefix included. */
@@ -227,8 +239,10 @@ function decodeHotFrame(bytes: Uint8Array): WireFrame | undefined {
 
 /** Decodes one frame's bytes; throws HORDE_MALFORMED_FRAME on anything that is not a valid Frame. */
 export function decodeFrame(bytes: Uint8Array): WireFrame {
-  const hot = decodeHotFrame(bytes);
-  if (hot !== undefined) return hot;
+  return decodeHotFrame(bytes) ?? decodeGeneral(bytes);
+}
+
+function decodeGeneral(bytes: Uint8Array): WireFrame {
   let message: Record<string, unknown>;
   try {
     message = FrameType.decode(bytes);

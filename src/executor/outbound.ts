@@ -30,6 +30,18 @@ export const SendResult = {
 
 export type SendResult = (typeof SendResult)[keyof typeof SendResult];
 
+/** Copies without allocating a view per call (a Buffer over the source, kept for the next call). */
+let lastSource: Uint8Array | undefined;
+let lastSourceBuffer: Buffer | undefined;
+
+function copyInto(source: Uint8Array, offset: number, length: number, target: Uint8Array, at: number): void {
+  if (source !== lastSource) {
+    lastSource = source;
+    lastSourceBuffer = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+  }
+  lastSourceBuffer!.copy(target, at, offset, offset + length);
+}
+
 export class Outbound {
   private readonly writers: (RingWriter | undefined)[];
   private readonly dirty: boolean[];
@@ -70,7 +82,7 @@ export class Outbound {
     if (queue.size === 0) {
       const at = writer.reserve(RECORD_ENVELOPE, length);
       if (at >= 0) {
-        writer.bytes.set(bytes.subarray(offset, offset + length), at);
+        copyInto(bytes, offset, length, writer.bytes, at);
         this.dirty[index] = true;
         return;
       }

@@ -28,7 +28,12 @@ export function participantCount(shards: number): number {
  */
 export function participantOf(target: Pid, node: number, shards: number): number | undefined {
   if (target.node !== node) return mainIndex(shards);
-  switch (target.shard) {
+  return participantOfShard(target.shard, shards);
+}
+
+/** The participant holding a local pid with this shard number (undefined: no such shard). */
+export function participantOfShard(shard: number, shards: number): number | undefined {
+  switch (shard) {
     case MAIN_SHARD:
       return mainIndex(shards);
     case POLLER_SHARD:
@@ -36,6 +41,6 @@ export function participantOf(target: Pid, node: number, shards: number): number
     case FILEIO_SHARD:
       return fileioIndex(shards);
     default:
-      return target.shard < shards ? target.shard : undefined;
+      return shard < shards ? shard : undefined;
   }
 }

@@ -41,7 +41,7 @@ import type { Envelope } from '../codec/envelope.js';
 import { heartbeat, startExecutor, type ExecutorHandle } from './executor-handle.js';
 import { ringData, startFileWorker, startPoller } from './services.js';
 import { WorkerHandle } from './worker-handle.js';
-import { fileioIndex, mainIndex, participantCount, participantOf, pollerIndex } from '../internal/participants.js';
+import { fileioIndex, mainIndex, participantCount, participantOf, participantOfShard, pollerIndex } from '../internal/participants.js';
 import type { PollerApi, PollerStatus } from '../poller/poller.js';
 import type { FileWorkerApi, FileWorkerStatus } from '../fileio/protocol.js';
 import { mkdir } from 'node:fs/promises';
@@ -456,7 +456,7 @@ export class HordeNode extends EventEmitter {
       maxEnvelopeBytes: maxPayloadFor(this.options.ringCapacity),
       deliverRaw: (bytes: Uint8Array, offset: number, length: number): void => {
         const shard = bytes[offset + EnvelopeField.TO_SHARD]! | (bytes[offset + EnvelopeField.TO_SHARD + 1]! << 8);
-        const index = participantOf(makePid(this.options.nodeId, shard, 0), this.options.nodeId, shards);
+        const index = participantOfShard(shard, shards);
         if (index !== undefined && index !== main) {
           this.endpoint.sendBytes(index, bytes, offset, length);
           return;
