@@ -79,14 +79,27 @@ function bufferOf(bytes: Uint8Array): Buffer {
   return lastBuffer!;
 }
 
-/** Copies `source[0, length)` to `target` at `offset`: a loop for short runs, `set` for long. */
+/**
+ * Copies `source[0, length)` to `target` at `offset`: a loop for short runs; for longer ones a
+ * native copy through a Buffer over the source (kept while the source is the same array, as the
+ * scratch nearly always is), so no view is allocated per message.
+ */
 export function copyBytes(source: Uint8Array, length: number, target: Uint8Array, offset: number): void {
   if (length <= SHORT_COPY_BYTES) {
     for (let i = 0; i < length; i++) target[offset + i] = source[i]!;
+  } else if (length === source.length && source !== lastCopySource) {
+    target.set(source, offset);
   } else {
-    target.set(length === source.length ? source : source.subarray(0, length), offset);
+    if (source !== lastCopySource) {
+      lastCopySource = source;
+      lastCopyBuffer = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+    }
+    lastCopyBuffer!.copy(target, offset, 0, length);
   }
 }
+
+let lastCopySource: Uint8Array | undefined;
+let lastCopyBuffer: Buffer | undefined;
 
 /**
  * Up to this many bytes a loop beats `set` of a subarray (which costs about 34 ns even for 8
