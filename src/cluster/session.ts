@@ -53,6 +53,8 @@ export class Session {
   private readonly segments: Segment[] = [];
   /** Full-size segment buffers whose batches were acknowledged, for reuse (at most POOL_SIZE). */
   private readonly pool: Uint8Array[] = [];
+  /** Small segment buffers (an idle peer's one-message batches), for reuse. */
+  private readonly smallPool: Uint8Array[] = [];
   private pendingBytes = 0;
   private nextSeq = 1;
   inflight: InflightBatch | undefined;
@@ -88,12 +90,14 @@ export class Session {
     if (last === undefined || last.bytes.length - last.used < length) {
       // Busy (another segment waits): start at full size; idle: small, and grow.
       const busy = last !== undefined || this.inflight !== undefined;
-      last = { bytes: busy && length <= this.batchBytes ? this.fullSegment() : new Uint8Array(Math.max(INITIAL_SEGMENT_BYTES, length)), used: 0 };
+      const bytes = busy && length <= this.batchBytes ? this.fullSegment() : length <= INITIAL_SEGMENT_BYTES ? (this.smallPool.pop() ?? new Uint8Array(INITIAL_SEGMENT_BYTES)) : new Uint8Array(length);
+      last = { bytes, used: 0 };
       this.segments.push(last);
     }
     // Buffer#copy: a native copy with no view allocated per message (a subarray's garbage cost
     // more than the copy itself; a byte loop is slower past a few dozen bytes).
-    bufferOf(bytes).copy(last.bytes, last.used, offset, offset + length);
+    if (offset === 0 && length === bytes.length) last.bytes.set(bytes, last.used);
+    else bufferOf(bytes).copy(last.bytes, last.used, offset, offset + length);
     last.used += length;
     this.pendingBytes += length;
   }
@@ -126,6 +130,7 @@ export class Session {
   private release(batch: InflightBatch): void {
     this.inflight = undefined;
     if (batch.buffer.length === this.batchBytes && this.pool.length < POOL_SIZE) this.pool.push(batch.buffer);
+    else if (batch.buffer.length === INITIAL_SEGMENT_BYTES && this.smallPool.length < POOL_SIZE) this.smallPool.push(batch.buffer);
   }
 
   /** A new connection: the in-flight batch (if the peer has not delivered it) goes out again. */
