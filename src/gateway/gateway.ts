@@ -49,6 +49,11 @@ import type { GatewayAddress } from './client.js';
 
 export type { GatewayOptions } from './options.js';
 
+/** Idle canary samples needed before the admission window's marks follow them. */
+const IDLE_SAMPLES_FOR_MARKS = 20;
+/** Lowest low mark of the admission window (ms): below it is timer and scheduling noise. */
+const ADAPTIVE_FLOOR_MS = 1;
+
 export interface GatewayStatus {
   throttled: boolean;
   throttleChanges: number;
@@ -93,6 +98,8 @@ export class Gateway extends EventEmitter {
   private readonly server: Server;
   private throttling: boolean;
   private readonly window: AdmissionWindow;
+  /** Canary p99 the last time the node was seen idle (enough idle samples in the window). */
+  private idleP99Ms: number | undefined;
   /** Connections holding requests that wait for the window (not for the throttle). */
   private readonly waiting = new Set<GatewayConnection>();
   private bound: GatewayAddress = { host: '', port: 0 };
@@ -112,7 +119,7 @@ export class Gateway extends EventEmitter {
   ) {
     super();
     this.throttling = options.throttle;
-    this.window = new AdmissionWindow(options.minInFlight, options.maxInFlight, options.maxInFlight);
+    this.window = new AdmissionWindow(options.minInFlight, options.maxInFlight, options.maxInFlight, options.canaryPeriodMs * 4);
     this.throttle = new ThrottleState(options, nowMs);
     this.canaryWindow = new SlidingWindow(options.windowMs, nowMs);
     this.idleCanaryWindow = new SlidingWindow(options.windowMs, nowMs);
@@ -246,6 +253,19 @@ export class Gateway extends EventEmitter {
       this.reject(connection, id, new HordeError(ErrorCode.BAD_REQUEST, `request id ${id} is already outstanding on this connection`));
       return;
     }
+    // Shedding comes before decoding the payload: under overload most requests are shed, and
+    // the main thread's time is what the node is short of.
+    const pending = connection.outstanding.size + connection.held.length;
+    if (pending >= this.options.maxOutstandingPerConnection) {
+      this.shed(connection, id, `this connection already has ${pending} requests outstanding (maxOutstandingPerConnection)`);
+      return;
+    }
+    const windowFull = this.throttling && this.counts.inFlight >= this.window.limit;
+    const waits = this.throttle.throttled || windowFull;
+    if (waits && pending >= this.options.pipelineAllowance) {
+      this.shed(connection, id, 'the node is overloaded: not admitting requests beyond the pipeline allowance');
+      return;
+    }
     let msg: unknown;
     try {
       msg = decodeJson(request.payload);
@@ -254,18 +274,8 @@ export class Gateway extends EventEmitter {
       return;
     }
     const timeoutMs = Math.min(request.timeoutMs === 0 ? this.options.defaultTimeoutMs : request.timeoutMs, this.options.maxTimeoutMs);
-    const pending = connection.outstanding.size + connection.held.length;
-    if (pending >= this.options.maxOutstandingPerConnection) {
-      this.shed(connection, id, `this connection already has ${pending} requests outstanding (maxOutstandingPerConnection)`);
-      return;
-    }
     const held: HeldRequest = { id, service, msg, timeoutMs, arrivedAt };
-    const windowFull = this.throttling && this.counts.inFlight >= this.window.limit;
-    if (this.throttle.throttled || windowFull) {
-      if (pending >= this.options.pipelineAllowance) {
-        this.shed(connection, id, 'the node is overloaded: not admitting requests beyond the pipeline allowance');
-        return;
-      }
+    if (waits) {
       connection.held.push(held);
       connection.pause(PauseReason.THROTTLE);
       if (!this.throttle.throttled) this.waiting.add(connection);
@@ -366,14 +376,32 @@ export class Gateway extends EventEmitter {
   private onCanary(sample: CanarySample): void {
     if (!sample.late) {
       this.canaryWindow.add(sample.ms);
-      if (this.counts.inFlight === 0 && this.busyUntil <= sample.sentAt) this.idleCanaryWindow.add(sample.ms);
+      if (this.counts.inFlight === 0 && this.busyUntil <= sample.sentAt) {
+        this.idleCanaryWindow.add(sample.ms);
+        if (this.idleCanaryWindow.count >= IDLE_SAMPLES_FOR_MARKS) this.idleP99Ms = this.idleCanaryWindow.percentiles([0.99])![0]!;
+      }
     }
     if (this.throttling && (!sample.late || sample.ms >= this.options.lowMarkMs)) {
-      // The window aims between the marks, so the on/off throttle above it is a safety net.
-      this.window.sample(sample.ms, this.options.lowMarkMs, (this.options.lowMarkMs + this.options.highMarkMs) / 2);
+      const marks = this.windowMarks();
+      this.window.sample(sample.ms, marks.low, marks.high, nowMs());
       this.transition(this.throttle.sample(sample.ms));
       if (this.waiting.size > 0) this.admitWaiting();
     }
+  }
+
+  /**
+   * The admission window's marks: relative to the canary latency last seen on an idle node (below
+   * 1.5x of it the window widens, above 2.5x it halves), so the work queued in the node keeps
+   * canaries near their idle value; never above the configured marks (the on/off throttle's),
+   * never below ADAPTIVE_FLOOR_MS (timer and scheduling noise). Before any idle figure: the
+   * configured marks.
+   */
+  private windowMarks(): { low: number; high: number } {
+    const idle = this.idleP99Ms;
+    if (idle === undefined) return { low: this.options.lowMarkMs, high: (this.options.lowMarkMs + this.options.highMarkMs) / 2 };
+    const high = Math.min(this.options.highMarkMs, Math.max(ADAPTIVE_FLOOR_MS * 2, idle * 2.5));
+    const low = Math.min(this.options.lowMarkMs, high, Math.max(ADAPTIVE_FLOOR_MS, idle * 1.5));
+    return { low, high };
   }
 
   private transition(change: ThrottleTransition | undefined): void {

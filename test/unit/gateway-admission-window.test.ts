@@ -24,3 +24,15 @@ describe('AdmissionWindow', () => {
     expect(() => new AdmissionWindow(5, 4, 5)).toThrow(expect.objectContaining({ code: 'HORDE_INVALID_OPTION' }) as Error);
   });
 });
+
+describe('AdmissionWindow pacing', () => {
+  it('halves at most once per decreaseEveryMs', () => {
+    const window = new AdmissionWindow(1, 1000, 64, 40);
+    window.sample(50, 5, 10, 1000);
+    window.sample(50, 5, 10, 1010);
+    window.sample(50, 5, 10, 1030);
+    expect(window.limit).toBe(32);
+    window.sample(50, 5, 10, 1040);
+    expect(window.limit).toBe(16);
+  });
+});
