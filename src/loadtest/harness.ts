@@ -95,7 +95,8 @@ export async function runLoadTest(options: LoadTestOptions, target: LoadTarget):
   const throttlings = resolved.compare ? [true, false] : [resolved.throttling];
   const scheduleMs = scheduleDurationMs(buildSchedule(1, resolved.schedule));
   const capacityMs = resolved.capacity === undefined ? resolved.capacityRun.durationMs : 0;
-  const totalMs = capacityMs + throttlings.length * (resolved.idleMs + scheduleMs) + (throttlings.length - 1) * resolved.cooldownMs;
+  const cooldowns = throttlings.length - 1 + (capacityMs > 0 ? 1 : 0);
+  const totalMs = capacityMs + throttlings.length * (resolved.idleMs + scheduleMs) + cooldowns * resolved.cooldownMs;
   const progress = resolved.progress === false ? null : new Progress(resolved.progress, totalMs);
   const runStart = performance.now();
   const elapsed = (): number => performance.now() - runStart;
@@ -121,7 +122,9 @@ export async function runLoadTest(options: LoadTestOptions, target: LoadTarget):
     for (const [index, throttling] of throttlings.entries()) {
       const name = throttling ? 'throttling on' : 'throttling off';
       await target.setThrottling(throttling);
-      if (index > 0 && resolved.cooldownMs > 0) {
+      // A cooldown before every phase that follows load (the capacity run included), so each
+      // phase's idle canary figure describes an idle node, not the tail of the load before it.
+      if ((index > 0 || capacity.measured) && resolved.cooldownMs > 0) {
         progress?.note(`cooldown ${resolved.cooldownMs} ms`);
         await sleep(resolved.cooldownMs);
       }
