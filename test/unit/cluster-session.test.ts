@@ -1,0 +1,124 @@
+// The delivery session alone: batching, one batch in flight, acks, resend after a reconnect,
+// dedup of resent batches, fragment reassembly, and what is lost when a session ends.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeEnvelopeToBytes, Signal } from '../../src/codec/envelope.js';
+import { forEachEnvelope } from '../../src/cluster/envelope-header.js';
+import { Session } from '../../src/cluster/session.js';
+import { PeerWatches } from '../../src/cluster/watches.js';
+import { pid } from '../../src/process/pid.js';
+
+function envelope(n: number): Uint8Array {
+  return encodeEnvelopeToBytes({ signal: Signal.USER, to: pid(2, 0, 65536), from: pid(1, 0, 65536), ref: 0, payload: { n } });
+}
+
+function numbers(data: Uint8Array): number[] {
+  const out: number[] = [];
+  forEachEnvelope(data, (offset, length) => {
+    const text = Buffer.from(data.subarray(offset + 40, offset + length)).toString();
+    out.push((JSON.parse(text) as { n: number }).n);
+  });
+  return out;
+}
+
+describe('Session', () => {
+  it('keeps one batch in flight and coalesces the rest into the next', () => {
+    const session = new Session('peer-1', 4096, 1 << 20);
+    session.enqueue(envelope(1), 0, envelope(1).length);
+    const first = session.takeBatch()!;
+    expect(numbers(first.data)).toEqual([1]);
+    for (let n = 2; n <= 5; n++) session.enqueue(envelope(n), 0, envelope(n).length);
+    expect(session.takeBatch()).toBeUndefined();
+    expect(session.acknowledge(first.seq)).toBe(true);
+    const second = session.takeBatch()!;
+    expect(second.seq).toBe(first.seq + 1);
+    expect(numbers(second.data)).toEqual([2, 3, 4, 5]);
+  });
+
+  it('delivers exactly once and in order whatever is resent, duplicated or cut into fragments', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 30 }), fc.array(fc.boolean(), { maxLength: 60 }), fc.integer({ min: 1, max: 200 }), (bursts, drops, fragment) => {
+        const sender = new Session('receiver', 512, 1 << 20);
+        const receiver = new Session('sender', 512, 1 << 20);
+        let next = 1;
+        const delivered: number[] = [];
+        let dropIndex = 0;
+        for (const burst of bursts) {
+          for (let i = 0; i < burst; i++) {
+            const bytes = envelope(next++);
+            sender.enqueue(bytes, 0, bytes.length);
+          }
+          for (let batch = sender.inflight ?? sender.takeBatch(); batch !== undefined; batch = sender.inflight ?? sender.takeBatch()) {
+            // Send it in fragments; a drop loses the rest of this attempt (a broken connection).
+            let lost = false;
+            for (let at = 0; at < batch.data.length && !lost; at += fragment) {
+              const end = Math.min(batch.data.length, at + fragment);
+              if (drops[dropIndex++ % Math.max(1, drops.length)] === true && dropIndex < drops.length) {
+                lost = true;
+                receiver.dropPartial();
+                break;
+              }
+              const whole = receiver.receive(batch.seq, batch.data.subarray(at, end), end === batch.data.length);
+              if (whole !== undefined) {
+                delivered.push(...numbers(whole));
+                receiver.delivered(batch.seq);
+              }
+            }
+            if (lost) {
+              sender.resume(receiver.receivedSeq);
+              continue;
+            }
+            // The ack may be lost too: then the batch is resent and must be dropped as a duplicate.
+            if (drops[dropIndex++ % Math.max(1, drops.length)] === true && dropIndex < drops.length) {
+              sender.resume(receiver.receivedSeq);
+              const again = sender.inflight;
+              if (again !== undefined) expect(receiver.receive(again.seq, again.data, true)).toBeUndefined();
+            }
+            sender.acknowledge(receiver.receivedSeq);
+          }
+        }
+        expect(delivered).toEqual(Array.from({ length: next - 1 }, (_, i) => i + 1));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a reassembly larger than the limit and a gap in sequence numbers', () => {
+    const receiver = new Session('x', 512, 100);
+    expect(() => receiver.receive(1, new Uint8Array(60), false)).not.toThrow();
+    expect(() => receiver.receive(1, new Uint8Array(60), true)).toThrow(expect.objectContaining({ code: 'HORDE_MALFORMED_FRAME' }) as Error);
+    const other = new Session('y', 512, 1000);
+    expect(() => other.receive(2, envelope(1), true)).toThrow(expect.objectContaining({ code: 'HORDE_MALFORMED_FRAME' }) as Error);
+  });
+
+  it('counts what it loses when it ends', () => {
+    const session = new Session('peer', 256, 1 << 20);
+    for (let n = 1; n <= 7; n++) session.enqueue(envelope(n), 0, envelope(n).length);
+    session.takeBatch();
+    expect(session.discard()).toBe(7);
+    expect(session.queuedBytes).toBe(0);
+  });
+});
+
+describe('PeerWatches', () => {
+  const local = pid(1, 0, 65536);
+  const remote = pid(2, 0, 65536);
+
+  it('tracks monitors and links both ways and forgets them when they end', () => {
+    const watches = new PeerWatches(10);
+    watches.track(Signal.MONITOR, true, local, remote, 5);
+    watches.track(Signal.MONITOR, false, remote, local, 9);
+    watches.track(Signal.LINK, true, local, remote, 0);
+    expect(watches.size).toBe(3);
+    watches.track(Signal.DOWN, false, remote, local, 5);
+    watches.track(Signal.DEMONITOR, false, remote, local, 9);
+    expect(watches.drain()).toEqual([{ kind: 'link', local, remote, ref: 0 }]);
+  });
+
+  it('refuses new watches past its limit', () => {
+    const watches = new PeerWatches(1);
+    expect(watches.track(Signal.MONITOR, true, local, remote, 1)).toBe(true);
+    expect(watches.track(Signal.MONITOR, true, local, remote, 2)).toBe(false);
+    expect(watches.track(Signal.MONITOR, true, local, remote, 1)).toBe(true);
+  });
+});
