@@ -88,6 +88,9 @@ async function runNode(args: string[]): Promise<number> {
   });
   for (const { kind, name } of spawns) node.register(name, await node.spawn(kind));
   const gateway = values.gateway === undefined ? undefined : await startGateway(node, { listen: parseListen('--gateway', values.gateway) });
+  gateway?.on('throttle', (change: { throttled: boolean; canaryMs: number; at: number }) => {
+    process.stdout.write(`${JSON.stringify({ event: 'throttle', ...change })}\n`);
+  });
   const address = node.clusterAddress;
   process.stdout.write(`${JSON.stringify({ event: 'ready', name: address.name, host: address.host, port: address.port, gateway: gateway?.address, pid: process.pid })}\n`);
   const stopStats = values['stats-ms'] === undefined ? undefined : reportStats(node, gateway, Number(values['stats-ms']));

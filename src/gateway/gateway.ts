@@ -417,7 +417,9 @@ export class Gateway extends EventEmitter {
       }
       this.admitWaiting();
     }
-    this.emit('throttle', change);
+    // Logged and counted (throttleChanges): to the 'throttle' listeners, or to stderr without one.
+    if (this.listenerCount('throttle') > 0) this.emit('throttle', change);
+    else process.stderr.write(`[horde gateway] throttle ${change.throttled ? 'on' : 'off'} (canary ${change.canaryMs.toFixed(1)} ms)\n`);
   }
 
   private report(event: 'canaryFailed' | 'serverError', detail: unknown): void {
