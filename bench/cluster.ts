@@ -11,10 +11,10 @@
  * `cluster:ask-rtt` one case on every system.
  */
 
-import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { CLUSTER_CASE_NAMES, isClusterCase, selectClusterCases, type ClusterBenchOptions } from './cluster-cases.js';
 import { runBeam } from './cluster-beam.js';
+import { runHorde } from './cluster-horde.js';
 import { runNaive } from './cluster-naive.js';
 import type { Report } from './support/report.js';
 
@@ -32,19 +32,6 @@ export function checkArgs(args: readonly string[]): string[] {
     .map((arg) => `cluster: "${arg}" is neither a case (${CLUSTER_CASE_NAMES.join(', ')}) nor a system (${CLUSTER_SYSTEMS.join(', ')})`);
 }
 
-type HordeRunner = (report: Report, options: ClusterBenchOptions) => Promise<void>;
-
-/** horde's side (cluster-horde.ts, written with the cluster itself); undefined until it exists. */
-async function loadHorde(): Promise<HordeRunner | undefined> {
-  const file = new URL('./cluster-horde.ts', import.meta.url);
-  if (!existsSync(file)) return undefined;
-  // A computed specifier: this file type-checks whether or not cluster-horde.ts exists yet.
-  const specifier = './cluster-horde.js';
-  const loaded = (await import(specifier)) as { runHorde?: unknown };
-  if (typeof loaded.runHorde !== 'function') throw new Error('cluster: cluster-horde.ts does not export runHorde');
-  return loaded.runHorde as HordeRunner;
-}
-
 export async function run(report: Report, args: readonly string[] = []): Promise<void> {
   const problems = checkArgs(args);
   if (problems.length > 0) throw new Error(problems.join('\n'));
@@ -55,15 +42,9 @@ export async function run(report: Report, args: readonly string[] = []): Promise
   for (const system of systems) {
     const started = performance.now();
     switch (system) {
-      case 'horde': {
-        const runHorde = await loadHorde();
-        if (runHorde === undefined) {
-          process.stderr.write('[cluster] horde cluster runner not built yet\n');
-          continue;
-        }
+      case 'horde':
         await runHorde(report, options);
         break;
-      }
       case 'beam':
         await runBeam(report, options);
         break;

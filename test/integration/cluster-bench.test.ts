@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterBenchOptions } from '../../bench/cluster-cases.js';
 import { runBeam } from '../../bench/cluster-beam.js';
+import { runHorde } from '../../bench/cluster-horde.js';
 import { runNaive } from '../../bench/cluster-naive.js';
 import { findOnPath } from '../../bench/savina-beam.js';
 import { BoundedChild } from '../../bench/support/child.js';
@@ -28,6 +29,16 @@ describe('cluster suite peers (real processes on loopback)', () => {
     expect(results.map((r) => `${r.case} ${r.metric}`)).toEqual(METRICS);
     for (const r of results) {
       expect(r.system).toBe('naive-json');
+      expect(r.value).toBeGreaterThan(0);
+    }
+  });
+
+  it('horde: two horde node processes report every metric of both cases', async () => {
+    const { results, report } = collect();
+    await runHorde(report, SMALL);
+    expect(results.map((r) => `${r.case} ${r.metric}`)).toEqual(METRICS);
+    for (const r of results) {
+      expect(r.system).toBe('horde');
       expect(r.value).toBeGreaterThan(0);
     }
   });
