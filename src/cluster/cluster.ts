@@ -42,7 +42,7 @@ import { Connection, type LocalIdentity } from './connection.js';
 import { forEachEnvelope, fromPidAt, headerView, refAt, signalAt, toNodeAt, toPidAt } from './envelope-header.js';
 import { parseAddress, type ResolvedClusterOptions } from './options.js';
 import { PhiAccrualDetector } from './phi-detector.js';
-import { FRAGMENT_BYTES, Session } from './session.js';
+import { FRAGMENT_BYTES, LaneId, Session } from './session.js';
 import { ClusterState, type MemberInfo } from './state.js';
 import { PeerWatches } from './watches.js';
 import type { JsonValue } from './wire-check.js';
@@ -118,8 +118,10 @@ interface Peer {
   backoffMs: number;
   resentBatches: number;
   duplicateBatches: number;
-  /** The cumulative ack owed to the peer (0: none): it rides on the next batch out, or goes alone. */
+  /** The cumulative REGULAR ack owed to the peer (0: none): it rides on the next batch out, or goes alone. */
   ackDue: number;
+  /** The cumulative BULK ack owed (0: none): always alone. */
+  bulkAckDue: number;
 }
 
 export class ClusterServer extends EventEmitter {
@@ -256,25 +258,35 @@ export class ClusterServer extends EventEmitter {
   }
 
   /**
-   * Sends the in-flight batch's next fragments (taking a new batch when none is in flight), with
-   * the ack owed to the peer riding on the first; an ack that found no batch to ride goes alone.
+   * Sends each lane's in-flight batch's next fragments (taking a new batch when none is in
+   * flight): REGULAR first, BULK only once REGULAR has nothing left to write, so small messages
+   * pass a large one. The REGULAR ack owed to the peer rides on the first fragment; acks that
+   * found nothing to ride go alone.
    */
   private flush(peer: Peer): void {
     const connection = peer.connection;
     const session = peer.session;
     if (!peer.ready || connection === undefined || session === undefined) return;
-    const batch = session.inflight ?? session.takeBatch();
-    if (batch !== undefined) {
+    for (const lane of [LaneId.REGULAR, LaneId.BULK] as const) {
+      const queue = session.lanes[lane];
+      const batch = queue.inflight ?? queue.takeBatch();
+      if (batch === undefined) continue;
       while (batch.sent < batch.data.length && connection.canSendData) {
         const end = Math.min(batch.data.length, batch.sent + FRAGMENT_BYTES);
-        connection.sendBatch(batch.seq, batch.data.subarray(batch.sent, end), end === batch.data.length, peer.ackDue);
-        peer.ackDue = 0;
+        const ack = lane === LaneId.REGULAR ? peer.ackDue : 0;
+        connection.sendBatch(batch.seq, batch.data.subarray(batch.sent, end), end === batch.data.length, ack, lane);
+        if (lane === LaneId.REGULAR) peer.ackDue = 0;
         batch.sent = end;
       }
+      if (batch.sent < batch.data.length) break;
     }
     if (peer.ackDue > 0) {
-      connection.sendEncoded(encodeAckFrame(peer.ackDue));
+      connection.sendEncoded(encodeAckFrame(peer.ackDue, LaneId.REGULAR));
       peer.ackDue = 0;
+    }
+    if (peer.bulkAckDue > 0) {
+      connection.sendEncoded(encodeAckFrame(peer.bulkAckDue, LaneId.BULK));
+      peer.bulkAckDue = 0;
     }
   }
 
@@ -290,12 +302,13 @@ export class ClusterServer extends EventEmitter {
   // ---------------------------------------------------------------- incoming batches
 
   private onBatch(peer: Peer, frame: Extract<WireFrame, { kind: 'batch' }>): void {
-    const session = peer.session!;
-    const data = session.receive(frame.seq, frame.data, frame.last);
+    if (frame.lane !== LaneId.REGULAR && frame.lane !== LaneId.BULK) throw new HordeError(ErrorCode.MALFORMED_FRAME, `batch on unknown lane ${frame.lane}`);
+    const lane = peer.session!.lanes[frame.lane];
+    const data = lane.receive(frame.seq, frame.data, frame.last);
     if (data === undefined) {
       if (frame.last) {
         peer.duplicateBatches++;
-        this.owe(peer, session.receivedSeq);
+        this.owe(peer, frame.lane, lane.receivedSeq);
       }
       return;
     }
@@ -310,8 +323,8 @@ export class ClusterServer extends EventEmitter {
       if (signal >= Signal.EXIT && signal <= Signal.DEMONITOR) peer.watches.track(signal, false, fromPidAt(h, offset), toPidAt(h, offset), refAt(h, offset));
       this.host.deliverRaw(data, offset, length);
     });
-    session.delivered(frame.seq);
-    this.owe(peer, frame.seq);
+    lane.delivered(frame.seq);
+    this.owe(peer, frame.lane, frame.seq);
     if (!this.socketsPaused && this.host.ringsCongested()) {
       this.socketsPaused = true;
       for (const p of this.peers.values()) p.connection?.pauseReading();
@@ -323,8 +336,9 @@ export class ClusterServer extends EventEmitter {
    * delivered messages' answers make, when the code they woke sends one at once (an ask's
    * continuation does), or alone.
    */
-  private owe(peer: Peer, seq: number): void {
-    peer.ackDue = seq;
+  private owe(peer: Peer, lane: LaneId, seq: number): void {
+    if (lane === LaneId.REGULAR) peer.ackDue = seq;
+    else peer.bulkAckDue = seq;
     this.scheduleFlush();
   }
 
@@ -403,7 +417,12 @@ export class ClusterServer extends EventEmitter {
     clearTimeout(peer.reconnect);
     peer.reconnect = undefined;
     const session = peer.session;
-    connection.sendControl({ kind: 'resume', peerIncarnation: session?.peerIncarnation ?? '', receivedSeq: session?.receivedSeq ?? 0 });
+    connection.sendControl({
+      kind: 'resume',
+      peerIncarnation: session?.peerIncarnation ?? '',
+      receivedSeq: session?.lanes[LaneId.REGULAR].receivedSeq ?? 0,
+      receivedBulkSeq: session?.lanes[LaneId.BULK].receivedSeq ?? 0,
+    });
   }
 
   private onFrame(connection: Connection, frame: WireFrame): void {
@@ -418,15 +437,15 @@ export class ClusterServer extends EventEmitter {
     if (peer === undefined || peer.connection !== connection) return; // a connection that lost the tie-break
     switch (frame.kind) {
       case 'resume':
-        this.onResume(peer, hello, frame.peerIncarnation, frame.receivedSeq);
+        this.onResume(peer, hello, frame.peerIncarnation, frame.receivedSeq, frame.receivedBulkSeq);
         return;
       case 'batch':
         if (!peer.ready) throw new HordeError(ErrorCode.MALFORMED_FRAME, 'batch before resume');
-        if (frame.ack > 0) this.onAck(peer, frame.ack);
+        if (frame.ack > 0) this.onAck(peer, LaneId.REGULAR, frame.ack);
         this.onBatch(peer, frame);
         return;
       case 'ack':
-        this.onAck(peer, frame.seq);
+        this.onAck(peer, frame.lane === LaneId.BULK ? LaneId.BULK : LaneId.REGULAR, frame.seq);
         return;
       case 'heartbeat':
         peer.detector.heartbeat(Date.now());
@@ -443,20 +462,20 @@ export class ClusterServer extends EventEmitter {
     }
   }
 
-  private onAck(peer: Peer, seq: number): void {
-    if (peer.session?.acknowledge(seq) === true) {
+  private onAck(peer: Peer, lane: LaneId, seq: number): void {
+    if (peer.session?.acknowledge(lane, seq) === true) {
       this.scheduleFlush();
       this.checkRingPressure();
     }
   }
 
-  private onResume(peer: Peer, hello: Hello, theirView: string, theirReceived: number): void {
+  private onResume(peer: Peer, hello: Hello, theirView: string, theirReceived: number, theirReceivedBulk: number): void {
     const session = peer.session;
     const continues = session !== undefined && session.peerIncarnation === hello.incarnation && theirView === this.incarnation;
     if (continues) {
       session.dropPartial();
       const before = session.resent;
-      session.resume(theirReceived);
+      session.resume(theirReceived, theirReceivedBulk);
       peer.resentBatches += session.resent - before;
     } else {
       // A fresh session on both sides. Messages queued before first contact (never sent) are kept;
@@ -464,10 +483,10 @@ export class ClusterServer extends EventEmitter {
       // counted as dead letters rather than risk a duplicate.
       const fresh = this.newSession(hello.incarnation);
       if (session !== undefined) {
-        const lost = session.inflight === undefined ? 0 : session.discardInflight();
+        const lost = session.discardInflight();
         if (lost > 0) this.deadLetters(lost);
         session.moveTo(fresh);
-        if (session.receivedSeq > 0 || session.everSent) this.fireWatches(peer, 'noconnection');
+        if (session.lanes[0].receivedSeq > 0 || session.lanes[1].receivedSeq > 0 || session.everSent) this.fireWatches(peer, 'noconnection');
       }
       peer.session = fresh;
     }
@@ -501,6 +520,7 @@ export class ClusterServer extends EventEmitter {
     peer.connection = undefined;
     peer.ready = false;
     peer.ackDue = 0;
+    peer.bulkAckDue = 0;
     peer.session?.dropPartial();
     if (code !== undefined && code !== ErrorCode.CONNECTION_CLOSED) this.host.report('clusterConnection', { event: 'closed', peer: peer.name, code, reason });
     if (peer.state === 'up') this.setState(peer, 'suspect');
@@ -569,6 +589,7 @@ export class ClusterServer extends EventEmitter {
         resentBatches: 0,
         duplicateBatches: 0,
         ackDue: 0,
+        bulkAckDue: 0,
       };
       this.peers.set(member.name, peer);
       this.host.report('clusterMember', { event: 'discovered', name: member.name, nodeId: member.nodeId });

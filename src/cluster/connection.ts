@@ -111,9 +111,9 @@ export class Connection {
    * Writes one Batch frame as its head and then the data as it is (no copy). The data must stay
    * unchanged until the peer acknowledges the batch (the session guarantees it).
    */
-  sendBatch(seq: number, data: Uint8Array, last: boolean, ack: number): boolean {
+  sendBatch(seq: number, data: Uint8Array, last: boolean, ack: number, lane: number): boolean {
     if (this.closedReason !== undefined) return false;
-    const head = encodeBatchHead(seq, data.length, last, ack);
+    const head = encodeBatchHead(seq, data.length, last, ack, lane);
     this.bytesOut += head.length + data.length;
     this.socket.cork();
     this.socket.write(head);

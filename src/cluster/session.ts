@@ -1,218 +1,146 @@
 /**
- * A delivery session with one incarnation of one peer: sequence numbers, acknowledgements, resend
- * and deduplication. It outlives connections: a dropped connection re-established to the same
- * incarnation resumes the session, so delivery stays exactly once and in order.
+ * A delivery session with one incarnation of one peer. It outlives connections: a dropped
+ * connection re-established to the same incarnation resumes the session, so delivery stays
+ * exactly once and in order per sender and receiver.
  *
  * Design note (main thread only; no locking, but the invariants matter):
- * - Outgoing: envelopes are copied once, into segments of up to `batchBytes` (a larger envelope
- *   gets a segment of its own). At most one batch is in flight (sent, not acknowledged); the
- *   rest coalesce in `pending`, so a busy peer gets big batches and an idle one gets each message
- *   at once. A batch keeps its sequence number across resends.
- * - Bound: `pendingBytes` <= `maxPendingBytes` is the owner's high-water mark: over it the owner
- *   stops reading the rings that feed this node (back pressure reaches the senders); `enqueue`
- *   itself never refuses, the ring drain is what stops.
- * - Incoming: `receivedSeq` is the last batch delivered. A batch at or below it is a resend of
- *   one already delivered: acknowledged again and dropped. Fragments of one batch are reassembled
- *   (bounded by `maxBatchBytes`) and delivered only when the last one arrived.
+ * - Two lanes (lane.ts), each with its own batches, sequence numbers and acknowledgements:
+ *   REGULAR for ordinary traffic and BULK for envelopes of BULK_BYTES or more. The cluster server
+ *   writes REGULAR first and BULK fragments only when REGULAR has nothing to send, so a large
+ *   message cannot hold up small ones behind it: they pass it, at most one fragment behind.
+ * - Order per sender: a sender's envelopes must arrive in the order it sent them, and the two
+ *   lanes are delivered independently. So once a sender has an envelope in BULK, everything it
+ *   sends goes to BULK too until those are acknowledged (`bulkSenders` counts them); and a large
+ *   envelope from a sender that still has REGULAR envelopes unacknowledged stays in REGULAR.
+ *   The check costs nothing while no bulk traffic is under way (`bulkSenders` is empty).
+ * - Bound: `queuedBytes` against the owner's high-water mark (maxPendingBytes): over it the owner
+ *   stops reading the rings that feed other nodes; `enqueue` itself never refuses.
  */
-import { ErrorCode, HordeError } from '../errors.js';
-import { countEnvelopes } from './envelope-header.js';
+import { EnvelopeField, NO_SENDER_SERIAL } from '../codec/envelope.js';
+import { forEachEnvelope } from './envelope-header.js';
+import { Lane } from './lane.js';
 
-/** A batch larger than this goes out as several Batch frames (fragments). */
-export const FRAGMENT_BYTES = 64 * 1024;
-const INITIAL_SEGMENT_BYTES = 4096;
-const POOL_SIZE = 4;
+export { FRAGMENT_BYTES, type InflightBatch } from './lane.js';
 
-interface Segment {
-  bytes: Uint8Array;
-  used: number;
-}
+export const LaneId = { REGULAR: 0, BULK: 1 } as const;
+export type LaneId = (typeof LaneId)[keyof typeof LaneId];
 
-/** A Buffer over the same memory as `bytes`; the ring passes the same array every time, so the last one is kept. */
-let lastBytes: Uint8Array | undefined;
-let lastBuffer: Buffer | undefined;
+/** Envelopes at least this large travel in the BULK lane. */
+export const BULK_BYTES = 32 * 1024;
 
-function bufferOf(bytes: Uint8Array): Buffer {
-  if (bytes !== lastBytes) {
-    lastBytes = bytes;
-    lastBuffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  return lastBuffer!;
-}
-
-export interface InflightBatch {
-  seq: number;
-  data: Uint8Array;
-  /** The whole buffer `data` views (back to the pool once acknowledged). */
-  buffer: Uint8Array;
-  /** Bytes of `data` written to the current connection so far. */
-  sent: number;
+/** The sender of the envelope at `offset` as a map key ("node.shard.serial", or "-" for none). */
+function senderKey(bytes: Uint8Array, offset: number): string {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const serial = view.getFloat64(offset + EnvelopeField.FROM_SERIAL, true);
+  if (serial === NO_SENDER_SERIAL) return '-';
+  return `${view.getUint16(offset + EnvelopeField.FROM_NODE, true)}.${view.getUint16(offset + EnvelopeField.FROM_SHARD, true)}.${serial}`;
 }
 
 export class Session {
-  private readonly segments: Segment[] = [];
-  /** Full-size segment buffers whose batches were acknowledged, for reuse (at most POOL_SIZE). */
-  private readonly pool: Uint8Array[] = [];
-  /** Small segment buffers (an idle peer's one-message batches), for reuse. */
-  private readonly smallPool: Uint8Array[] = [];
-  private pendingBytes = 0;
-  private nextSeq = 1;
-  inflight: InflightBatch | undefined;
-  receivedSeq = 0;
-  private readonly reassembly: Uint8Array[] = [];
-  private reassemblyBytes = 0;
-  resent = 0;
-  duplicates = 0;
-  /** A batch went out in this session (so the peer may hold state about it). */
-  everSent = false;
+  readonly lanes: readonly [Lane, Lane];
+  /** Envelopes in the BULK lane not yet acknowledged, per sender. */
+  private readonly bulkSenders = new Map<string, number>();
 
   constructor(
     /** The peer's incarnation this session is with. */
     readonly peerIncarnation: string,
-    private readonly batchBytes: number,
-    private readonly maxBatchBytes: number,
-  ) {}
+    batchBytes: number,
+    maxBatchBytes: number,
+  ) {
+    this.lanes = [new Lane(batchBytes, maxBatchBytes), new Lane(batchBytes, maxBatchBytes)];
+  }
 
   get queuedBytes(): number {
-    return this.pendingBytes + (this.inflight === undefined ? 0 : this.inflight.data.length);
+    return this.lanes[0].queuedBytes + this.lanes[1].queuedBytes;
   }
 
-  /** Copies one envelope into the pending batch. */
+  /** A batch went out in this session (so the peer may hold state about it). */
+  get everSent(): boolean {
+    return this.lanes[0].everSent || this.lanes[1].everSent;
+  }
+
+  get resent(): number {
+    return this.lanes[0].resent + this.lanes[1].resent;
+  }
+
+  /** Copies one envelope into the lane its size and its sender's earlier envelopes call for. */
   enqueue(bytes: Uint8Array, offset: number, length: number): void {
-    let last = this.segments[this.segments.length - 1];
-    if (last !== undefined && last.bytes.length - last.used < length && last.used + length <= this.batchBytes) {
-      // Segments start small (an idle peer's batch is one message) and double up to batchBytes.
-      const size = Math.min(this.batchBytes, Math.max(last.bytes.length * 2, last.used + length));
-      const grown = size === this.batchBytes ? this.fullSegment() : new Uint8Array(size);
-      grown.set(last.bytes.subarray(0, last.used));
-      last.bytes = grown;
+    if (length < BULK_BYTES && this.bulkSenders.size === 0) {
+      this.lanes[LaneId.REGULAR].enqueue(bytes, offset, length);
+      return;
     }
-    if (last === undefined || last.bytes.length - last.used < length) {
-      // Busy (another segment waits): start at full size; idle: small, and grow.
-      const busy = last !== undefined || this.inflight !== undefined;
-      const bytes = busy && length <= this.batchBytes ? this.fullSegment() : length <= INITIAL_SEGMENT_BYTES ? (this.smallPool.pop() ?? new Uint8Array(INITIAL_SEGMENT_BYTES)) : new Uint8Array(length);
-      last = { bytes, used: 0 };
-      this.segments.push(last);
+    const sender = senderKey(bytes, offset);
+    const bulk = this.bulkSenders.has(sender) || (length >= BULK_BYTES && !this.regularHolds(sender));
+    if (!bulk) {
+      this.lanes[LaneId.REGULAR].enqueue(bytes, offset, length);
+      return;
     }
-    // Buffer#copy: a native copy with no view allocated per message (a subarray's garbage cost
-    // more than the copy itself; a byte loop is slower past a few dozen bytes).
-    if (offset === 0 && length === bytes.length) last.bytes.set(bytes, last.used);
-    else bufferOf(bytes).copy(last.bytes, last.used, offset, offset + length);
-    last.used += length;
-    this.pendingBytes += length;
+    this.bulkSenders.set(sender, (this.bulkSenders.get(sender) ?? 0) + 1);
+    this.lanes[LaneId.BULK].enqueue(bytes, offset, length);
   }
 
-  /** Takes the next batch if none is in flight; undefined when nothing is pending or one is. */
-  takeBatch(): InflightBatch | undefined {
-    if (this.inflight !== undefined) return undefined;
-    const segment = this.segments.shift();
-    if (segment === undefined) return undefined;
-    this.pendingBytes -= segment.used;
-    this.inflight = { seq: this.nextSeq++, data: segment.bytes.subarray(0, segment.used), buffer: segment.bytes, sent: 0 };
-    this.everSent = true;
-    return this.inflight;
-  }
-
-  /** The peer delivered everything up to `seq`. Returns whether the in-flight batch is done. */
-  acknowledge(seq: number): boolean {
-    if (this.inflight !== undefined && this.inflight.seq <= seq) {
-      this.release(this.inflight);
-      return true;
+  /** Whether REGULAR holds an unacknowledged envelope of `sender` (scanned: bulk traffic is rare). */
+  private regularHolds(sender: string): boolean {
+    for (const run of this.lanes[LaneId.REGULAR].unacknowledged()) {
+      let found = false;
+      forEachEnvelope(run, (offset) => {
+        if (!found && senderKey(run, offset) === sender) found = true;
+      });
+      if (found) return true;
     }
     return false;
   }
 
-  private fullSegment(): Uint8Array {
-    return this.pool.pop() ?? new Uint8Array(this.batchBytes);
+  /** The peer delivered everything up to `seq` in `lane`. Returns whether a batch completed. */
+  acknowledge(lane: LaneId, seq: number): boolean {
+    const target = this.lanes[lane];
+    const batch = target.inflight;
+    if (batch === undefined || batch.seq > seq) return false;
+    if (lane === LaneId.BULK) this.forgetBulk(batch.data);
+    return target.acknowledge(seq);
   }
 
-  /** The in-flight batch is delivered: its buffer can hold the next ones. */
-  private release(batch: InflightBatch): void {
-    this.inflight = undefined;
-    if (batch.buffer.length === this.batchBytes && this.pool.length < POOL_SIZE) this.pool.push(batch.buffer);
-    else if (batch.buffer.length === INITIAL_SEGMENT_BYTES && this.smallPool.length < POOL_SIZE) this.smallPool.push(batch.buffer);
+  private forgetBulk(data: Uint8Array): void {
+    forEachEnvelope(data, (offset) => {
+      const sender = senderKey(data, offset);
+      const left = (this.bulkSenders.get(sender) ?? 1) - 1;
+      if (left <= 0) this.bulkSenders.delete(sender);
+      else this.bulkSenders.set(sender, left);
+    });
   }
 
-  /** A new connection: the in-flight batch (if the peer has not delivered it) goes out again. */
-  resume(peerReceivedSeq: number): void {
-    if (this.inflight === undefined) return;
-    if (this.inflight.seq <= peerReceivedSeq) {
-      this.release(this.inflight);
-      return;
-    }
-    this.inflight.sent = 0;
-    this.resent++;
-  }
-
-  /**
-   * One Batch frame arrived: returns the complete batch data to deliver, or undefined (a fragment,
-   * or a duplicate). Throws HORDE_MALFORMED_FRAME when reassembly would exceed `maxBatchBytes`.
-   */
-  receive(seq: number, data: Uint8Array, last: boolean): Uint8Array | undefined {
-    if (this.reassemblyBytes + data.length > this.maxBatchBytes) {
-      throw new HordeError(ErrorCode.MALFORMED_FRAME, `batch ${seq} exceeds ${this.maxBatchBytes} bytes`);
-    }
-    if (!last) {
-      this.reassembly.push(data);
-      this.reassemblyBytes += data.length;
-      return undefined;
-    }
-    let whole = data;
-    if (this.reassembly.length > 0) {
-      whole = new Uint8Array(this.reassemblyBytes + data.length);
-      let at = 0;
-      for (const part of this.reassembly) {
-        whole.set(part, at);
-        at += part.length;
-      }
-      whole.set(data, at);
-      this.reassembly.length = 0;
-      this.reassemblyBytes = 0;
-    }
-    if (seq <= this.receivedSeq) {
-      this.duplicates++;
-      return undefined;
-    }
-    if (seq !== this.receivedSeq + 1) {
-      throw new HordeError(ErrorCode.MALFORMED_FRAME, `batch ${seq} arrived after ${this.receivedSeq}: a gap`);
-    }
-    return whole;
-  }
-
-  /** Marks batch `seq` delivered (after its envelopes reached the rings). */
-  delivered(seq: number): void {
-    this.receivedSeq = seq;
+  /** A new connection: each lane's unacknowledged batch goes out again unless the peer has it. */
+  resume(receivedRegular: number, receivedBulk: number): void {
+    const bulk = this.lanes[LaneId.BULK].inflight;
+    if (bulk !== undefined && bulk.seq <= receivedBulk) this.forgetBulk(bulk.data);
+    this.lanes[LaneId.REGULAR].resume(receivedRegular);
+    this.lanes[LaneId.BULK].resume(receivedBulk);
   }
 
   /** A connection broke mid-batch: fragments received so far will come again. */
   dropPartial(): void {
-    this.reassembly.length = 0;
-    this.reassemblyBytes = 0;
+    this.lanes[0].dropPartial();
+    this.lanes[1].dropPartial();
   }
 
-  /** Drops the in-flight batch; returns how many envelopes it held. */
+  /** Drops the in-flight batches; returns how many envelopes they held. */
   discardInflight(): number {
-    const lost = this.inflight === undefined ? 0 : countEnvelopes(this.inflight.data);
-    this.inflight = undefined;
-    return lost;
+    const bulk = this.lanes[LaneId.BULK].inflight;
+    if (bulk !== undefined) this.forgetBulk(bulk.data);
+    return this.lanes[0].discardInflight() + this.lanes[1].discardInflight();
   }
 
-  /** Hands the batches not yet sent to `next` (a fresh session with the same peer). */
+  /** Hands the envelopes not yet sent to `next` (a fresh session with the same peer), in order. */
   moveTo(next: Session): void {
-    for (const segment of this.segments) next.enqueue(segment.bytes, 0, segment.used);
-    this.segments.length = 0;
-    this.pendingBytes = 0;
+    for (const lane of this.lanes) {
+      for (const run of lane.takePending()) forEachEnvelope(run, (offset, length) => next.enqueue(run, offset, length));
+    }
+    this.bulkSenders.clear();
   }
 
   /** Ends the session: the envelopes never delivered (counted as dead letters by the owner). */
   discard(): number {
-    let lost = 0;
-    if (this.inflight !== undefined) lost += countEnvelopes(this.inflight.data);
-    for (const segment of this.segments) lost += countEnvelopes(segment.bytes.subarray(0, segment.used));
-    this.inflight = undefined;
-    this.segments.length = 0;
-    this.pendingBytes = 0;
-    this.dropPartial();
-    return lost;
+    this.bulkSenders.clear();
+    return this.lanes[0].discard() + this.lanes[1].discard();
   }
 }

@@ -37,9 +37,9 @@ export interface Hello {
 export type WireFrame =
   | { kind: 'hello'; hello: Hello }
   | { kind: 'auth'; proof: Uint8Array }
-  | { kind: 'resume'; peerIncarnation: string; receivedSeq: number }
-  | { kind: 'batch'; seq: number; data: Uint8Array; last: boolean; ack: number }
-  | { kind: 'ack'; seq: number }
+  | { kind: 'resume'; peerIncarnation: string; receivedSeq: number; receivedBulkSeq: number }
+  | { kind: 'batch'; seq: number; data: Uint8Array; last: boolean; ack: number; lane: number }
+  | { kind: 'ack'; seq: number; lane: number }
   | { kind: 'heartbeat'; sentAtMs: number }
   | { kind: 'gossip'; membership?: unknown; directory?: unknown; metadata?: unknown }
   | { kind: 'bye'; reason: string; leaving: boolean }
@@ -64,11 +64,11 @@ function toProto(frame: WireFrame): Record<string, unknown> {
     case 'auth':
       return { auth: { proof: frame.proof } };
     case 'resume':
-      return { resume: { peer_incarnation: frame.peerIncarnation, received_seq: frame.receivedSeq } };
+      return { resume: { peer_incarnation: frame.peerIncarnation, received_seq: frame.receivedSeq, received_bulk_seq: frame.receivedBulkSeq } };
     case 'batch':
-      return { batch: { seq: frame.seq, data: frame.data, last: frame.last, ack: frame.ack } };
+      return { batch: { seq: frame.seq, data: frame.data, last: frame.last, ack: frame.ack, lane: frame.lane } };
     case 'ack':
-      return { ack: { seq: frame.seq } };
+      return { ack: { seq: frame.seq, lane: frame.lane } };
     case 'heartbeat':
       return { heartbeat: { sent_at_ms: frame.sentAtMs } };
     case 'gossip':
@@ -119,6 +119,8 @@ const TAG_SEQ = (1 << 3) | 0;
 const TAG_DATA = (2 << 3) | 2;
 const TAG_LAST = (3 << 3) | 0;
 const TAG_BATCH_ACK = (4 << 3) | 0;
+const TAG_BATCH_LANE = (5 << 3) | 0;
+const TAG_ACK_LANE = (2 << 3) | 0;
 
 function varintBytes(value: number): number {
   let n = 1;
@@ -141,8 +143,8 @@ function writeVarint(out: Uint8Array, at: number, value: number): number {
  * (not including) the data bytes, which the caller writes right after it (no copy of the data).
  * Fields are in the order seq, last, ack, data: protobuf readers take fields in any order.
  */
-export function encodeBatchHead(seq: number, dataLength: number, last: boolean, ack: number): Buffer {
-  const fields = 1 + varintBytes(seq) + (last ? 2 : 0) + (ack > 0 ? 1 + varintBytes(ack) : 0) + 1 + varintBytes(dataLength);
+export function encodeBatchHead(seq: number, dataLength: number, last: boolean, ack: number, lane = 0): Buffer {
+  const fields = 1 + varintBytes(seq) + (last ? 2 : 0) + (ack > 0 ? 1 + varintBytes(ack) : 0) + (lane > 0 ? 1 + varintBytes(lane) : 0) + 1 + varintBytes(dataLength);
   const body = fields + dataLength;
   const total = 1 + varintBytes(body) + body;
   const head = Buffer.allocUnsafe(4 + total - dataLength);
@@ -160,14 +162,18 @@ export function encodeBatchHead(seq: number, dataLength: number, last: boolean, 
     head[at++] = TAG_BATCH_ACK;
     at = writeVarint(head, at, ack);
   }
+  if (lane > 0) {
+    head[at++] = TAG_BATCH_LANE;
+    at = writeVarint(head, at, lane);
+  }
   head[at++] = TAG_DATA;
   writeVarint(head, at, dataLength);
   return head;
 }
 
 /** A whole Batch frame in one buffer (head and data): tests and small frames. */
-export function encodeBatchFrame(seq: number, data: Uint8Array, last: boolean, ack: number): Buffer {
-  return Buffer.concat([encodeBatchHead(seq, data.length, last, ack), data]);
+export function encodeBatchFrame(seq: number, data: Uint8Array, last: boolean, ack: number, lane = 0): Buffer {
+  return Buffer.concat([encodeBatchHead(seq, data.length, last, ack, lane), data]);
 }
 
 /** Decodes with protobufjs only (no hand-written fast path): tests compare the two. */
@@ -176,8 +182,8 @@ export function decodeFrameWithProtobufjs(bytes: Uint8Array): WireFrame {
 }
 
 /** A whole Ack frame, length prefix included. */
-export function encodeAckFrame(seq: number): Buffer {
-  const body = 1 + varintBytes(seq);
+export function encodeAckFrame(seq: number, lane = 0): Buffer {
+  const body = 1 + varintBytes(seq) + (lane > 0 ? 1 + varintBytes(lane) : 0);
   const total = 1 + varintBytes(body) + body;
   const out = Buffer.allocUnsafe(4 + total);
   out.writeUInt32BE(total, 0);
@@ -185,7 +191,11 @@ export function encodeAckFrame(seq: number): Buffer {
   out[at++] = TAG_FRAME_ACK;
   at = writeVarint(out, at, body);
   out[at++] = TAG_SEQ;
-  writeVarint(out, at, seq);
+  at = writeVarint(out, at, seq);
+  if (lane > 0) {
+    out[at++] = TAG_ACK_LANE;
+    writeVarint(out, at, lane);
+  }
   return out;
 }
 
@@ -212,19 +222,22 @@ function decodeHotFrame(bytes: Uint8Array): WireFrame | undefined {
   const end = bytes.length;
   let seq = 0;
   let ack = 0;
+  let lane = 0;
   let last = false;
   let data: Uint8Array | undefined;
+  const batch = tag === TAG_FRAME_BATCH;
   while (at < end) {
     const field = bytes[at++];
-    if (field === TAG_SEQ || field === TAG_BATCH_ACK || field === TAG_LAST) {
+    const varintField = field === TAG_SEQ || (batch ? field === TAG_LAST || field === TAG_BATCH_ACK || field === TAG_BATCH_LANE : field === TAG_ACK_LANE);
+    if (varintField) {
       const value = readVarint(bytes, at, end);
       if (value === undefined) return undefined;
       at = value[1];
       if (field === TAG_SEQ) seq = value[0];
       else if (field === TAG_LAST) last = value[0] !== 0;
-      else if (tag === TAG_FRAME_BATCH) ack = value[0];
-      else return undefined;
-    } else if (field === TAG_DATA && tag === TAG_FRAME_BATCH) {
+      else if (field === TAG_BATCH_ACK) ack = value[0];
+      else lane = value[0];
+    } else if (field === TAG_DATA && batch) {
       const size = readVarint(bytes, at, end);
       if (size === undefined || size[1] + size[0] > end) return undefined;
       data = bytes.subarray(size[1], size[1] + size[0]);
@@ -233,8 +246,8 @@ function decodeHotFrame(bytes: Uint8Array): WireFrame | undefined {
       return undefined;
     }
   }
-  if (tag === TAG_FRAME_ACK) return { kind: 'ack', seq };
-  return { kind: 'batch', seq, data: data ?? new Uint8Array(0), last, ack };
+  if (!batch) return { kind: 'ack', seq, lane };
+  return { kind: 'batch', seq, data: data ?? new Uint8Array(0), last, ack, lane };
 }
 
 /** Decodes one frame's bytes; throws HORDE_MALFORMED_FRAME on anything that is not a valid Frame. */
@@ -279,12 +292,17 @@ function decodeGeneral(bytes: Uint8Array): WireFrame {
       if (!(part.proof instanceof Uint8Array)) throw malformed('auth.proof is not bytes');
       return { kind: 'auth', proof: part.proof };
     case 'resume':
-      return { kind: 'resume', peerIncarnation: text(part.peer_incarnation, 'resume.peer_incarnation', 64), receivedSeq: seqOf(part.received_seq, 'resume.received_seq') };
+      return {
+        kind: 'resume',
+        peerIncarnation: text(part.peer_incarnation, 'resume.peer_incarnation', 64),
+        receivedSeq: seqOf(part.received_seq, 'resume.received_seq'),
+        receivedBulkSeq: seqOf(part.received_bulk_seq, 'resume.received_bulk_seq'),
+      };
     case 'batch':
       if (!(part.data instanceof Uint8Array)) throw malformed('batch.data is not bytes');
-      return { kind: 'batch', seq: seqOf(part.seq, 'batch.seq'), data: part.data, last: part.last === true, ack: seqOf(part.ack, 'batch.ack') };
+      return { kind: 'batch', seq: seqOf(part.seq, 'batch.seq'), data: part.data, last: part.last === true, ack: seqOf(part.ack, 'batch.ack'), lane: typeof part.lane === 'number' ? part.lane : 0 };
     case 'ack':
-      return { kind: 'ack', seq: seqOf(part.seq, 'ack.seq') };
+      return { kind: 'ack', seq: seqOf(part.seq, 'ack.seq'), lane: typeof part.lane === 'number' ? part.lane : 0 };
     case 'heartbeat':
       return { kind: 'heartbeat', sentAtMs: typeof part.sent_at_ms === 'number' ? part.sent_at_ms : 0 };
     case 'gossip':

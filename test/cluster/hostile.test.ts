@@ -83,7 +83,7 @@ describe('the handshake', () => {
     const proof = proveSecret(new TextEncoder().encode('not-the-secret-at-all'), serverHello.challenge, { prover: 'intruder', incarnation: 'feedfacefeedface', verifier: 'fortress' });
     send(client.socket, { kind: 'auth', proof });
     const envelope = encodeEnvelopeToBytes({ signal: Signal.USER, to: counter, from: undefined, ref: 0, payload: { type: 'inc', by: 1000 } });
-    send(client.socket, { kind: 'batch', seq: 1, data: envelope, last: true, ack: 0 });
+    send(client.socket, { kind: 'batch', seq: 1, data: envelope, last: true, ack: 0, lane: 0 });
     await client.closed;
     expect(await closedCount('HORDE_HANDSHAKE_FAILED')).toBeGreaterThan(before);
     expect(await counterValue()).toBe(0);
@@ -119,7 +119,7 @@ describe('the handshake', () => {
     await old.closed;
     const eager = rawClient();
     const envelope = encodeEnvelopeToBytes({ signal: Signal.USER, to: counter, from: undefined, ref: 0, payload: { type: 'inc', by: 5 } });
-    send(eager.socket, { kind: 'batch', seq: 1, data: envelope, last: true, ack: 0 });
+    send(eager.socket, { kind: 'batch', seq: 1, data: envelope, last: true, ack: 0, lane: 0 });
     await eager.closed;
     expect(await closedCount('HORDE_HANDSHAKE_FAILED')).toBeGreaterThanOrEqual(before + 2);
     expect(await counterValue()).toBe(0);
@@ -177,7 +177,7 @@ describe('a peer that stops reading', () => {
     const authenticated = new Promise<void>((resolve) => (ready = resolve));
     const fake = new Connection(socket, true, { name: 'sluggish', nodeId: slowId, incarnation: 'aaaabbbbccccdddd', host: '127.0.0.1', port: 1, role: Role.MEMBER }, new TextEncoder().encode(SECRET), { maxFrameBytes: 16 << 20, handshakeTimeoutMs: 5000 }, {
       authenticated: (conn) => {
-        conn.sendControl({ kind: 'resume', peerIncarnation: '', receivedSeq: 0 });
+        conn.sendControl({ kind: 'resume', peerIncarnation: '', receivedSeq: 0, receivedBulkSeq: 0 });
         ready();
       },
       frame: () => undefined,

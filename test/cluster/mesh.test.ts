@@ -54,6 +54,15 @@ describe('a cluster of node processes', () => {
     expect(tester.whereis('no-such-name')).toBeUndefined();
   });
 
+  it('carries large messages (the bulk lane, in fragments) beside small ones', async () => {
+    const echo = tester.whereis('bravo-echo')!;
+    const big = { blob: 'b'.repeat(300_000) };
+    const small = Array.from({ length: 50 }, (_, i) => tester.ask(echo, { i }));
+    const [back, ...rest] = await Promise.all([tester.ask(echo, big), ...small]);
+    expect(back).toEqual(big);
+    expect(rest).toEqual(Array.from({ length: 50 }, (_, i) => ({ i })));
+  });
+
   it('replicates cluster metadata (last writer wins) to every member', async () => {
     tester.setMetadata('config', { version: 1 });
     tester.setMetadata('config', { version: 2 });

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeEnvelopeToBytes, Signal } from '../../src/codec/envelope.js';
 import { forEachEnvelope } from '../../src/cluster/envelope-header.js';
-import { Session } from '../../src/cluster/session.js';
+import { Lane } from '../../src/cluster/lane.js';
+import { BULK_BYTES, LaneId, Session } from '../../src/cluster/session.js';
 import { PeerWatches } from '../../src/cluster/watches.js';
 import { pid } from '../../src/process/pid.js';
 
@@ -21,9 +22,9 @@ function numbers(data: Uint8Array): number[] {
   return out;
 }
 
-describe('Session', () => {
+describe('Lane', () => {
   it('keeps one batch in flight and coalesces the rest into the next', () => {
-    const session = new Session('peer-1', 4096, 1 << 20);
+    const session = new Lane(4096, 1 << 20);
     session.enqueue(envelope(1), 0, envelope(1).length);
     const first = session.takeBatch()!;
     expect(numbers(first.data)).toEqual([1]);
@@ -38,8 +39,8 @@ describe('Session', () => {
   it('delivers exactly once and in order whatever is resent, duplicated or cut into fragments', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 30 }), fc.array(fc.boolean(), { maxLength: 60 }), fc.integer({ min: 1, max: 200 }), (bursts, drops, fragment) => {
-        const sender = new Session('receiver', 512, 1 << 20);
-        const receiver = new Session('sender', 512, 1 << 20);
+        const sender = new Lane(512, 1 << 20);
+        const receiver = new Lane(512, 1 << 20);
         let next = 1;
         const delivered: number[] = [];
         let dropIndex = 0;
@@ -84,19 +85,83 @@ describe('Session', () => {
   });
 
   it('refuses a reassembly larger than the limit and a gap in sequence numbers', () => {
-    const receiver = new Session('x', 512, 100);
+    const receiver = new Lane(512, 100);
     expect(() => receiver.receive(1, new Uint8Array(60), false)).not.toThrow();
     expect(() => receiver.receive(1, new Uint8Array(60), true)).toThrow(expect.objectContaining({ code: 'HORDE_MALFORMED_FRAME' }) as Error);
-    const other = new Session('y', 512, 1000);
+    const other = new Lane(512, 1000);
     expect(() => other.receive(2, envelope(1), true)).toThrow(expect.objectContaining({ code: 'HORDE_MALFORMED_FRAME' }) as Error);
   });
 
   it('counts what it loses when it ends', () => {
-    const session = new Session('peer', 256, 1 << 20);
+    const session = new Lane(256, 1 << 20);
     for (let n = 1; n <= 7; n++) session.enqueue(envelope(n), 0, envelope(n).length);
     session.takeBatch();
     expect(session.discard()).toBe(7);
     expect(session.queuedBytes).toBe(0);
+  });
+});
+
+function from(sender: number, n: number, bytes: number): Uint8Array {
+  const padding = 'p'.repeat(Math.max(0, bytes - 80));
+  return encodeEnvelopeToBytes({ signal: Signal.USER, to: pid(2, 0, 65536), from: pid(1, 0, 65536 * (sender + 1)), ref: 0, payload: { n, s: sender, padding } });
+}
+
+function senderAndNumber(data: Uint8Array): [number, number][] {
+  const out: [number, number][] = [];
+  forEachEnvelope(data, (offset, length) => {
+    const message = JSON.parse(Buffer.from(data.subarray(offset + 40, offset + length)).toString()) as { n: number; s: number };
+    out.push([message.s, message.n]);
+  });
+  return out;
+}
+
+describe('Session lanes', () => {
+  it('lets small messages pass a large one in flight', () => {
+    const session = new Session('peer', 64 * 1024, 4 << 20);
+    const big = from(0, 1, BULK_BYTES * 4);
+    session.enqueue(big, 0, big.length);
+    const small = from(1, 1, 100);
+    session.enqueue(small, 0, small.length);
+    expect(senderAndNumber(session.lanes[LaneId.BULK].takeBatch()!.data)).toEqual([[0, 1]]);
+    expect(senderAndNumber(session.lanes[LaneId.REGULAR].takeBatch()!.data)).toEqual([[1, 1]]);
+  });
+
+  it('keeps each sender\'s order whatever order the two lanes are delivered in', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.boolean()), { minLength: 1, maxLength: 60 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 200 }),
+        (sends, choices) => {
+          const session = new Session('peer', 64 * 1024, 16 << 20);
+          const next = [0, 0, 0, 0];
+          const delivered: [number, number][] = [];
+          let choice = 0;
+          const deliverOne = (): boolean => {
+            // Deliver one in-flight batch from a lane picked by `choices`, then acknowledge it.
+            const order = choices[choice++ % choices.length] === true ? [LaneId.BULK, LaneId.REGULAR] : [LaneId.REGULAR, LaneId.BULK];
+            for (const lane of order) {
+              const batch = session.lanes[lane].inflight ?? session.lanes[lane].takeBatch();
+              if (batch === undefined) continue;
+              delivered.push(...senderAndNumber(batch.data));
+              session.acknowledge(lane, batch.seq);
+              return true;
+            }
+            return false;
+          };
+          for (const [sender, large] of sends) {
+            const bytes = from(sender, ++next[sender]!, large ? BULK_BYTES + 100 : 120);
+            session.enqueue(bytes, 0, bytes.length);
+            if (choices[choice++ % choices.length] === true) deliverOne();
+          }
+          while (deliverOne());
+          for (let sender = 0; sender < 4; sender++) {
+            const numbersOf = delivered.filter(([s]) => s === sender).map(([, n]) => n);
+            expect(numbersOf).toEqual(Array.from({ length: next[sender]! }, (_, i) => i + 1));
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 

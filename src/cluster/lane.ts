@@ -1,0 +1,221 @@
+/**
+ * One lane of a delivery session (session.ts): its own batches, sequence numbers, acknowledgements,
+ * resend and deduplication. A session has two: regular traffic, and bulk (large envelopes, and
+ * whatever their senders send after them until those are delivered).
+ *
+ * Design note (main thread only; no locking, but the invariants matter):
+ * - Outgoing: envelopes are copied once, into segments of up to `batchBytes` (a larger envelope
+ *   gets a segment of its own). At most one batch is in flight (sent, not acknowledged); the
+ *   rest coalesce in pending segments, so a busy peer gets big batches and an idle one gets each
+ *   message at once. A batch keeps its sequence number across resends.
+ * - Incoming: `receivedSeq` is the last batch delivered. A batch at or below it is a resend of
+ *   one already delivered: acknowledged again and dropped. Fragments of one batch are reassembled
+ *   (bounded by `maxBatchBytes`) and delivered only when the last one arrived.
+ */
+import { ErrorCode, HordeError } from '../errors.js';
+import { countEnvelopes } from './envelope-header.js';
+
+/** A batch larger than this goes out as several Batch frames (fragments). */
+export const FRAGMENT_BYTES = 64 * 1024;
+const INITIAL_SEGMENT_BYTES = 4096;
+const POOL_SIZE = 4;
+
+interface Segment {
+  bytes: Uint8Array;
+  used: number;
+}
+
+/** A Buffer over the same memory as `bytes`; the ring passes the same array every time, so the last one is kept. */
+let lastBytes: Uint8Array | undefined;
+let lastBuffer: Buffer | undefined;
+
+function bufferOf(bytes: Uint8Array): Buffer {
+  if (bytes !== lastBytes) {
+    lastBytes = bytes;
+    lastBuffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return lastBuffer!;
+}
+
+export interface InflightBatch {
+  seq: number;
+  data: Uint8Array;
+  /** The whole buffer `data` views (back to the pool once acknowledged). */
+  buffer: Uint8Array;
+  /** Bytes of `data` written to the current connection so far. */
+  sent: number;
+}
+
+export class Lane {
+  private readonly segments: Segment[] = [];
+  /** Full-size segment buffers whose batches were acknowledged, for reuse (at most POOL_SIZE). */
+  private readonly pool: Uint8Array[] = [];
+  /** Small segment buffers (an idle peer's one-message batches), for reuse. */
+  private readonly smallPool: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private nextSeq = 1;
+  inflight: InflightBatch | undefined;
+  receivedSeq = 0;
+  private readonly reassembly: Uint8Array[] = [];
+  private reassemblyBytes = 0;
+  resent = 0;
+  duplicates = 0;
+  /** A batch went out in this session (so the peer may hold state about it). */
+  everSent = false;
+
+  constructor(
+    private readonly batchBytes: number,
+    private readonly maxBatchBytes: number,
+  ) {}
+
+  get queuedBytes(): number {
+    return this.pendingBytes + (this.inflight === undefined ? 0 : this.inflight.data.length);
+  }
+
+  /** Copies one envelope into the pending batch. */
+  enqueue(bytes: Uint8Array, offset: number, length: number): void {
+    let last = this.segments[this.segments.length - 1];
+    if (last !== undefined && last.bytes.length - last.used < length && last.used + length <= this.batchBytes) {
+      // Segments start small (an idle peer's batch is one message) and double up to batchBytes.
+      const size = Math.min(this.batchBytes, Math.max(last.bytes.length * 2, last.used + length));
+      const grown = size === this.batchBytes ? this.fullSegment() : new Uint8Array(size);
+      grown.set(last.bytes.subarray(0, last.used));
+      last.bytes = grown;
+    }
+    if (last === undefined || last.bytes.length - last.used < length) {
+      // Busy (another segment waits): start at full size; idle: small, and grow.
+      const busy = last !== undefined || this.inflight !== undefined;
+      const bytes = busy && length <= this.batchBytes ? this.fullSegment() : length <= INITIAL_SEGMENT_BYTES ? (this.smallPool.pop() ?? new Uint8Array(INITIAL_SEGMENT_BYTES)) : new Uint8Array(length);
+      last = { bytes, used: 0 };
+      this.segments.push(last);
+    }
+    // Buffer#copy: a native copy with no view allocated per message (a subarray's garbage cost
+    // more than the copy itself; a byte loop is slower past a few dozen bytes).
+    if (offset === 0 && length === bytes.length) last.bytes.set(bytes, last.used);
+    else bufferOf(bytes).copy(last.bytes, last.used, offset, offset + length);
+    last.used += length;
+    this.pendingBytes += length;
+  }
+
+  /** Takes the next batch if none is in flight; undefined when nothing is pending or one is. */
+  takeBatch(): InflightBatch | undefined {
+    if (this.inflight !== undefined) return undefined;
+    const segment = this.segments.shift();
+    if (segment === undefined) return undefined;
+    this.pendingBytes -= segment.used;
+    this.inflight = { seq: this.nextSeq++, data: segment.bytes.subarray(0, segment.used), buffer: segment.bytes, sent: 0 };
+    this.everSent = true;
+    return this.inflight;
+  }
+
+  /** The peer delivered everything up to `seq`. Returns whether the in-flight batch is done. */
+  acknowledge(seq: number): boolean {
+    if (this.inflight !== undefined && this.inflight.seq <= seq) {
+      this.release(this.inflight);
+      return true;
+    }
+    return false;
+  }
+
+  private fullSegment(): Uint8Array {
+    return this.pool.pop() ?? new Uint8Array(this.batchBytes);
+  }
+
+  /** The in-flight batch is delivered: its buffer can hold the next ones. */
+  private release(batch: InflightBatch): void {
+    this.inflight = undefined;
+    if (batch.buffer.length === this.batchBytes && this.pool.length < POOL_SIZE) this.pool.push(batch.buffer);
+    else if (batch.buffer.length === INITIAL_SEGMENT_BYTES && this.smallPool.length < POOL_SIZE) this.smallPool.push(batch.buffer);
+  }
+
+  /** A new connection: the in-flight batch (if the peer has not delivered it) goes out again. */
+  resume(peerReceivedSeq: number): void {
+    if (this.inflight === undefined) return;
+    if (this.inflight.seq <= peerReceivedSeq) {
+      this.release(this.inflight);
+      return;
+    }
+    this.inflight.sent = 0;
+    this.resent++;
+  }
+
+  /**
+   * One Batch frame arrived: returns the complete batch data to deliver, or undefined (a fragment,
+   * or a duplicate). Throws HORDE_MALFORMED_FRAME when reassembly would exceed `maxBatchBytes`.
+   */
+  receive(seq: number, data: Uint8Array, last: boolean): Uint8Array | undefined {
+    if (this.reassemblyBytes + data.length > this.maxBatchBytes) {
+      throw new HordeError(ErrorCode.MALFORMED_FRAME, `batch ${seq} exceeds ${this.maxBatchBytes} bytes`);
+    }
+    if (!last) {
+      this.reassembly.push(data);
+      this.reassemblyBytes += data.length;
+      return undefined;
+    }
+    let whole = data;
+    if (this.reassembly.length > 0) {
+      whole = new Uint8Array(this.reassemblyBytes + data.length);
+      let at = 0;
+      for (const part of this.reassembly) {
+        whole.set(part, at);
+        at += part.length;
+      }
+      whole.set(data, at);
+      this.reassembly.length = 0;
+      this.reassemblyBytes = 0;
+    }
+    if (seq <= this.receivedSeq) {
+      this.duplicates++;
+      return undefined;
+    }
+    if (seq !== this.receivedSeq + 1) {
+      throw new HordeError(ErrorCode.MALFORMED_FRAME, `batch ${seq} arrived after ${this.receivedSeq}: a gap`);
+    }
+    return whole;
+  }
+
+  /** Marks batch `seq` delivered (after its envelopes reached the rings). */
+  delivered(seq: number): void {
+    this.receivedSeq = seq;
+  }
+
+  /** A connection broke mid-batch: fragments received so far will come again. */
+  dropPartial(): void {
+    this.reassembly.length = 0;
+    this.reassemblyBytes = 0;
+  }
+
+  /** Drops the in-flight batch; returns how many envelopes it held. */
+  discardInflight(): number {
+    const lost = this.inflight === undefined ? 0 : countEnvelopes(this.inflight.data);
+    this.inflight = undefined;
+    return lost;
+  }
+
+  /** Takes the envelopes not yet sent (for a fresh session with the same peer), in order. */
+  takePending(): Uint8Array[] {
+    const pending = this.segments.map((segment) => segment.bytes.subarray(0, segment.used));
+    this.segments.length = 0;
+    this.pendingBytes = 0;
+    return pending;
+  }
+
+  /** The envelopes queued or in flight (not yet acknowledged), oldest first, as data runs. */
+  unacknowledged(): Uint8Array[] {
+    const runs = this.segments.map((segment) => segment.bytes.subarray(0, segment.used));
+    if (this.inflight !== undefined) runs.unshift(this.inflight.data);
+    return runs;
+  }
+
+  /** Ends the session: the envelopes never delivered (counted as dead letters by the owner). */
+  discard(): number {
+    let lost = 0;
+    if (this.inflight !== undefined) lost += countEnvelopes(this.inflight.data);
+    for (const segment of this.segments) lost += countEnvelopes(segment.bytes.subarray(0, segment.used));
+    this.inflight = undefined;
+    this.segments.length = 0;
+    this.pendingBytes = 0;
+    this.dropPartial();
+    return lost;
+  }
+}
