@@ -66,6 +66,7 @@ export class GatewayConnection {
   private pauses = 0;
   private closing = false;
   private waitingForDrain = false;
+  private corked = false;
 
   constructor(
     readonly id: number,
@@ -109,6 +110,16 @@ export class GatewayConnection {
   send(message: ServerMessage): boolean {
     if (this.closing) return false;
     const frame = encodeServerMessage(message, this.limits.maxFrameBytes);
+    if (!this.corked) {
+      // Replies made in one stretch of main-thread work (a chunk of requests shed, a burst of
+      // answers) leave in one write system call: corked until the microtask checkpoint.
+      this.corked = true;
+      this.socket.cork();
+      queueMicrotask(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     const below = this.socket.write(frame);
     if (this.socket.writableLength > this.limits.maxWriteBufferBytes) {
       this.closing = true;
