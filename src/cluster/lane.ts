@@ -14,6 +14,7 @@
  */
 import { ErrorCode, HordeError } from '../errors.js';
 import { countEnvelopes } from './envelope-header.js';
+import { BufferView } from '../internal/buffer-view.js';
 
 /** A batch larger than this goes out as several Batch frames (fragments). */
 export const FRAGMENT_BYTES = 64 * 1024;
@@ -25,17 +26,8 @@ interface Segment {
   used: number;
 }
 
-/** A Buffer over the same memory as `bytes`; the ring passes the same array every time, so the last one is kept. */
-let lastBytes: Uint8Array | undefined;
-let lastBuffer: Buffer | undefined;
-
-function bufferOf(bytes: Uint8Array): Buffer {
-  if (bytes !== lastBytes) {
-    lastBytes = bytes;
-    lastBuffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  return lastBuffer!;
-}
+/** A Buffer over the ring envelopes are copied from (see BufferView). */
+const ringView = new BufferView();
 
 export interface InflightBatch {
   seq: number;
@@ -92,7 +84,7 @@ export class Lane {
     // Buffer#copy: a native copy with no view allocated per message (a subarray's garbage cost
     // more than the copy itself; a byte loop is slower past a few dozen bytes).
     if (offset === 0 && length === bytes.length) last.bytes.set(bytes, last.used);
-    else bufferOf(bytes).copy(last.bytes, last.used, offset, offset + length);
+    else ringView.copy(bytes, offset, offset + length, last.bytes, last.used);
     last.used += length;
     this.pendingBytes += length;
   }

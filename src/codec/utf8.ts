@@ -21,6 +21,8 @@
  * overwrites. Every caller copies it out before it runs any user code.
  */
 
+import { BufferView } from '../internal/buffer-view.js';
+
 export const SCRATCH_INITIAL_BYTES = 4096;
 export const SCRATCH_MAX_BYTES = 1 << 20;
 
@@ -61,23 +63,12 @@ export function decodeUtf8(bytes: Uint8Array, offset: number, length: number): s
   for (let i = offset; i < end; i++) {
     if (bytes[i]! >= 0x80) return decoder.decode(bytes.subarray(offset, end));
   }
-  return bufferOf(bytes).toString('latin1', offset, end);
+  return decodeView.of(bytes).toString('latin1', offset, end);
 }
 
-/**
- * A Buffer over the same memory as `bytes` (no copy). Ring readers pass the same array every time,
- * so the last answer is kept (Buffer.from costs about 100 ns).
- */
-let lastBytes: Uint8Array | undefined;
-let lastBuffer: Buffer | undefined;
-
-function bufferOf(bytes: Uint8Array): Buffer {
-  if (bytes !== lastBytes) {
-    lastBytes = bytes;
-    lastBuffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  return lastBuffer!;
-}
+/** Buffers over the ring being decoded and over the source of copies (see BufferView). */
+const decodeView = new BufferView();
+const copyView = new BufferView();
 
 /**
  * Copies `source[0, length)` to `target` at `offset`: a loop for short runs; for longer ones a
@@ -87,19 +78,12 @@ function bufferOf(bytes: Uint8Array): Buffer {
 export function copyBytes(source: Uint8Array, length: number, target: Uint8Array, offset: number): void {
   if (length <= SHORT_COPY_BYTES) {
     for (let i = 0; i < length; i++) target[offset + i] = source[i]!;
-  } else if (length === source.length && source !== lastCopySource) {
+  } else if (length === source.length) {
     target.set(source, offset);
   } else {
-    if (source !== lastCopySource) {
-      lastCopySource = source;
-      lastCopyBuffer = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
-    }
-    lastCopyBuffer!.copy(target, offset, 0, length);
+    copyView.copy(source, 0, length, target, offset);
   }
 }
-
-let lastCopySource: Uint8Array | undefined;
-let lastCopyBuffer: Buffer | undefined;
 
 /**
  * Up to this many bytes a loop beats `set` of a subarray (which costs about 34 ns even for 8

@@ -18,6 +18,7 @@
 import { encodeEnvelope, encodeEnvelopeToBytes, RECORD_ENVELOPE, type Envelope } from '../codec/envelope.js';
 import { RingWriter, type RingHandle } from '../ring/ring.js';
 import { Queue } from './queue.js';
+import { BufferView } from '../internal/buffer-view.js';
 
 export const SendResult = {
   /** Written to the ring (visible at the next publish). */
@@ -30,17 +31,8 @@ export const SendResult = {
 
 export type SendResult = (typeof SendResult)[keyof typeof SendResult];
 
-/** Copies without allocating a view per call (a Buffer over the source, kept for the next call). */
-let lastSource: Uint8Array | undefined;
-let lastSourceBuffer: Buffer | undefined;
-
-function copyInto(source: Uint8Array, offset: number, length: number, target: Uint8Array, at: number): void {
-  if (source !== lastSource) {
-    lastSource = source;
-    lastSourceBuffer = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
-  }
-  lastSourceBuffer!.copy(target, at, offset, offset + length);
-}
+/** A Buffer over the socket data envelope bytes are copied from (see BufferView). */
+const sourceView = new BufferView();
 
 export class Outbound {
   private readonly writers: (RingWriter | undefined)[];
@@ -82,7 +74,7 @@ export class Outbound {
     if (queue.size === 0) {
       const at = writer.reserve(RECORD_ENVELOPE, length);
       if (at >= 0) {
-        copyInto(bytes, offset, length, writer.bytes, at);
+        sourceView.copy(bytes, offset, offset + length, writer.bytes, at);
         this.dirty[index] = true;
         return;
       }
