@@ -37,9 +37,9 @@ import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls
 import { randomBytes } from 'node:crypto';
 import { Signal, type Envelope } from '../codec/envelope.js';
 import { ErrorCode, HordeError } from '../errors.js';
-import { formatPid, type Pid } from '../process/pid.js';
+import type { Pid } from '../process/pid.js';
 import { Connection, type LocalIdentity } from './connection.js';
-import { forEachEnvelope, fromPidAt, headerView, refAt, signalAt, toNodeAt, toPidAt } from './envelope-header.js';
+import { forEachEnvelope, fromPidAt, headerView, noconnectionAnswer, refAt, signalAt, toNodeAt, toPidAt } from './envelope-header.js';
 import { parseAddress, type ResolvedClusterOptions } from './options.js';
 import { PhiAccrualDetector } from './phi-detector.js';
 import { FRAGMENT_BYTES, LaneId, Session } from './session.js';
@@ -154,7 +154,10 @@ export class ClusterServer extends EventEmitter {
       options.tls === undefined
         ? createServer(onSocket)
         : createTlsServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: true }, onSocket);
-    this.server.on('tlsClientError', (error: Error) => this.countClose('HORDE_TLS_FAILED', `TLS: ${error.message}`));
+    this.server.on('tlsClientError', (error: Error) => {
+      this.countClose('HORDE_TLS_FAILED');
+      this.host.report('clusterConnection', { event: 'tls-failed', error });
+    });
     this.heartbeat = setInterval(() => this.tick(), options.heartbeatMs);
     this.heartbeat.unref();
     this.seedTimer = setInterval(() => void this.dialSeeds(), options.seedRefreshMs);
@@ -207,13 +210,13 @@ export class ClusterServer extends EventEmitter {
     const signal = signalAt(bytes, offset);
     const tracked = signal >= Signal.EXIT && signal <= Signal.DEMONITOR;
     if (peer === undefined || peer.state === 'down' || peer.state === 'left') {
-      this.bounce(bytes, offset, signal);
+      this.bounce(bytes, offset);
       return;
     }
     if (tracked) {
       const h = headerView(bytes);
       if (!peer.watches.track(signal, true, fromPidAt(h, offset), toPidAt(h, offset), refAt(h, offset))) {
-        this.bounce(bytes, offset, signal);
+        this.bounce(bytes, offset);
         return;
       }
     }
@@ -227,16 +230,10 @@ export class ClusterServer extends EventEmitter {
   }
 
   /** A message that cannot reach its node: a dead letter; a MONITOR or LINK learns 'noconnection' now. */
-  private bounce(bytes: Uint8Array, offset: number, signal: Signal): void {
-    this.deadLetterCount++;
-    this.host.deadLetters(1);
-    if (signal !== Signal.MONITOR && signal !== Signal.LINK) return;
-    const h = headerView(bytes);
-    const from = fromPidAt(h, offset);
-    if (from === undefined) return;
-    const to = toPidAt(h, offset);
-    if (signal === Signal.MONITOR) this.host.deliverEnvelope({ signal: Signal.DOWN, to: from, from: to, ref: refAt(h, offset), payload: 'noconnection' });
-    else this.host.deliverEnvelope({ signal: Signal.EXIT, to: from, from: to, ref: 0, payload: 'noconnection' });
+  private bounce(bytes: Uint8Array, offset: number): void {
+    this.deadLetters(1);
+    const answer = noconnectionAnswer(bytes, offset);
+    if (answer !== undefined) this.host.deliverEnvelope(answer);
   }
 
   private newSession(peerIncarnation: string): Session {
@@ -388,7 +385,7 @@ export class ClusterServer extends EventEmitter {
     const clash = this.byNodeId.get(hello.node_id);
     if (clash !== undefined && clash.name !== hello.name) {
       connection.close(`node number ${hello.node_id} of "${hello.name}" is already used by "${clash.name}"`);
-      this.countClose(ErrorCode.NODE_ID_CONFLICT, `node ${hello.name}: node number conflict`);
+      this.countClose(ErrorCode.NODE_ID_CONFLICT);
       return;
     }
     const peer = this.peerFor({ name: hello.name, nodeId: hello.node_id, host: hello.host, port: hello.port, incarnation: hello.incarnation });
@@ -510,7 +507,7 @@ export class ClusterServer extends EventEmitter {
 
   private onClosed(connection: Connection, reason: string, code: string | undefined): void {
     this.connections.delete(connection);
-    if (code !== undefined && code !== ErrorCode.CONNECTION_CLOSED) this.countClose(code, reason);
+    if (code !== undefined && code !== ErrorCode.CONNECTION_CLOSED) this.countClose(code);
     const hello = connection.peer;
     const peer = hello === undefined || hello.role !== Role.MEMBER ? undefined : this.peers.get(hello.name);
     if (peer === undefined || peer.connection !== connection) {
@@ -677,7 +674,7 @@ export class ClusterServer extends EventEmitter {
     this.host.deadLetters(count);
   }
 
-  private countClose(code: string, _reason: string): void {
+  private countClose(code: string): void {
     this.closed[code] = (this.closed[code] ?? 0) + 1;
   }
 
@@ -763,12 +760,6 @@ export class ClusterServer extends EventEmitter {
   /** Test hook: destroys every connection's socket at once (they reconnect and resume). */
   dropConnections(): void {
     for (const connection of [...this.connections]) connection.socket.destroy();
-  }
-
-  /** For error messages. */
-  describe(pid: Pid): string {
-    const peer = this.byNodeId.get(pid.node);
-    return `${formatPid(pid)} on ${peer?.name ?? `unknown node ${pid.node}`}`;
   }
 
   async stop(): Promise<void> {

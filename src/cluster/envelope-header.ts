@@ -3,7 +3,7 @@
  * batches and tracks monitors and links from these fields alone (see src/codec/envelope.ts for
  * the layout).
  */
-import { ENVELOPE_HEADER_BYTES, EnvelopeField, NO_SENDER_SERIAL, isSignal, type Signal } from '../codec/envelope.js';
+import { ENVELOPE_HEADER_BYTES, EnvelopeField, NO_SENDER_SERIAL, Signal, isSignal, type Envelope } from '../codec/envelope.js';
 import { ErrorCode, HordeError } from '../errors.js';
 import { pid, type Pid } from '../process/pid.js';
 
@@ -38,6 +38,21 @@ export function fromPidAt(h: HeaderView, offset: number): Pid | undefined {
 
 export function refAt(h: HeaderView, offset: number): number {
   return h.view.getFloat64(offset + EnvelopeField.REF, true);
+}
+
+/**
+ * The answer to an envelope that cannot reach its node, for its sender: a MONITOR gets DOWN and a
+ * LINK an exit signal, both with reason 'noconnection'; anything else (or no sender) none.
+ */
+export function noconnectionAnswer(bytes: Uint8Array, offset: number): Envelope | undefined {
+  const signal = signalAt(bytes, offset);
+  if (signal !== Signal.MONITOR && signal !== Signal.LINK) return undefined;
+  const h = headerView(bytes);
+  const from = fromPidAt(h, offset);
+  if (from === undefined) return undefined;
+  const to = toPidAt(h, offset);
+  if (signal === Signal.MONITOR) return { signal: Signal.DOWN, to: from, from: to, ref: refAt(h, offset), payload: 'noconnection' };
+  return { signal: Signal.EXIT, to: from, from: to, ref: 0, payload: 'noconnection' };
 }
 
 /**

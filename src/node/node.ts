@@ -52,6 +52,7 @@ import { resolveOptions, type NodeOptions, type ResolvedOptions } from './option
 import { Topology } from './topology.js';
 import { ClusterServer, type ClusterStatus, type MemberStatus } from '../cluster/cluster.js';
 import { encodeEnvelopeToBytes, EnvelopeField } from '../codec/envelope.js';
+import { noconnectionAnswer } from '../cluster/envelope-header.js';
 import { maxPayloadFor } from '../ring/ring.js';
 import type { JsonValue } from '../cluster/wire-check.js';
 
@@ -424,16 +425,8 @@ export class HordeNode extends EventEmitter {
     }
     // Not clustered: nothing can reach another node.
     this.deadLetters++;
-    let envelope;
-    try {
-      envelope = decodeEnvelope(bytes, offset, length);
-    } catch (error) {
-      this.report('malformed', error);
-      return;
-    }
-    if (envelope.from !== undefined && envelope.signal === Signal.MONITOR) {
-      this.deliverLocal({ signal: Signal.DOWN, to: envelope.from, from: envelope.to, ref: envelope.ref, payload: 'noconnection' });
-    }
+    const answer = noconnectionAnswer(bytes, offset);
+    if (answer !== undefined) this.deliverLocal(answer);
   }
 
   /** Delivers an envelope made on this thread to a local participant, whatever the overflow holds. */

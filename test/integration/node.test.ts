@@ -193,6 +193,20 @@ describe('a node with two executors', () => {
     await eventually(async () => (await n.status()).deadLetters >= 5);
   });
 
+  it('answers monitors and links to another node\'s pid with noconnection when not clustered', async () => {
+    const n = await node();
+    const watcher = await n.spawn<WatcherMsg>('watcher', undefined, { shard: 0 });
+    const elsewhere = { node: 7, shard: 0, serial: 65536 } as Pid;
+    n.send(watcher, { type: 'trap' });
+    n.send(watcher, { type: 'watch', pid: elsewhere });
+    n.send(watcher, { type: 'link', pid: elsewhere });
+    await eventually(async () => {
+      const seen = await n.ask<{ type: string; reason: unknown }[]>(watcher, { type: 'seen' });
+      return seen.some((s) => s.type === 'DOWN' && s.reason === 'noconnection') && seen.some((s) => s.type === 'EXIT' && s.reason === 'noconnection');
+    });
+    expect((await n.status()).deadLetters).toBeGreaterThanOrEqual(2);
+  });
+
   it('keeps a neighbour of a flooding process responsive', async () => {
     const n = await node();
     const flooder = await n.spawn<{ type: 'go' }>('flooder', undefined, { shard: 0 });
