@@ -393,8 +393,9 @@ export class ClusterServer extends EventEmitter {
     if (existing !== undefined && !existing.isClosed) {
       const smaller = this.options.name < hello.name ? this.options.name : hello.name;
       const dialer = (c: Connection): string => (c.dialed ? this.options.name : hello.name);
-      const keepNew = dialer(connection) === smaller && (dialer(existing) !== smaller || existing.isClosed);
-      if (!keepNew && dialer(existing) === smaller) {
+      // Both nodes dialled: the connection the smaller name dialled wins. One side dialled twice
+      // (it redials when it thinks the old connection dead): the newer wins.
+      if (dialer(existing) === smaller && dialer(connection) !== smaller) {
         connection.close('duplicate connection (the other one wins the tie-break)');
         return;
       }
