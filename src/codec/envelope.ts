@@ -16,7 +16,7 @@
  * | -----: | ---: | ----------- | ---- | -------------------------------------------------------- |
  * |      0 |    1 | signal      | u8   | Signal (below)                                           |
  * |      1 |    1 | flags       | u8   | no flag defined yet: written 0, any other value refused  |
- * |      2 |    1 | encoding    | u8   | PayloadEncoding: NONE 0, JSON 1, PROTOBUF 2, TAGGED_JSON 3 |
+ * |      2 |    1 | encoding    | u8   | PayloadEncoding: NONE 0, JSON 1, PROTOBUF 2, TAGGED_JSON 3, ASCII 4 |
  * |      3 |    1 | reserved    | u8   | 0                                                        |
  * |      4 |    2 | to.node     | u16  |                                                          |
  * |      6 |    2 | to.shard    | u16  |                                                          |
@@ -44,7 +44,7 @@
 
 import { ErrorCode, HordeError } from '../errors.js';
 import { isPid, pid, type Pid } from '../process/pid.js';
-import { PayloadEncoding, decodePayload, encodePayload, type EncodedPayload } from './payload.js';
+import { PayloadEncoding, decodePayload, encodePayload, writeAsciiText, type EncodedPayload } from './payload.js';
 import { copyBytes } from './utf8.js';
 
 /**
@@ -158,9 +158,11 @@ export function encodeEnvelopeToBytes(envelope: Envelope): Uint8Array {
   checkEnvelope(envelope);
   const payload = encodePayload(envelope.payload);
   const bodyLength = bodyBytes(payload);
-  const bytes = new Uint8Array(ENVELOPE_HEADER_BYTES + bodyLength);
-  writeEnvelope(new DataView(bytes.buffer), bytes, 0, envelope, payload, bodyLength);
-  return bytes;
+  // Memory from Buffer's pool (small envelopes are kept this way when a ring is full, many at a
+  // time), handed out as a plain Uint8Array so that `slice` copies as callers expect.
+  const buffer = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + bodyLength);
+  writeEnvelope(new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength), buffer, 0, envelope, payload, bodyLength);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 /**
@@ -242,7 +244,8 @@ function writeEnvelope(view: DataView, bytes: Uint8Array, offset: number, envelo
     view.setUint16(at, payload.typeId, true);
     at += TYPE_ID_BYTES;
   }
-  copyBytes(payload.bytes, payload.length, bytes, at);
+  if (payload.text !== undefined) writeAsciiText(payload.text, bytes, at);
+  else copyBytes(payload.bytes, payload.length, bytes, at);
 }
 
 /** Refuses header fields the layout cannot hold (DataView would silently wrap them). */

@@ -60,10 +60,45 @@ export function encodeUtf8(text: string): Utf8Bytes {
 /** Decodes `bytes[offset, offset + length)`; throws a TypeError on invalid UTF-8. */
 export function decodeUtf8(bytes: Uint8Array, offset: number, length: number): string {
   const end = offset + length;
-  for (let i = offset; i < end; i++) {
-    if (bytes[i]! >= 0x80) return decoder.decode(bytes.subarray(offset, end));
-  }
+  if (!isAsciiBytes(bytes, offset, length)) return decoder.decode(bytes.subarray(offset, end));
   return decodeView.of(bytes).toString('latin1', offset, end);
+}
+
+/** Runs at least this long are checked a 32-bit word at a time (where aligned). */
+const WORD_CHECK_BYTES = 16;
+let wordsBuffer: ArrayBufferLike | undefined;
+let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
+/**
+ * True when every byte of `bytes[offset, offset + length)` is below 0x80. Longer runs are read as
+ * aligned 32-bit words (`word & 0x80808080`) through an Int32Array over the same buffer, kept
+ * while the buffer stays the same (a ring's, nearly always): about 3x fewer loads than bytes.
+ */
+export function isAsciiBytes(bytes: Uint8Array, offset: number, length: number): boolean {
+  const end = offset + length;
+  let i = offset;
+  if (length >= WORD_CHECK_BYTES) {
+    const base = bytes.byteOffset;
+    if (bytes.buffer !== wordsBuffer) {
+      wordsBuffer = bytes.buffer;
+      words = new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+    }
+    for (; ((base + i) & 3) !== 0; i++) {
+      if (bytes[i]! >= 0x80) return false;
+    }
+    for (; i + 4 <= end; i += 4) {
+      if ((words[(base + i) >>> 2]! & 0x80808080) !== 0) return false;
+    }
+  }
+  for (; i < end; i++) {
+    if (bytes[i]! >= 0x80) return false;
+  }
+  return true;
+}
+
+/** Reads `bytes[start, end)`, which the caller has checked to be ASCII, as a string. */
+export function decodeLatin1(bytes: Uint8Array, start: number, end: number): string {
+  return decodeView.of(bytes).toString('latin1', start, end);
 }
 
 /** Buffers over the ring being decoded and over the source of copies (see BufferView). */

@@ -10,6 +10,13 @@
  * destinations drained, so the owner can resume their senders. A space request on the ring makes
  * the consumer ring our doorbell when it frees space.
  *
+ * Resumption has hysteresis: a congested destination's overflow moves back into its ring only once
+ * the ring has room for `resumeWant` bytes (the overflow's bytes plus RESUME_HEADROOM of the
+ * capacity, at most RESUME_MAX of it). Without it a
+ * sender resumed as soon as one envelope fitted, filled the ring again within a few envelopes and
+ * sent the rest of its turn through the overflow: an allocation and a second copy for nearly
+ * every message under sustained load.
+ *
  * Bound: at most `overflowLimit` envelopes per destination. Past it an envelope is refused
  * (counted by the caller as a dead letter with reason 'overflow'); with back pressure in place
  * this takes one receive that sends more than the limit to one destination in a single call.
@@ -34,10 +41,16 @@ export type SendResult = (typeof SendResult)[keyof typeof SendResult];
 /** A Buffer over the socket data envelope bytes are copied from (see BufferView). */
 const sourceView = new BufferView();
 
+/** Free room (a share of the ring's capacity) a destination needs beyond its overflow to resume. */
+const RESUME_HEADROOM = 1 / 8;
+/** The most room resumption waits for (records are at most half the ring; see hasSpaceFor). */
+const RESUME_MAX = 1 / 4;
+
 export class Outbound {
   private readonly writers: (RingWriter | undefined)[];
   private readonly dirty: boolean[];
   private readonly overflow: Queue<Uint8Array>[];
+  private readonly overflowBytes: number[];
   private overflowing = 0;
 
   constructor(
@@ -47,6 +60,7 @@ export class Outbound {
     this.writers = handles.map((handle) => (handle === undefined ? undefined : new RingWriter(handle)));
     this.dirty = handles.map(() => false);
     this.overflow = handles.map(() => new Queue<Uint8Array>());
+    this.overflowBytes = handles.map(() => 0);
   }
 
   send(index: number, envelope: Envelope): SendResult {
@@ -63,7 +77,8 @@ export class Outbound {
     }
     const bytes = encodeEnvelopeToBytes(envelope);
     queue.push(bytes);
-    if (queue.size === 1) writer.requestSpace(bytes.length);
+    this.overflowBytes[index]! += bytes.length;
+    if (queue.size === 1) writer.requestSpace(this.resumeWant(index));
     return SendResult.QUEUED;
   }
 
@@ -81,7 +96,14 @@ export class Outbound {
       this.overflowing++;
     }
     queue.push(bytes.slice(offset, offset + length));
-    if (queue.size === 1) writer.requestSpace(length);
+    this.overflowBytes[index]! += length;
+    if (queue.size === 1) writer.requestSpace(this.resumeWant(index));
+  }
+
+  /** The room destination `index` must have before its overflow moves back (see the note above). */
+  private resumeWant(index: number): number {
+    const capacity = this.writers[index]!.capacity;
+    return Math.min(this.overflowBytes[index]! + capacity * RESUME_HEADROOM, capacity * RESUME_MAX) | 0;
   }
 
   /** Makes every record written since the last publish visible (one store per ring). */
@@ -100,37 +122,47 @@ export class Outbound {
     return this.overflowing > 0;
   }
 
-  /** True when a congested destination's ring has room for its oldest overflow envelope. */
+  /**
+   * True when a congested destination's ring has the room its overflow waits for, or its consumer
+   * answered the space request (freed some space): then `flushOverflow` must run, to move the
+   * overflow or to ask again. Without the second case a consumer that freed too little just
+   * before the owner parked would never ring it again.
+   */
   canFlush(): boolean {
     if (this.overflowing === 0) return false;
     for (let i = 0; i < this.overflow.length; i++) {
-      const queue = this.overflow[i]!;
-      if (queue.size === 0) continue;
-      const next = queue.peek()!;
-      if (this.writers[i]!.hasSpaceFor(next.length)) return true;
+      if (this.overflow[i]!.size === 0) continue;
+      const writer = this.writers[i]!;
+      if (!writer.spaceRequested || writer.hasSpaceFor(this.resumeWant(i))) return true;
     }
     return false;
   }
 
-  /** Moves overflow into rings while it fits; calls `drained(index)` for each emptied overflow. */
+  /**
+   * Moves overflow into the rings that have the room it waits for; calls `drained(index)` for each
+   * emptied overflow. A destination without that room asks its consumer to ring when space frees.
+   */
   flushOverflow(drained: (index: number) => void): void {
     if (this.overflowing === 0) return;
     for (let i = 0; i < this.overflow.length; i++) {
       const queue = this.overflow[i]!;
       if (queue.size === 0) continue;
       const writer = this.writers[i]!;
+      if (!writer.hasSpaceFor(this.resumeWant(i)) && !writer.requestSpace(this.resumeWant(i))) continue;
       for (let next = queue.peek(); next !== undefined; next = queue.peek()) {
         const offset = writer.reserve(RECORD_ENVELOPE, next.length);
         if (offset < 0) break;
         writer.bytes.set(next, offset);
+        this.overflowBytes[i]! -= next.length;
         queue.shift();
       }
       writer.publish();
       if (queue.size === 0) {
         this.overflowing--;
+        this.overflowBytes[i] = 0;
         drained(i);
       } else {
-        writer.requestSpace(queue.peek()!.length);
+        writer.requestSpace(this.resumeWant(i));
       }
     }
   }
@@ -150,6 +182,7 @@ export class Outbound {
     const dropped = queue.size;
     if (dropped > 0) this.overflowing--;
     this.overflow[index] = new Queue<Uint8Array>();
+    this.overflowBytes[index] = 0;
     this.writers[index] = new RingWriter(handle);
     this.dirty[index] = false;
     return dropped;

@@ -95,10 +95,10 @@ describe('envelope through a ring', () => {
 
   it('lays the header out as documented', () => {
     const bytes = encodeEnvelopeToBytes(envelope('x', { signal: Signal.DOWN, ref: 12345, from: undefined }));
-    const view = new DataView(bytes.buffer);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     expect(bytes[EnvelopeField.SIGNAL]).toBe(Signal.DOWN);
     expect(bytes[EnvelopeField.FLAGS]).toBe(0);
-    expect(bytes[EnvelopeField.ENCODING]).toBe(PayloadEncoding.JSON);
+    expect(bytes[EnvelopeField.ENCODING]).toBe(PayloadEncoding.ASCII);
     expect(bytes[EnvelopeField.RESERVED]).toBe(0);
     expect(view.getUint16(EnvelopeField.TO_NODE, true)).toBe(TO.node);
     expect(view.getUint16(EnvelopeField.TO_SHARD, true)).toBe(TO.shard);
@@ -106,10 +106,10 @@ describe('envelope through a ring', () => {
     expect(view.getUint16(EnvelopeField.FROM_NODE, true)).toBe(0);
     expect(view.getUint16(EnvelopeField.FROM_SHARD, true)).toBe(0);
     expect(view.getFloat64(EnvelopeField.FROM_SERIAL, true)).toBe(-1);
-    expect(view.getUint32(EnvelopeField.BODY_LENGTH, true)).toBe(3);
+    expect(view.getUint32(EnvelopeField.BODY_LENGTH, true)).toBe(1);
     expect(view.getFloat64(EnvelopeField.REF, true)).toBe(12345);
-    expect(new TextDecoder().decode(bytes.subarray(ENVELOPE_HEADER_BYTES))).toBe('"x"');
-    expect(bytes.length).toBe(ENVELOPE_HEADER_BYTES + 3);
+    expect(new TextDecoder().decode(bytes.subarray(ENVELOPE_HEADER_BYTES))).toBe('x');
+    expect(bytes.length).toBe(ENVELOPE_HEADER_BYTES + 1);
   });
 
   it('returns false and writes nothing when the ring is full', () => {
@@ -158,6 +158,43 @@ describe('envelope through a ring', () => {
     const { writer } = ringPair();
     throwsCode(() => encodeEnvelope(writer, envelope('x', fields)), ErrorCode.INVALID_ENVELOPE);
     throwsCode(() => encodeEnvelopeToBytes(envelope('x', fields)), ErrorCode.INVALID_ENVELOPE);
+  });
+});
+
+describe('string payloads', () => {
+  const strings = [
+    '',
+    'x',
+    'x'.repeat(24),
+    'x'.repeat(25),
+    'x'.repeat(64),
+    'q'.repeat(300),
+    'a "quoted" \\ back\nslash\ttab \u0000 nul',
+    'é',
+    'mixed ascii then é',
+    '😀 emoji',
+    'lone \ud800 surrogate',
+  ];
+
+  it.each(strings)('round-trips %j through a ring and through bytes', (text) => {
+    const { writer, reader } = ringPair();
+    expect(encodeEnvelope(writer, envelope('pad')), 'an odd-length record before it').toBe(true);
+    expect(encodeEnvelope(writer, envelope(text))).toBe(true);
+    writer.publish();
+    expect(readEnvelopes(reader).map((e) => e.payload)).toEqual(['pad', text]);
+    const bytes = encodeEnvelopeToBytes(envelope(text));
+    expect(decodeEnvelope(bytes, 0, bytes.length).payload).toBe(text);
+  });
+
+  it('sends ASCII strings as their characters and any other string as JSON', () => {
+    expect(encodeEnvelopeToBytes(envelope('plain "ascii"'))[EnvelopeField.ENCODING]).toBe(PayloadEncoding.ASCII);
+    expect(encodeEnvelopeToBytes(envelope('é'))[EnvelopeField.ENCODING]).toBe(PayloadEncoding.JSON);
+  });
+
+  it.each([1, 20, 40, 63])('refuses an ASCII payload with a byte above 0x7f at %i', (at) => {
+    const bytes = encodeEnvelopeToBytes(envelope('y'.repeat(64)));
+    bytes[ENVELOPE_HEADER_BYTES + at] = 0xc3;
+    throwsCode(() => decodeEnvelope(bytes, 0, bytes.length), ErrorCode.MALFORMED_ENVELOPE);
   });
 });
 
