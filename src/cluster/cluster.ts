@@ -3,12 +3,13 @@
  *
  * Design note (everything runs on the main thread's event loop):
  * - Routing out: the main thread's ring pump hands every envelope addressed to another node to
- *   `forward` as raw bytes (payloads are never decoded here). They are copied once into that
- *   peer's Session, which batches them (one batch in flight per peer, the rest coalescing) and
+ *   `forward` as raw bytes (payloads are never decoded here), an envelope or a run of them at a
+ *   time (executors gather their USER envelopes for one node into runs, see envelope.ts). They
+ *   are copied once into that peer's Session, which batches them (one batch in flight per peer, the rest coalescing) and
  *   numbers them. Monitors and links crossing the boundary are tracked (PeerWatches) on the way.
  * - Routing in: a Batch is checked envelope by envelope (header, length, destination node) before
- *   any of it is delivered; then each envelope is copied into the ring of the participant that
- *   holds its target (host.deliverRaw), the batch is marked delivered and acknowledged. A resend
+ *   any of it is delivered; then the envelopes are copied into the ring of the participant that
+ *   holds their target (host.deliverRaw), consecutive ones for the same executor as one run, the batch is marked delivered and acknowledged. A resend
  *   of a delivered batch is acknowledged and dropped: exactly once, in order, per node pair.
  * - Back pressure: while a peer's queued bytes exceed maxPendingBytes the server asks the host to
  *   stop reading the rings that feed it (host.pauseRings) until they drain below half. Data is
@@ -35,11 +36,11 @@ import { lookup } from 'node:dns/promises';
 import { createServer, connect as netConnect, isIP, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import { randomBytes } from 'node:crypto';
-import { Signal, type Envelope } from '../codec/envelope.js';
+import { RUN_MAX_BYTES, Signal, type Envelope } from '../codec/envelope.js';
 import { ErrorCode, HordeError } from '../errors.js';
 import type { Pid } from '../process/pid.js';
 import { Connection, type LocalIdentity } from './connection.js';
-import { forEachEnvelope, fromPidAt, headerView, noconnectionAnswer, refAt, signalAt, toNodeAt, toPidAt } from './envelope-header.js';
+import { countEnvelopes, forEachEnvelope, fromPidAt, headerView, noconnectionAnswer, refAt, shardAt, signalAt, toNodeAt, toPidAt } from './envelope-header.js';
 import { parseAddress, type ResolvedClusterOptions } from './options.js';
 import { PhiAccrualDetector } from './phi-detector.js';
 import { FRAGMENT_BYTES, LaneId, Session } from './session.js';
@@ -55,8 +56,11 @@ export interface ClusterHost {
   readonly executors: number;
   /** Largest envelope a ring can carry (a batch may hold one of these). */
   readonly maxEnvelopeBytes: number;
-  /** Copies one envelope addressed to this node into the ring of the participant holding its target. */
-  deliverRaw(bytes: Uint8Array, offset: number, length: number): void;
+  /**
+   * Copies one envelope addressed to this node (`run` false), or a run of envelopes for the same
+   * executor shard (`run` true), into the ring of the participant holding the target.
+   */
+  deliverRaw(bytes: Uint8Array, offset: number, length: number, run: boolean): void;
   /** Delivers an envelope built here (DOWN, EXIT or DEMONITOR when a peer goes down). */
   deliverEnvelope(envelope: Envelope): void;
   /** True while the rings incoming batches feed hold overflow; `onRingsDrained` is then called once they drain. */
@@ -200,17 +204,19 @@ export class ClusterServer extends EventEmitter {
   // ---------------------------------------------------------------- outgoing envelopes
 
   /**
-   * An envelope for another node's pid, from the rings or from the main thread itself. Copied into
+   * An envelope for another node's pid (or, with `run`, a run of USER envelopes for one node),
+   * from the rings or from the main thread itself. Copied into
    * that peer's session; an unknown or down node gets it counted as a dead letter (and a MONITOR
    * or LINK answered with 'noconnection').
    */
-  forward(bytes: Uint8Array, offset: number, length: number): void {
+  forward(bytes: Uint8Array, offset: number, length: number, run = false): void {
     const nodeId = toNodeAt(bytes, offset);
     const peer = this.byNodeId.get(nodeId);
     const signal = signalAt(bytes, offset);
-    const tracked = signal >= Signal.EXIT && signal <= Signal.DEMONITOR;
+    const tracked = !run && signal >= Signal.EXIT && signal <= Signal.DEMONITOR;
     if (peer === undefined || peer.state === 'down' || peer.state === 'left') {
-      this.bounce(bytes, offset);
+      if (run) this.deadLetters(countEnvelopes(bytes.subarray(offset, offset + length)));
+      else this.bounce(bytes, offset);
       return;
     }
     if (tracked) {
@@ -221,7 +227,7 @@ export class ClusterServer extends EventEmitter {
       }
     }
     peer.session ??= this.newSession(peer.incarnation);
-    peer.session.enqueue(bytes, offset, length);
+    peer.session.enqueue(bytes, offset, length, run);
     if (peer.session.queuedBytes > this.options.maxPendingBytes && !this.ringsPaused) {
       this.ringsPaused = true;
       this.host.pauseRings();
@@ -315,17 +321,43 @@ export class ClusterServer extends EventEmitter {
       if (toNodeAt(data, offset) !== own) throw new HordeError(ErrorCode.MALFORMED_FRAME, `peer "${peer.name}" sent an envelope for node ${toNodeAt(data, offset)} to node ${own}`);
     });
     const h = headerView(data);
-    forEachEnvelope(data, (offset, length) => {
+    forEachEnvelope(data, (offset) => {
       const signal = signalAt(data, offset);
       if (signal >= Signal.EXIT && signal <= Signal.DEMONITOR) peer.watches.track(signal, false, fromPidAt(h, offset), toPidAt(h, offset), refAt(h, offset));
-      this.host.deliverRaw(data, offset, length);
     });
+    this.deliverInRuns(data);
     lane.delivered(frame.seq);
     this.owe(peer, frame.lane, frame.seq);
     if (!this.socketsPaused && this.host.ringsCongested()) {
       this.socketsPaused = true;
       for (const p of this.peers.values()) p.connection?.pauseReading();
     }
+  }
+
+  /**
+   * Hands a checked batch to the host: consecutive envelopes for the same executor shard as one
+   * run (of at most RUN_MAX_BYTES and the rings' largest record), anything else one by one.
+   */
+  private deliverInRuns(data: Uint8Array): void {
+    const executors = this.host.executors;
+    const runMax = Math.min(RUN_MAX_BYTES, this.host.maxEnvelopeBytes);
+    let start = 0;
+    let count = 0;
+    let shard = -1;
+    const flush = (end: number): void => {
+      if (count > 0) this.host.deliverRaw(data, start, end - start, count > 1);
+      count = 0;
+    };
+    forEachEnvelope(data, (offset, length) => {
+      const to = shardAt(data, offset);
+      if (count > 0 && (to !== shard || to >= executors || offset + length - start > runMax)) flush(offset);
+      if (count === 0) {
+        start = offset;
+        shard = to;
+      }
+      count++;
+    });
+    flush(data.length);
   }
 
   /**

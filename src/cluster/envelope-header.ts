@@ -24,6 +24,10 @@ export function toNodeAt(bytes: Uint8Array, offset: number): number {
   return bytes[offset + EnvelopeField.TO_NODE]! | (bytes[offset + EnvelopeField.TO_NODE + 1]! << 8);
 }
 
+export function shardAt(bytes: Uint8Array, offset: number): number {
+  return bytes[offset + EnvelopeField.TO_SHARD]! | (bytes[offset + EnvelopeField.TO_SHARD + 1]! << 8);
+}
+
 export function toPidAt(h: HeaderView, offset: number): Pid {
   const v = h.view;
   return pid(v.getUint16(offset + EnvelopeField.TO_NODE, true), v.getUint16(offset + EnvelopeField.TO_SHARD, true), v.getFloat64(offset + EnvelopeField.TO_SERIAL, true));

@@ -10,12 +10,20 @@
  * cannot make the node allocate without bound. A decoder that failed stays failed.
  *
  * Allocation: a frame wholly inside one chunk is handed out as a view of the chunk (no copy); only
- * a frame split across chunks is assembled into a buffer of exactly its size.
+ * a frame split across chunks is assembled: a small one into a buffer of exactly its size, one of
+ * REUSE_FROM_BYTES to REUSE_UP_TO_BYTES into a buffer the decoder keeps and reuses (a busy peer's batch
+ * fragments span chunks nearly always; a fresh 64 KiB buffer each cost the receiving main thread
+ * more in garbage collection than the rest of its work). Either way a frame is valid only during
+ * its callback: whoever keeps one copies it.
  */
 
 import { ErrorCode, HordeError } from '../errors.js';
 
 export const FRAME_PREFIX_BYTES = 4;
+/** Frames split across chunks from this size on are assembled in the decoder's reused buffer. */
+export const REUSE_FROM_BYTES = 16 * 1024;
+/** ... and up to this size (a fragment is 64 KiB; the reused buffer never holds on to more). */
+const REUSE_UP_TO_BYTES = 256 * 1024;
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
 /** Prepends the length prefix; refuses a payload over `maxFrameBytes`. */
@@ -35,6 +43,8 @@ export class FrameDecoder {
   /** The frame being assembled across chunks, and how much of it has arrived. */
   private partial: Uint8Array | undefined;
   private partialFilled = 0;
+  /** The reused buffer for large split frames (at most REUSE_UP_TO_BYTES). */
+  private spare = new Uint8Array(0);
   private failure: HordeError | undefined;
 
   constructor(private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
@@ -101,7 +111,12 @@ export class FrameDecoder {
         onFrame(chunk.subarray(offset, offset + length));
         offset += length;
       } else {
-        this.partial = new Uint8Array(length);
+        if (length < REUSE_FROM_BYTES || length > REUSE_UP_TO_BYTES) {
+          this.partial = new Uint8Array(length);
+        } else {
+          if (this.spare.length < length) this.spare = new Uint8Array(length);
+          this.partial = this.spare.subarray(0, length);
+        }
         this.partialFilled = 0;
       }
     }

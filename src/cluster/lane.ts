@@ -48,7 +48,8 @@ export class Lane {
   private nextSeq = 1;
   inflight: InflightBatch | undefined;
   receivedSeq = 0;
-  private readonly reassembly: Uint8Array[] = [];
+  /** Fragments of the batch being reassembled, copied in as they come (the frames are views). */
+  private reassembly = new Uint8Array(0);
   private reassemblyBytes = 0;
   resent = 0;
   duplicates = 0;
@@ -134,27 +135,27 @@ export class Lane {
   /**
    * One Batch frame arrived: returns the complete batch data to deliver, or undefined (a fragment,
    * or a duplicate). Throws HORDE_MALFORMED_FRAME when reassembly would exceed `maxBatchBytes`.
+   * `data` may be a view valid only during the call (FrameDecoder): fragments are copied into one
+   * reassembly buffer, kept for the next batch while it is at most twice `batchBytes`. The answer
+   * is valid until the next `receive`.
    */
   receive(seq: number, data: Uint8Array, last: boolean): Uint8Array | undefined {
-    if (this.reassemblyBytes + data.length > this.maxBatchBytes) {
+    const total = this.reassemblyBytes + data.length;
+    if (total > this.maxBatchBytes) {
       throw new HordeError(ErrorCode.MALFORMED_FRAME, `batch ${seq} exceeds ${this.maxBatchBytes} bytes`);
     }
-    if (!last) {
-      this.reassembly.push(data);
-      this.reassemblyBytes += data.length;
-      return undefined;
-    }
     let whole = data;
-    if (this.reassembly.length > 0) {
-      whole = new Uint8Array(this.reassemblyBytes + data.length);
-      let at = 0;
-      for (const part of this.reassembly) {
-        whole.set(part, at);
-        at += part.length;
+    if (!last || this.reassemblyBytes > 0) {
+      if (total > this.reassembly.length) {
+        const grown = new Uint8Array(Math.min(this.maxBatchBytes, Math.max(total, this.reassembly.length * 2, FRAGMENT_BYTES)));
+        grown.set(this.reassembly.subarray(0, this.reassemblyBytes));
+        this.reassembly = grown;
       }
-      whole.set(data, at);
-      this.reassembly.length = 0;
-      this.reassemblyBytes = 0;
+      this.reassembly.set(data, this.reassemblyBytes);
+      this.reassemblyBytes = total;
+      if (!last) return undefined;
+      whole = this.reassembly.subarray(0, total);
+      this.dropPartial();
     }
     if (seq <= this.receivedSeq) {
       this.duplicates++;
@@ -166,15 +167,14 @@ export class Lane {
     return whole;
   }
 
-  /** Marks batch `seq` delivered (after its envelopes reached the rings). */
   delivered(seq: number): void {
     this.receivedSeq = seq;
   }
 
   /** A connection broke mid-batch: fragments received so far will come again. */
   dropPartial(): void {
-    this.reassembly.length = 0;
     this.reassemblyBytes = 0;
+    if (this.reassembly.length > 2 * this.batchBytes) this.reassembly = new Uint8Array(0);
   }
 
   /** Drops the in-flight batch; returns how many envelopes it held. */

@@ -63,10 +63,17 @@ export class Session {
     return this.lanes[0].resent + this.lanes[1].resent;
   }
 
-  /** Copies one envelope into the lane its size and its sender's earlier envelopes call for. */
-  enqueue(bytes: Uint8Array, offset: number, length: number): void {
-    if (length < BULK_BYTES && this.bulkSenders.size === 0) {
+  /**
+   * Copies one envelope into the lane its size and its sender's earlier envelopes call for; a run
+   * (small USER envelopes from one executor) goes to REGULAR whole unless bulk traffic is under way.
+   */
+  enqueue(bytes: Uint8Array, offset: number, length: number, run = false): void {
+    if (this.bulkSenders.size === 0 && (run || length < BULK_BYTES)) {
       this.lanes[LaneId.REGULAR].enqueue(bytes, offset, length);
+      return;
+    }
+    if (run) {
+      forEachEnvelope(bytes.subarray(offset, offset + length), (at, envelopeLength) => this.enqueue(bytes, offset + at, envelopeLength));
       return;
     }
     const sender = senderKey(bytes, offset);

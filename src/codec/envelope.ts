@@ -90,6 +90,17 @@ export function isSignal(value: unknown): value is Signal {
 
 /** Ring record kind of an envelope. */
 export const RECORD_ENVELOPE = 1;
+/**
+ * Ring record kind of a run: several complete envelopes, concatenated (as in a cluster batch).
+ * Runs carry the cluster's traffic between the main thread and the executors, so that the main
+ * thread moves it a run at a time instead of an envelope at a time: an executor gathers the USER
+ * envelopes it sends to one other node in a row into a run (Outbound), and the main thread hands
+ * the envelopes of a peer's batch for one shard to it as runs (ClusterServer.onBatch). The
+ * consumer walks a run with `envelopeLengthAt` and decodes each envelope on its own.
+ */
+export const RECORD_ENVELOPES = 2;
+/** A run grows to at most this many bytes (and never past the ring's largest record). */
+export const RUN_MAX_BYTES = 32 * 1024;
 
 export const ENVELOPE_HEADER_BYTES = 40;
 /** The `from.serial` that means "no sender". */
@@ -213,6 +224,22 @@ export function decodeEnvelope(bytes: Uint8Array, offset: number, length: number
     payload = decodePayload(encoding, 0, bytes, body, bodyLength);
   }
   return { signal, to, from, ref, payload };
+}
+
+/**
+ * Length of the envelope at `offset` in a run ending at `end` (header plus the body its header
+ * announces), or -1 when what is there is not a whole envelope (cut short, or running past `end`).
+ */
+export function envelopeLengthAt(bytes: Uint8Array, offset: number, end: number): number {
+  if (end - offset < ENVELOPE_HEADER_BYTES) return -1;
+  const at = offset + EnvelopeField.BODY_LENGTH;
+  const length = ENVELOPE_HEADER_BYTES + (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16)) + bytes[at + 3]! * 0x1000000;
+  return offset + length > end ? -1 : length;
+}
+
+/** The error for a run whose envelope at `at` (of `length` bytes) is not whole. */
+export function malformedRun(at: number, length: number): HordeError {
+  return malformed(`the envelope at byte ${at} of a ${length}-byte run is cut short or runs past its end`);
 }
 
 function bodyBytes(payload: EncodedPayload): number {

@@ -30,7 +30,7 @@
 import { expose } from 'comlink';
 import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
-import { decodeEnvelope } from '../codec/envelope.js';
+import { RECORD_ENVELOPES, decodeEnvelope, envelopeLengthAt, malformedRun } from '../codec/envelope.js';
 import { errorToWire } from '../errors.js';
 import type { Pid } from '../process/pid.js';
 import type { Behaviours, ExitReason } from '../process/types.js';
@@ -38,7 +38,7 @@ import { Doorbell } from '../ring/doorbell.js';
 import { InboundRings } from '../ring/inbound.js';
 import type { RingHandle } from '../ring/ring.js';
 import { pumpedEndpoint } from '../internal/control-endpoint.js';
-import { participantOf } from '../internal/participants.js';
+import { mainIndex, participantOf } from '../internal/participants.js';
 import { nowMs, useClockOffset } from '../internal/clock.js';
 import { Outbound, SendResult } from './outbound.js';
 import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
@@ -91,11 +91,11 @@ export class Executor {
       budget: data.budget,
       mailboxLimit: data.mailboxLimit,
     });
-    this.inbound = new InboundRings(new Doorbell(data.bell), (_ring, _kind, bytes, offset, length) => this.onRecord(bytes, offset, length));
+    this.inbound = new InboundRings(new Doorbell(data.bell), (_ring, kind, bytes, offset, length) => this.onRecord(kind, bytes, offset, length));
     data.inbound.forEach((handle, participant) => {
       if (handle !== undefined) this.positions[participant] = this.inbound.add(handle);
     });
-    this.outbound = new Outbound(data.outbound, data.overflowLimit);
+    this.outbound = new Outbound(data.outbound, data.overflowLimit, { index: mainIndex(data.shards), localNode: data.node });
     const control = pumpedEndpoint(controlPort);
     this.pump = control.pump;
     expose(this.api(), control.endpoint);
@@ -159,7 +159,26 @@ export class Executor {
     return index;
   }
 
-  private onRecord(bytes: Uint8Array, offset: number, length: number): void {
+  /** One envelope, or a run of them (RECORD_ENVELOPES), each delivered on its own. */
+  private onRecord(kind: number, bytes: Uint8Array, offset: number, length: number): void {
+    if (kind !== RECORD_ENVELOPES) {
+      this.onEnvelopeBytes(bytes, offset, length);
+      return;
+    }
+    const end = offset + length;
+    for (let at = offset; at < end; ) {
+      const envelopeLength = envelopeLengthAt(bytes, at, end);
+      if (envelopeLength < 0) {
+        this.deadLetters++;
+        this.events.malformed(malformedRun(at - offset, length));
+        return;
+      }
+      this.onEnvelopeBytes(bytes, at, envelopeLength);
+      at += envelopeLength;
+    }
+  }
+
+  private onEnvelopeBytes(bytes: Uint8Array, offset: number, length: number): void {
     let envelope;
     try {
       envelope = decodeEnvelope(bytes, offset, length);

@@ -17,12 +17,26 @@
  * sent the rest of its turn through the overflow: an allocation and a second copy for nearly
  * every message under sustained load.
  *
+ * Runs: USER envelopes for another node, sent to the main thread's ring one after another, are
+ * gathered into one RECORD_ENVELOPES record (RingWriter.extend) while it is unpublished, so the
+ * cluster server copies them into its batch at once (see envelope.ts). Envelopes of
+ * RUN_ENVELOPE_MAX bytes or more stay records of their own.
+ *
  * Bound: at most `overflowLimit` envelopes per destination. Past it an envelope is refused
  * (counted by the caller as a dead letter with reason 'overflow'); with back pressure in place
  * this takes one receive that sends more than the limit to one destination in a single call.
  */
 
-import { encodeEnvelope, encodeEnvelopeToBytes, RECORD_ENVELOPE, type Envelope } from '../codec/envelope.js';
+import {
+  encodeEnvelope,
+  encodeEnvelopeToBytes,
+  RECORD_ENVELOPE,
+  RECORD_ENVELOPES,
+  RUN_MAX_BYTES,
+  Signal,
+  type Envelope,
+  type EnvelopeTarget,
+} from '../codec/envelope.js';
 import { RingWriter, type RingHandle } from '../ring/ring.js';
 import { Queue } from './queue.js';
 import { BufferView } from '../internal/buffer-view.js';
@@ -41,6 +55,35 @@ export type SendResult = (typeof SendResult)[keyof typeof SendResult];
 /** A Buffer over the socket data envelope bytes are copied from (see BufferView). */
 const sourceView = new BufferView();
 
+/** Envelopes at least this large never join a run (they gain nothing, and stay off BULK's way). */
+const RUN_ENVELOPE_MAX = 4096;
+
+/** Where `send` encodes an envelope that may join a run: extends the run or starts one. */
+class RunTarget implements EnvelopeTarget {
+  writer!: RingWriter;
+  node = 0;
+
+  get bytes(): Uint8Array {
+    return this.writer.bytes;
+  }
+
+  get view(): DataView {
+    return this.writer.view;
+  }
+
+  reserve(kind: number, length: number): number {
+    const writer = this.writer;
+    if (length >= RUN_ENVELOPE_MAX) return writer.reserve(kind, length);
+    if (writer.lastTag === this.node && writer.lastRecordLength + length <= RUN_MAX_BYTES) {
+      const at = writer.extend(length);
+      if (at >= 0) return at;
+    }
+    const at = writer.reserve(RECORD_ENVELOPES, length);
+    if (at >= 0) writer.lastTag = this.node;
+    return at;
+  }
+}
+
 /** Free room (a share of the ring's capacity) a destination needs beyond its overflow to resume. */
 const RESUME_HEADROOM = 1 / 8;
 /** The most room resumption waits for (records are at most half the ring; see hasSpaceFor). */
@@ -50,16 +93,22 @@ export class Outbound {
   private readonly writers: (RingWriter | undefined)[];
   private readonly dirty: boolean[];
   private readonly overflow: Queue<Uint8Array>[];
+  /** The record kind of each overflow entry (a run from `sendBytes` stays a run). */
+  private readonly overflowKinds: Queue<number>[];
   private readonly overflowBytes: number[];
+  private readonly runTarget = new RunTarget();
   private overflowing = 0;
 
   constructor(
     handles: readonly (RingHandle | undefined)[],
     private readonly overflowLimit: number,
+    /** Where runs go (the main thread's participant index) and the node they are not for; none: no runs. */
+    private readonly runs: { index: number; localNode: number } | undefined = undefined,
   ) {
     this.writers = handles.map((handle) => (handle === undefined ? undefined : new RingWriter(handle)));
     this.dirty = handles.map(() => false);
     this.overflow = handles.map(() => new Queue<Uint8Array>());
+    this.overflowKinds = handles.map(() => new Queue<number>());
     this.overflowBytes = handles.map(() => 0);
   }
 
@@ -67,7 +116,16 @@ export class Outbound {
     const writer = this.writers[index]!;
     const queue = this.overflow[index]!;
     if (queue.size === 0) {
-      if (encodeEnvelope(writer, envelope)) {
+      const runs = this.runs;
+      let written: boolean;
+      if (runs !== undefined && index === runs.index && envelope.signal === Signal.USER && envelope.to.node !== runs.localNode) {
+        this.runTarget.writer = writer;
+        this.runTarget.node = envelope.to.node;
+        written = encodeEnvelope(this.runTarget, envelope);
+      } else {
+        written = encodeEnvelope(writer, envelope);
+      }
+      if (written) {
         this.dirty[index] = true;
         return SendResult.WRITTEN;
       }
@@ -77,17 +135,21 @@ export class Outbound {
     }
     const bytes = encodeEnvelopeToBytes(envelope);
     queue.push(bytes);
+    this.overflowKinds[index]!.push(RECORD_ENVELOPE);
     this.overflowBytes[index]! += bytes.length;
     if (queue.size === 1) writer.requestSpace(this.resumeWant(index));
     return SendResult.QUEUED;
   }
 
-  /** Queues envelope bytes as they are (from a cluster peer); never refused (see AsyncEndpoint.sendBytes). */
-  sendBytes(index: number, bytes: Uint8Array, offset: number, length: number): void {
+  /**
+   * Queues envelope bytes as they are (from a cluster peer: one envelope, or a run with `kind`
+   * RECORD_ENVELOPES); never refused (see AsyncEndpoint.sendBytes).
+   */
+  sendBytes(index: number, bytes: Uint8Array, offset: number, length: number, kind: number = RECORD_ENVELOPE): void {
     const writer = this.writers[index]!;
     const queue = this.overflow[index]!;
     if (queue.size === 0) {
-      const at = writer.reserve(RECORD_ENVELOPE, length);
+      const at = writer.reserve(kind, length);
       if (at >= 0) {
         sourceView.copy(bytes, offset, offset + length, writer.bytes, at);
         this.dirty[index] = true;
@@ -96,6 +158,7 @@ export class Outbound {
       this.overflowing++;
     }
     queue.push(bytes.slice(offset, offset + length));
+    this.overflowKinds[index]!.push(kind);
     this.overflowBytes[index]! += length;
     if (queue.size === 1) writer.requestSpace(this.resumeWant(index));
   }
@@ -149,12 +212,14 @@ export class Outbound {
       if (queue.size === 0) continue;
       const writer = this.writers[i]!;
       if (!writer.hasSpaceFor(this.resumeWant(i)) && !writer.requestSpace(this.resumeWant(i))) continue;
+      const kinds = this.overflowKinds[i]!;
       for (let next = queue.peek(); next !== undefined; next = queue.peek()) {
-        const offset = writer.reserve(RECORD_ENVELOPE, next.length);
+        const offset = writer.reserve(kinds.peek()!, next.length);
         if (offset < 0) break;
         writer.bytes.set(next, offset);
         this.overflowBytes[i]! -= next.length;
         queue.shift();
+        kinds.shift();
       }
       writer.publish();
       if (queue.size === 0) {
@@ -182,6 +247,7 @@ export class Outbound {
     const dropped = queue.size;
     if (dropped > 0) this.overflowing--;
     this.overflow[index] = new Queue<Uint8Array>();
+    this.overflowKinds[index] = new Queue<number>();
     this.overflowBytes[index] = 0;
     this.writers[index] = new RingWriter(handle);
     this.dirty[index] = false;

@@ -13,7 +13,9 @@
  * the event loop (setImmediate) so timers, sockets and file callbacks keep running under a flood.
  * Cluster: on the main thread, an envelope addressed to another node (its header's to.node is not
  * `localNode`) is not decoded but handed to `remote` as bytes (the cluster server batches it),
- * and `sendBytes` puts envelope bytes that arrived from a peer into a ring as they are.
+ * and `sendBytes` puts envelope bytes that arrived from a peer into a ring as they are. A run
+ * record (RECORD_ENVELOPES, see envelope.ts) whose envelopes are all USER envelopes for one other
+ * node goes to `remote` whole; any other run is taken apart into its envelopes.
  * `pauseReading` stops the pump from reading the inbound rings (the cluster's back pressure);
  * `drained` reports that every overflow emptied (the cluster reads its sockets again).
  * The pump itself does not keep its thread alive (Node 20's waitAsync does not): on the main thread
@@ -21,11 +23,22 @@
  */
 
 import { setImmediate as yieldToEventLoop, setTimeout as delay } from 'node:timers/promises';
-import { ENVELOPE_HEADER_BYTES, EnvelopeField, decodeEnvelope, type Envelope } from '../codec/envelope.js';
+import {
+  ENVELOPE_HEADER_BYTES,
+  EnvelopeField,
+  RECORD_ENVELOPE,
+  RECORD_ENVELOPES,
+  Signal,
+  decodeEnvelope,
+  envelopeLengthAt,
+  malformedRun,
+  type Envelope,
+} from '../codec/envelope.js';
 import type { Doorbell } from '../ring/doorbell.js';
 import { InboundRings } from '../ring/inbound.js';
 import type { RingHandle } from '../ring/ring.js';
 import { Outbound, SendResult } from '../executor/outbound.js';
+import { toNodeAt } from '../cluster/envelope-header.js';
 
 const POLL_BUDGET = 256;
 
@@ -34,8 +47,11 @@ export interface AsyncEndpointEvents {
   malformed(error: unknown): void;
   /** Envelopes lost because their ring was replaced (its consumer crashed). */
   dropped(count: number): void;
-  /** An envelope for another node: bytes[offset, offset + length) is valid during the call only. */
-  remote?(bytes: Uint8Array, offset: number, length: number): void;
+  /**
+   * An envelope for another node (`run` false), or a run of USER envelopes all for one other node
+   * (`run` true): bytes[offset, offset + length) is valid during the call only.
+   */
+  remote?(bytes: Uint8Array, offset: number, length: number, run: boolean): void;
   /** Every overflow emptied after having been congested. */
   drained?(): void;
 }
@@ -59,7 +75,7 @@ export class AsyncEndpoint {
     private readonly events: AsyncEndpointEvents,
     private readonly localNode = 0,
   ) {
-    this.inbound = new InboundRings(bell, (_ring, _kind, bytes, offset, length) => this.onRecord(bytes, offset, length));
+    this.inbound = new InboundRings(bell, (_ring, kind, bytes, offset, length) => this.onRecord(kind, bytes, offset, length));
     inbound.forEach((handle, participant) => {
       if (handle !== undefined) this.positions[participant] = this.inbound.add(handle);
     });
@@ -85,12 +101,13 @@ export class AsyncEndpoint {
   }
 
   /**
-   * Queues envelope bytes as they are (from a cluster peer) for participant `index`. Never refused:
+   * Queues envelope bytes as they are (from a cluster peer: one envelope, or with `run` several
+   * concatenated for the same executor) for participant `index`. Never refused:
    * the caller stops reading its sockets while `congested` (so the overflow is bounded by what one
    * batch holds beyond the limit).
    */
-  sendBytes(index: number, bytes: Uint8Array, offset: number, length: number): void {
-    this.outbound.sendBytes(index, bytes, offset, length);
+  sendBytes(index: number, bytes: Uint8Array, offset: number, length: number, run = false): void {
+    this.outbound.sendBytes(index, bytes, offset, length, run ? RECORD_ENVELOPES : RECORD_ENVELOPE);
     if (!this.publishScheduled) {
       this.publishScheduled = true;
       queueMicrotask(() => {
@@ -170,13 +187,43 @@ export class AsyncEndpoint {
     this.outbound.publish();
   }
 
-  private onRecord(bytes: Uint8Array, offset: number, length: number): void {
-    if (this.events.remote !== undefined && length >= ENVELOPE_HEADER_BYTES) {
-      const toNode = bytes[offset + EnvelopeField.TO_NODE]! | (bytes[offset + EnvelopeField.TO_NODE + 1]! << 8);
-      if (toNode !== this.localNode) {
-        this.events.remote(bytes, offset, length);
+  private onRecord(kind: number, bytes: Uint8Array, offset: number, length: number): void {
+    if (kind !== RECORD_ENVELOPES) {
+      this.onEnvelopeRecord(bytes, offset, length);
+      return;
+    }
+    const end = offset + length;
+    if (this.events.remote !== undefined && this.isRemoteRun(bytes, offset, end)) {
+      this.events.remote(bytes, offset, length, true);
+      return;
+    }
+    for (let at = offset; at < end; ) {
+      const envelopeLength = envelopeLengthAt(bytes, at, end);
+      if (envelopeLength < 0) {
+        this.events.malformed(malformedRun(at - offset, length));
         return;
       }
+      this.onEnvelopeRecord(bytes, at, envelopeLength);
+      at += envelopeLength;
+    }
+  }
+
+  /** Whether the run in bytes[offset, end) is whole and holds only USER envelopes for one other node. */
+  private isRemoteRun(bytes: Uint8Array, offset: number, end: number): boolean {
+    const node = toNodeAt(bytes, offset);
+    if (node === this.localNode) return false;
+    for (let at = offset; at < end; ) {
+      const envelopeLength = envelopeLengthAt(bytes, at, end);
+      if (envelopeLength < 0 || bytes[at + EnvelopeField.SIGNAL] !== Signal.USER || toNodeAt(bytes, at) !== node) return false;
+      at += envelopeLength;
+    }
+    return true;
+  }
+
+  private onEnvelopeRecord(bytes: Uint8Array, offset: number, length: number): void {
+    if (this.events.remote !== undefined && length >= ENVELOPE_HEADER_BYTES && toNodeAt(bytes, offset) !== this.localNode) {
+      this.events.remote(bytes, offset, length, false);
+      return;
     }
     let envelope: Envelope;
     try {

@@ -52,7 +52,7 @@ import { resolveOptions, type NodeOptions, type ResolvedOptions } from './option
 import { Topology } from './topology.js';
 import { ClusterServer, type ClusterStatus, type MemberStatus } from '../cluster/cluster.js';
 import { encodeEnvelopeToBytes, EnvelopeField } from '../codec/envelope.js';
-import { noconnectionAnswer } from '../cluster/envelope-header.js';
+import { countEnvelopes, forEachEnvelope, noconnectionAnswer } from '../cluster/envelope-header.js';
 import { maxPayloadFor } from '../ring/ring.js';
 import type { JsonValue } from '../cluster/wire-check.js';
 
@@ -142,7 +142,7 @@ export class HordeNode extends EventEmitter {
         dropped: (count) => {
           this.deadLetters += count;
         },
-        remote: (bytes, offset, length) => this.forwardRemote(bytes, offset, length),
+        remote: (bytes, offset, length, run) => this.forwardRemote(bytes, offset, length, run),
         drained: () => this.cluster?.ringsDrained(),
       },
       options.nodeId,
@@ -418,13 +418,13 @@ export class HordeNode extends EventEmitter {
     }
   }
 
-  private forwardRemote(bytes: Uint8Array, offset: number, length: number): void {
+  private forwardRemote(bytes: Uint8Array, offset: number, length: number, run: boolean): void {
     if (this.cluster !== undefined) {
-      this.cluster.forward(bytes, offset, length);
+      this.cluster.forward(bytes, offset, length, run);
       return;
     }
     // Not clustered: nothing can reach another node.
-    this.deadLetters++;
+    this.deadLetters += run ? countEnvelopes(bytes.subarray(offset, offset + length)) : 1;
     const answer = noconnectionAnswer(bytes, offset);
     if (answer !== undefined) this.deliverLocal(answer);
   }
@@ -440,35 +440,53 @@ export class HordeNode extends EventEmitter {
     if (index === undefined || !this.endpoint.send(index, envelope)) this.deadLetters++;
   }
 
-  private clusterHost() {
+  /**
+   * Envelope bytes from a cluster peer (one envelope, or with `run` several for one shard): into
+   * the executor's ring as they are; decoded here when they are for the main thread; a dead letter
+   * (a MONITOR answered 'noproc') for a shard this node does not have. A run only goes to an
+   * executor whole: returns false, having done nothing, for a run that is not for an executor.
+   */
+  private deliverFromPeer(bytes: Uint8Array, offset: number, length: number, run: boolean): boolean {
     const shards = this.options.executors;
     const main = mainIndex(shards);
+    const shard = bytes[offset + EnvelopeField.TO_SHARD]! | (bytes[offset + EnvelopeField.TO_SHARD + 1]! << 8);
+    const index = participantOfShard(shard, shards);
+    if (run) {
+      // Only executors read runs.
+      if (index === undefined || index >= shards) return false;
+      this.endpoint.sendBytes(index, bytes, offset, length, true);
+      return true;
+    }
+    if (index !== undefined && index !== main) {
+      this.endpoint.sendBytes(index, bytes, offset, length);
+      return true;
+    }
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(bytes, offset, length);
+    } catch (error) {
+      this.report('malformed', error);
+      return true;
+    }
+    if (index === main) {
+      this.onEnvelope(envelope);
+      return true;
+    }
+    this.deadLetters++;
+    if (envelope.signal === Signal.MONITOR && envelope.from !== undefined) {
+      this.post(Signal.DOWN, envelope.from, envelope.ref, 'noproc');
+    }
+    return true;
+  }
+
+  private clusterHost() {
     return {
       nodeId: this.options.nodeId,
-      executors: shards,
+      executors: this.options.executors,
       maxEnvelopeBytes: maxPayloadFor(this.options.ringCapacity),
-      deliverRaw: (bytes: Uint8Array, offset: number, length: number): void => {
-        const shard = bytes[offset + EnvelopeField.TO_SHARD]! | (bytes[offset + EnvelopeField.TO_SHARD + 1]! << 8);
-        const index = participantOfShard(shard, shards);
-        if (index !== undefined && index !== main) {
-          this.endpoint.sendBytes(index, bytes, offset, length);
-          return;
-        }
-        let envelope: Envelope;
-        try {
-          envelope = decodeEnvelope(bytes, offset, length);
-        } catch (error) {
-          this.report('malformed', error);
-          return;
-        }
-        if (index === main) {
-          this.onEnvelope(envelope);
-          return;
-        }
-        this.deadLetters++;
-        if (envelope.signal === Signal.MONITOR && envelope.from !== undefined) {
-          this.post(Signal.DOWN, envelope.from, envelope.ref, 'noproc');
-        }
+      deliverRaw: (bytes: Uint8Array, offset: number, length: number, run: boolean): void => {
+        if (this.deliverFromPeer(bytes, offset, length, run)) return;
+        forEachEnvelope(bytes.subarray(offset, offset + length), (at, envelopeLength) => this.deliverFromPeer(bytes, offset + at, envelopeLength, false));
       },
       deliverEnvelope: (envelope: Envelope): void => this.deliverLocal(envelope),
       ringsCongested: (): boolean => this.endpoint.congested,

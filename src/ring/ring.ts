@@ -161,6 +161,14 @@ export class RingWriter extends RingView {
   private head: number;
   /** Last TAIL loaded; refreshed only when the space it implies is not enough. */
   private tailSeen: number;
+  /** Position of the last reserved record while it is unpublished (it may grow), else -1. */
+  private lastPosition = -1;
+  private lastLength = 0;
+  /**
+   * The caller's label for the last reserved record, while it is unpublished and nothing else has
+   * been reserved since (so `extend` grows exactly that record); -1 otherwise.
+   */
+  lastTag = -1;
 
   constructor(handle: RingHandle) {
     super(handle);
@@ -193,12 +201,49 @@ export class RingWriter extends RingView {
     }
     this.words[position >>> 2] = ((length << 8) | kind) >>> 0;
     this.head = (this.head + size) | 0;
+    this.lastPosition = position;
+    this.lastLength = length;
+    this.lastTag = -1;
     return position + RECORD_HEADER_BYTES;
+  }
+
+  /** Payload bytes of the last reserved record, while it is unpublished (0 otherwise). */
+  get lastRecordLength(): number {
+    return this.lastPosition < 0 ? 0 : this.lastLength;
+  }
+
+  /**
+   * Grows the last reserved record by `extra` payload bytes, if it is still unpublished, the bytes
+   * fit before the end of the buffer (a record never wraps) and within `maxPayload`, and the ring
+   * has the room. Returns the offset of the new bytes in `bytes`, or -1 (nothing changed). Lets a
+   * producer gather several small items into one record without knowing their number up front.
+   */
+  extend(extra: number): number {
+    const position = this.lastPosition;
+    if (position < 0 || extra <= 0) return -1;
+    const length = this.lastLength + extra;
+    if (length > this.maxPayload) return -1;
+    const oldSize = RECORD_HEADER_BYTES + ((this.lastLength + 3) & ~3);
+    const newSize = RECORD_HEADER_BYTES + ((length + 3) & ~3);
+    if (position + newSize > this.capacity) return -1;
+    const grow = newSize - oldSize;
+    if (this.capacity - ((this.head - this.tailSeen) | 0) < grow) {
+      this.tailSeen = Atomics.load(this.control, RingSlot.TAIL);
+      if (this.capacity - ((this.head - this.tailSeen) | 0) < grow) return -1;
+    }
+    const word = this.words[position >>> 2]!;
+    this.words[position >>> 2] = ((length << 8) | (word & 0xff)) >>> 0;
+    this.head = (this.head + grow) | 0;
+    const at = position + RECORD_HEADER_BYTES + this.lastLength;
+    this.lastLength = length;
+    return at;
   }
 
   /** Makes every reserved record visible to the consumer and wakes it if it is parked. */
   publish(): void {
     Atomics.store(this.control, RingSlot.HEAD, this.head);
+    this.lastPosition = -1;
+    this.lastTag = -1;
     this.consumerBell.ring();
   }
 

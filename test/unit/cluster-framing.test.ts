@@ -41,6 +41,21 @@ describe('FrameDecoder', () => {
     );
   });
 
+  it('assembles large frames split across chunks correctly one after another in its reused buffer', () => {
+    const payloads = [20_000, 70_000, 30_000, 300_000, 17_000].map((length, seed) => Uint8Array.from({ length }, (_, i) => (i * 7 + seed) & 0xff));
+    const stream = concat(payloads.map((p) => encodeFrame(p)));
+    const decoder = new FrameDecoder(1 << 20);
+    const seen: boolean[] = [];
+    for (let offset = 0; offset < stream.length; offset += 8192) {
+      decoder.push(stream.subarray(offset, offset + 8192), (frame) => {
+        // Checked during the callback: that is as long as a frame is valid.
+        seen.push(Buffer.compare(frame, payloads[seen.length]!) === 0);
+      });
+    }
+    expect(seen).toEqual([true, true, true, true, true]);
+    expect(decoder.pendingBytes).toBe(0);
+  });
+
   it('hands out zero-length frames and frames inside one chunk as views', () => {
     const decoder = new FrameDecoder();
     const seen: Uint8Array[] = [];

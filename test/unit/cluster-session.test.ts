@@ -41,6 +41,7 @@ describe('Lane', () => {
       fc.property(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 30 }), fc.array(fc.boolean(), { maxLength: 60 }), fc.integer({ min: 1, max: 200 }), (bursts, drops, fragment) => {
         const sender = new Lane(512, 1 << 20);
         const receiver = new Lane(512, 1 << 20);
+        const scratch = new Uint8Array(4096);
         let next = 1;
         const delivered: number[] = [];
         let dropIndex = 0;
@@ -59,11 +60,15 @@ describe('Lane', () => {
                 receiver.dropPartial();
                 break;
               }
-              const whole = receiver.receive(batch.seq, batch.data.subarray(at, end), end === batch.data.length);
+              // Frames are views valid only during the call (FrameDecoder reuses its buffer).
+              const frame = scratch.subarray(0, end - at);
+              frame.set(batch.data.subarray(at, end));
+              const whole = receiver.receive(batch.seq, frame, end === batch.data.length);
               if (whole !== undefined) {
                 delivered.push(...numbers(whole));
                 receiver.delivered(batch.seq);
               }
+              scratch.fill(0xee);
             }
             if (lost) {
               sender.resume(receiver.receivedSeq);
@@ -116,6 +121,22 @@ function senderAndNumber(data: Uint8Array): [number, number][] {
 }
 
 describe('Session lanes', () => {
+  it('takes a run of small envelopes into REGULAR whole, and apart while bulk traffic is under way', () => {
+    const run = Buffer.concat([envelope(1), envelope(2), envelope(3)]);
+    const session = new Session('peer', 1 << 16, 1 << 20);
+    session.enqueue(run, 0, run.length, true);
+    expect(numbers(session.lanes[LaneId.REGULAR].takeBatch()!.data)).toEqual([1, 2, 3]);
+
+    const busy = new Session('peer', 1 << 16, 1 << 20);
+    const big = encodeEnvelopeToBytes({ signal: Signal.USER, to: pid(2, 0, 65536), from: pid(1, 0, 65536), ref: 0, payload: 'b'.repeat(BULK_BYTES) });
+    busy.enqueue(big, 0, big.length);
+    busy.enqueue(run, 0, run.length, true);
+    // The sender of the run has a bulk envelope pending, so its envelopes follow it on BULK.
+    const bulk = busy.lanes[LaneId.BULK].takeBatch()!.data;
+    expect(bulk.length).toBe(big.length + run.length);
+    expect(busy.lanes[LaneId.REGULAR].takeBatch()).toBeUndefined();
+  });
+
   it('lets small messages pass a large one in flight', () => {
     const session = new Session('peer', 64 * 1024, 4 << 20);
     const big = from(0, 1, BULK_BYTES * 4);

@@ -1,8 +1,9 @@
 // Outbound's overflow on one thread with a real ring: order kept across the overflow, and the
 // hysteresis of resumption (a congested destination resumes only once its ring has room for the
-// whole overflow plus headroom, not as soon as one envelope fits).
+// whole overflow plus headroom, not as soon as one envelope fits); runs of USER envelopes for
+// another node on the main thread's ring.
 import { describe, expect, it } from 'vitest';
-import { RECORD_ENVELOPE, Signal, decodeEnvelope, type Envelope } from '../../src/codec/envelope.js';
+import { RECORD_ENVELOPE, RECORD_ENVELOPES, Signal, decodeEnvelope, envelopeLengthAt, type Envelope } from '../../src/codec/envelope.js';
 import { Outbound, SendResult } from '../../src/executor/outbound.js';
 import { pid } from '../../src/process/pid.js';
 import { RingReader, createRing } from '../../src/ring/ring.js';
@@ -59,5 +60,81 @@ describe('Outbound overflow', () => {
     expect(outbound.congested).toBe(false);
     received.push(...read());
     expect(received).toEqual(Array.from({ length: seq }, (_, i) => i));
+  });
+});
+
+describe('Outbound runs', () => {
+  const LOCAL = 1;
+  function to(node: number, seq: number, signal: Signal = Signal.USER): Envelope {
+    return { signal, to: pid(node, 0, 9), from: pid(LOCAL, 0, 8), ref: 0, payload: seq };
+  }
+
+  /** Records as [kind, [seq of each envelope]]. */
+  function records(reader: RingReader): [number, number[]][] {
+    const out: [number, number[]][] = [];
+    reader.drain((kind, bytes, offset, length) => {
+      const seqs: number[] = [];
+      for (let at = offset; at < offset + length; ) {
+        const n = envelopeLengthAt(bytes, at, offset + length);
+        expect(n).toBeGreaterThan(0);
+        seqs.push(decodeEnvelope(bytes, at, n).payload as number);
+        at += n;
+      }
+      out.push([kind, seqs]);
+    });
+    return out;
+  }
+
+  it('gathers USER envelopes for one other node into a run until the node changes, another kind comes or it is published', () => {
+    const main = createRing({ capacity: 1 << 16 });
+    const other = createRing({ capacity: 1 << 16 });
+    // Runs only on the ring at index 0 (the main thread's).
+    const outbound = new Outbound([main, other], 100, { index: 0, localNode: LOCAL });
+    const send = (index: number, e: Envelope): void => void expect(outbound.send(index, e)).toBe(SendResult.WRITTEN);
+    send(0, to(2, 1));
+    send(0, to(2, 2));
+    send(0, to(2, 3));
+    send(0, to(3, 4));
+    send(0, to(3, 5));
+    send(0, to(3, 6, Signal.EXIT));
+    send(0, to(3, 7));
+    send(0, to(LOCAL, 8));
+    send(0, to(2, 9));
+    outbound.publish();
+    send(0, to(2, 10));
+    send(1, to(2, 11));
+    send(1, to(2, 12));
+    outbound.publish();
+    expect(records(new RingReader(main))).toEqual([
+      [RECORD_ENVELOPES, [1, 2, 3]],
+      [RECORD_ENVELOPES, [4, 5]],
+      [RECORD_ENVELOPE, [6]],
+      [RECORD_ENVELOPES, [7]],
+      [RECORD_ENVELOPE, [8]],
+      [RECORD_ENVELOPES, [9]],
+      [RECORD_ENVELOPES, [10]],
+    ]);
+    expect(records(new RingReader(other))).toEqual([
+      [RECORD_ENVELOPE, [11]],
+      [RECORD_ENVELOPE, [12]],
+    ]);
+  });
+
+  it('keeps a run within RUN_MAX_BYTES and large envelopes out of runs', () => {
+    const main = createRing({ capacity: 1 << 20 });
+    const outbound = new Outbound([main], 100, { index: 0, localNode: LOCAL });
+    const big = (seq: number): Envelope => ({ ...to(2, seq), payload: { seq, pad: 'z'.repeat(5000) } });
+    for (let seq = 0; seq < 1000; seq++) expect(outbound.send(0, to(2, seq))).toBe(SendResult.WRITTEN);
+    expect(outbound.send(0, big(1000))).toBe(SendResult.WRITTEN);
+    outbound.publish();
+    const reader = new RingReader(main);
+    const lengths: [number, number][] = [];
+    reader.drain((kind, _bytes, _offset, length) => lengths.push([kind, length]));
+    expect(lengths.length).toBeGreaterThan(2);
+    for (const [kind, length] of lengths.slice(0, -1)) {
+      expect(kind).toBe(RECORD_ENVELOPES);
+      expect(length).toBeLessThanOrEqual(32 * 1024);
+    }
+    expect(lengths.at(-1)![0]).toBe(RECORD_ENVELOPE);
   });
 });

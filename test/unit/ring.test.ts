@@ -224,3 +224,88 @@ describe('RingWriter and RingReader', () => {
     );
   });
 });
+
+describe('RingWriter.extend', () => {
+  it('grows the last unpublished record, which the consumer then sees whole', () => {
+    const { writer, reader, buffer } = pair(1024);
+    const at = writer.reserve(2, 5);
+    writer.bytes.set(bytesOf(5, 1), at);
+    const more = writer.extend(7);
+    expect(more).toBe(at + 5);
+    writer.bytes.set(bytesOf(7, 2), more);
+    expect(writer.lastRecordLength).toBe(12);
+    writer.publish();
+    expect(readAll(reader)).toEqual([{ kind: 2, payload: [...bytesOf(5, 1), ...bytesOf(7, 2)] }]);
+    expect(damagedCanaries(buffer)).toEqual([]);
+  });
+
+  it('refuses after publish, past the largest record, past the end of the buffer and without room', () => {
+    const { writer, reader } = pair(256);
+    writer.reserve(1, 8);
+    writer.publish();
+    expect(writer.extend(4), 'published').toBe(-1);
+    readAll(reader);
+
+    writer.reserve(1, 8);
+    expect(writer.extend(writer.maxPayload), 'past the largest record').toBe(-1);
+    writer.reserve(1, 120);
+    writer.publish();
+    readAll(reader);
+
+    // head at 148: a record there may grow to the end of the buffer (256), not past it.
+    expect(writer.reserve(1, 8)).toBe(152);
+    expect(writer.extend(100), 'past the end of the buffer').toBe(-1);
+    expect(writer.extend(96)).toBe(160);
+    expect(writer.extend(4)).toBe(-1);
+    writer.publish();
+
+    // Not drained: 108 bytes in use; 104 more leave 44 free; a 4-byte record leaves 36.
+    writer.reserve(1, 100);
+    expect(writer.reserve(1, 4)).toBe(108);
+    expect(writer.extend(40), 'no room').toBe(-1);
+    expect(writer.extend(36)).toBe(112);
+    writer.publish();
+    expect(readAll(reader).map((r) => r.payload.length)).toEqual([104, 100, 40]);
+  });
+
+  it('keeps the accounting of a model queue through random reserves, extends and drains', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('reserve', 'extend', 'publish', 'drain'), fc.integer({ min: 0, max: 40 })), { maxLength: 200 }), (ops) => {
+        const { writer, reader, buffer } = pair(256);
+        const model: number[][] = [];
+        let open: number[] | undefined;
+        let pending: number[][] = [];
+        let seed = 0;
+        for (const [op, n] of ops) {
+          if (op === 'reserve') {
+            const at = writer.reserve(1, n);
+            if (at < 0) continue;
+            const data = Array.from(bytesOf(n, seed++));
+            writer.bytes.set(data, at);
+            open = data;
+            pending.push(open);
+          } else if (op === 'extend') {
+            const at = writer.extend(n);
+            if (at < 0) continue;
+            expect(open).toBeDefined();
+            const data = Array.from(bytesOf(n, seed++));
+            writer.bytes.set(data, at);
+            open!.push(...data);
+          } else if (op === 'publish') {
+            writer.publish();
+            model.push(...pending);
+            pending = [];
+            open = undefined;
+          } else {
+            expect(readAll(reader).map((r) => r.payload)).toEqual(model.splice(0));
+          }
+        }
+        writer.publish();
+        model.push(...pending);
+        expect(readAll(reader).map((r) => r.payload)).toEqual(model);
+        expect(damagedCanaries(buffer)).toEqual([]);
+      }),
+      { numRuns: 300, seed: 5 },
+    );
+  });
+});
