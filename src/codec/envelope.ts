@@ -101,6 +101,8 @@ export const RECORD_ENVELOPE = 1;
 export const RECORD_ENVELOPES = 2;
 /** A run grows to at most this many bytes (and never past the ring's largest record). */
 export const RUN_MAX_BYTES = 32 * 1024;
+/** Envelopes at least this large never join a run (they gain nothing, and stay off BULK's way). */
+export const RUN_ENVELOPE_MAX = 4096;
 
 export const ENVELOPE_HEADER_BYTES = 40;
 /** The `from.serial` that means "no sender". */
@@ -145,20 +147,25 @@ export interface EnvelopeTarget {
   readonly view: DataView;
   /** Room for one record of `length` payload bytes: its offset in `bytes`, or -1 when full. */
   reserve(kind: number, length: number): number;
+  /** Room for `length` more bytes of the run `tag` (see RingWriter.reserveInRun), or -1 when full. */
+  reserveInRun(kind: number, tag: number, length: number, maxRun: number): number;
 }
 
 /**
- * Encodes `envelope` as one RECORD_ENVELOPE record reserved in `target`, without publishing it
+ * Encodes `envelope` as one RECORD_ENVELOPE record reserved in `target`, or with `runTag` (>= 0)
+ * into the run of that label (RECORD_ENVELOPES, see RUN_ENVELOPE_MAX), without publishing it
  * (the caller publishes once per batch). Returns false, having written nothing, when the ring is
  * full. Throws, having written nothing: UNENCODABLE_MESSAGE for a payload no codec can carry,
  * INVALID_ENVELOPE for a header field out of range, RECORD_TOO_LARGE (from the ring) for an
  * envelope larger than the ring can ever hold.
  */
-export function encodeEnvelope(target: EnvelopeTarget, envelope: Envelope): boolean {
+export function encodeEnvelope(target: EnvelopeTarget, envelope: Envelope, runTag = -1): boolean {
   checkEnvelope(envelope);
   const payload = encodePayload(envelope.payload);
   const bodyLength = bodyBytes(payload);
-  const offset = target.reserve(RECORD_ENVELOPE, ENVELOPE_HEADER_BYTES + bodyLength);
+  const length = ENVELOPE_HEADER_BYTES + bodyLength;
+  const offset =
+    runTag >= 0 && length < RUN_ENVELOPE_MAX ? target.reserveInRun(RECORD_ENVELOPES, runTag, length, RUN_MAX_BYTES) : target.reserve(RECORD_ENVELOPE, length);
   if (offset < 0) return false;
   writeEnvelope(target.view, target.bytes, offset, envelope, payload, bodyLength);
   return true;

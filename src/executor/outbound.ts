@@ -18,8 +18,8 @@
  * every message under sustained load.
  *
  * Runs: USER envelopes for another node, sent to the main thread's ring one after another, are
- * gathered into one RECORD_ENVELOPES record (RingWriter.extend) while it is unpublished, so the
- * cluster server copies them into its batch at once (see envelope.ts). Envelopes of
+ * gathered into one RECORD_ENVELOPES record (RingWriter.reserveInRun) while it is unpublished, so
+ * the cluster server copies them into its batch at once (see envelope.ts). Envelopes of
  * RUN_ENVELOPE_MAX bytes or more stay records of their own.
  *
  * Bound: at most `overflowLimit` envelopes per destination. Past it an envelope is refused
@@ -31,11 +31,8 @@ import {
   encodeEnvelope,
   encodeEnvelopeToBytes,
   RECORD_ENVELOPE,
-  RECORD_ENVELOPES,
-  RUN_MAX_BYTES,
   Signal,
   type Envelope,
-  type EnvelopeTarget,
 } from '../codec/envelope.js';
 import { RingWriter, type RingHandle } from '../ring/ring.js';
 import { Queue } from './queue.js';
@@ -55,35 +52,6 @@ export type SendResult = (typeof SendResult)[keyof typeof SendResult];
 /** A Buffer over the socket data envelope bytes are copied from (see BufferView). */
 const sourceView = new BufferView();
 
-/** Envelopes at least this large never join a run (they gain nothing, and stay off BULK's way). */
-const RUN_ENVELOPE_MAX = 4096;
-
-/** Where `send` encodes an envelope that may join a run: extends the run or starts one. */
-class RunTarget implements EnvelopeTarget {
-  writer!: RingWriter;
-  node = 0;
-
-  get bytes(): Uint8Array {
-    return this.writer.bytes;
-  }
-
-  get view(): DataView {
-    return this.writer.view;
-  }
-
-  reserve(kind: number, length: number): number {
-    const writer = this.writer;
-    if (length >= RUN_ENVELOPE_MAX) return writer.reserve(kind, length);
-    if (writer.lastTag === this.node && writer.lastRecordLength + length <= RUN_MAX_BYTES) {
-      const at = writer.extend(length);
-      if (at >= 0) return at;
-    }
-    const at = writer.reserve(RECORD_ENVELOPES, length);
-    if (at >= 0) writer.lastTag = this.node;
-    return at;
-  }
-}
-
 /** Free room (a share of the ring's capacity) a destination needs beyond its overflow to resume. */
 const RESUME_HEADROOM = 1 / 8;
 /** The most room resumption waits for (records are at most half the ring; see hasSpaceFor). */
@@ -96,7 +64,6 @@ export class Outbound {
   /** The record kind of each overflow entry (a run from `sendBytes` stays a run). */
   private readonly overflowKinds: Queue<number>[];
   private readonly overflowBytes: number[];
-  private readonly runTarget = new RunTarget();
   private overflowing = 0;
 
   constructor(
@@ -117,15 +84,8 @@ export class Outbound {
     const queue = this.overflow[index]!;
     if (queue.size === 0) {
       const runs = this.runs;
-      let written: boolean;
-      if (runs !== undefined && index === runs.index && envelope.signal === Signal.USER && envelope.to.node !== runs.localNode) {
-        this.runTarget.writer = writer;
-        this.runTarget.node = envelope.to.node;
-        written = encodeEnvelope(this.runTarget, envelope);
-      } else {
-        written = encodeEnvelope(writer, envelope);
-      }
-      if (written) {
+      const inRun = runs !== undefined && index === runs.index && envelope.signal === Signal.USER && envelope.to.node !== runs.localNode;
+      if (encodeEnvelope(writer, envelope, inRun ? envelope.to.node : -1)) {
         this.dirty[index] = true;
         return SendResult.WRITTEN;
       }

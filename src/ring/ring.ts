@@ -239,6 +239,21 @@ export class RingWriter extends RingView {
     return at;
   }
 
+  /**
+   * Room for `length` more bytes of the run labelled `tag`: the last reserved record grows when it
+   * is that run, still unpublished, and stays within `maxRun` bytes (`extend`); otherwise a new
+   * record of `kind` starts the run. Returns the offset of the bytes, or -1 when the ring is full.
+   */
+  reserveInRun(kind: number, tag: number, length: number, maxRun: number): number {
+    if (this.lastTag === tag && this.lastLength + length <= maxRun) {
+      const at = this.extend(length);
+      if (at >= 0) return at;
+    }
+    const at = this.reserve(kind, length);
+    if (at >= 0) this.lastTag = tag;
+    return at;
+  }
+
   /** Makes every reserved record visible to the consumer and wakes it if it is parked. */
   publish(): void {
     Atomics.store(this.control, RingSlot.HEAD, this.head);
