@@ -17,7 +17,7 @@ const USAGE = `usage: horde <command> [options]
 commands:
   node      run a cluster node until SIGTERM or SIGINT (then it stops gracefully)
             --name NAME --listen HOST:PORT [--join HOST:PORT ...] --secret-file FILE
-            --module URL ... [--preload URL ...] [--executors N] [--spawn KIND:NAME ...]
+            --module URL ... [--preload URL ...] [--executors N] [--spin CHECKS] [--spawn KIND:NAME ...]
             [--insecure] (no secret; loopback only) [--gateway HOST:PORT] [--stats-ms N]
             prints one JSON line {"event":"ready",...} on stdout once it listens; with
             --stats-ms, a {"event":"stats",...} line every N ms; reads commands from stdin
@@ -55,6 +55,7 @@ async function runNode(args: string[]): Promise<number> {
       module: { type: 'string', multiple: true },
       preload: { type: 'string', multiple: true },
       executors: { type: 'string' },
+      spin: { type: 'string' },
       spawn: { type: 'string', multiple: true },
       insecure: { type: 'boolean' },
       'heartbeat-ms': { type: 'string' },
@@ -77,6 +78,7 @@ async function runNode(args: string[]): Promise<number> {
     behaviours: values.module!,
     preload: values.preload ?? [],
     executors: values.executors === undefined ? undefined : Number(values.executors),
+    spin: values.spin === undefined ? undefined : Number(values.spin),
     cluster: {
       name: values.name,
       listen,

@@ -68,6 +68,7 @@ class Client implements GatewayClient {
   private readonly decoder: FrameDecoder;
   private nextId = 1;
   private late = 0;
+  private corked = false;
   private closeReason: Error | undefined;
   private isClosed = false;
   private readonly closedPromise: Promise<void>;
@@ -119,8 +120,21 @@ class Client implements GatewayClient {
         reject(new HordeError(ErrorCode.TIMEOUT, `request ${id} to "${service}" got no reply within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { resolve: resolve, reject, timer });
-      this.socket.write(frame);
+      this.write(frame);
     });
+  }
+
+  /** Requests made in one stretch of synchronous code leave in one write system call. */
+  private write(frame: Uint8Array): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      queueMicrotask(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(frame);
   }
 
   async close(): Promise<void> {
