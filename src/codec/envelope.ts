@@ -184,6 +184,13 @@ export function encodeEnvelopeToBytes(envelope: Envelope): Uint8Array {
 }
 
 /**
+ * The pids of the last envelope decoded on this thread: a stream of messages between the same two
+ * processes shares its pid objects instead of making two per message (pids are immutable values).
+ */
+let lastTo: Pid = pid(0, 0, -1);
+let lastFrom: Pid = pid(0, 0, -1);
+
+/**
  * Decodes the envelope in `bytes[offset, offset + length)` (a ring record's payload, or the array
  * from `encodeEnvelopeToBytes`). The result shares nothing with `bytes`. Throws
  * MALFORMED_ENVELOPE (or UNKNOWN_MESSAGE_TYPE) instead of returning anything it cannot vouch for.
@@ -207,7 +214,10 @@ export function decodeEnvelope(bytes: Uint8Array, offset: number, length: number
   }
   const toSerial = view.getFloat64(offset + EnvelopeField.TO_SERIAL, true);
   if (!Number.isSafeInteger(toSerial) || toSerial < 0) throw malformed(`to.serial is ${toSerial}`);
-  const to = pid(view.getUint16(offset + EnvelopeField.TO_NODE, true), view.getUint16(offset + EnvelopeField.TO_SHARD, true), toSerial);
+  const toNode = view.getUint16(offset + EnvelopeField.TO_NODE, true);
+  const toShard = view.getUint16(offset + EnvelopeField.TO_SHARD, true);
+  let to = lastTo;
+  if (to.serial !== toSerial || to.shard !== toShard || to.node !== toNode) to = lastTo = pid(toNode, toShard, toSerial);
   const fromNode = view.getUint16(offset + EnvelopeField.FROM_NODE, true);
   const fromShard = view.getUint16(offset + EnvelopeField.FROM_SHARD, true);
   const fromSerial = view.getFloat64(offset + EnvelopeField.FROM_SERIAL, true);
@@ -215,7 +225,8 @@ export function decodeEnvelope(bytes: Uint8Array, offset: number, length: number
   if (fromSerial === NO_SENDER_SERIAL) {
     if (fromNode !== 0 || fromShard !== 0) throw malformed('no sender, yet from.node or from.shard is set');
   } else if (Number.isSafeInteger(fromSerial) && fromSerial >= 0) {
-    from = pid(fromNode, fromShard, fromSerial);
+    from = lastFrom;
+    if (from.serial !== fromSerial || from.shard !== fromShard || from.node !== fromNode) from = lastFrom = pid(fromNode, fromShard, fromSerial);
   } else {
     throw malformed(`from.serial is ${fromSerial}`);
   }

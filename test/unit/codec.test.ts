@@ -161,6 +161,22 @@ describe('envelope through a ring', () => {
   });
 });
 
+describe('pids of decoded envelopes', () => {
+  it('are right for every envelope whatever came before (the decoder reuses the last ones)', () => {
+    const a = pid(1, 0, 65536);
+    const b = pid(1, 0, 65537);
+    const c = pid(2, 0, 65536);
+    const d = pid(1, 1, 65536);
+    const sequence: [Pid, Pid | undefined][] = [[a, b], [a, b], [b, a], [c, d], [d, c], [a, undefined], [a, b], [d, d]];
+    for (const [to, from] of sequence) {
+      const bytes = encodeEnvelopeToBytes(envelope(1, { to, from }));
+      const decoded = decodeEnvelope(bytes, 0, bytes.length);
+      expect(decoded.to).toEqual(to);
+      expect(decoded.from).toEqual(from);
+    }
+  });
+});
+
 describe('string payloads', () => {
   const strings = [
     '',
