@@ -11,8 +11,11 @@
  *   any of it is delivered; then the envelopes are copied into the ring of the participant that
  *   holds their target (host.deliverRaw), consecutive ones for the same executor as one run, the batch is marked delivered and acknowledged. A resend
  *   of a delivered batch is acknowledged and dropped: exactly once, in order, per node pair.
- * - Back pressure: while a peer's queued bytes exceed maxPendingBytes the server asks the host to
- *   stop reading the rings that feed it (host.pauseRings) until they drain below half. Data is
+ * - Back pressure: while a peer's queued bytes exceed maxPendingBytes the server marks it
+ *   congested (host.nodeCongested): the executors park the processes that send to it, and only
+ *   them, until it drains below half or goes down. Past HARD_PENDING_FACTOR times the limit (what
+ *   was in the rings already, and the main thread's own sends, which nothing parks) the server
+ *   stops reading the rings altogether (host.pauseRings) until every peer is below half. Data is
  *   written to a socket only while it has no backlog ('drain' resumes it); while the local rings
  *   that incoming batches feed are congested, every peer socket stops being read (TCP carries
  *   the pressure back to the senders) until the host reports them drained.
@@ -50,6 +53,9 @@ import type { JsonValue } from './wire-check.js';
 import { Role, encodeAckFrame, type Hello, type WireFrame } from './wire.js';
 
 /** What the cluster server needs from its node. */
+/** Queued bytes, in multiples of maxPendingBytes, past which every ring stops being read. */
+const HARD_PENDING_FACTOR = 2;
+
 export interface ClusterHost {
   readonly nodeId: number;
   /** Executor threads (on this node's business card). */
@@ -68,6 +74,8 @@ export interface ClusterHost {
   /** Stop / restart reading the rings that carry envelopes to other nodes. */
   pauseRings(): void;
   resumeRings(): void;
+  /** Hold back (or let go) the local senders to node `nodeId` (node-pressure.ts). */
+  nodeCongested(nodeId: number, congested: boolean): void;
   deadLetters(count: number): void;
   report(event: 'clusterConnection' | 'clusterMember', detail: unknown): void;
 }
@@ -123,6 +131,8 @@ interface Peer {
   resentBatches: number;
   duplicateBatches: number;
   /** The cumulative REGULAR ack owed to the peer (0: none): it rides on the next batch out, or goes alone. */
+  /** Its bit is set in the node's pressure: local senders to it wait (node-pressure.ts). */
+  congested: boolean;
   ackDue: number;
   /** The cumulative BULK ack owed (0: none): always alone. */
   bulkAckDue: number;
@@ -228,9 +238,18 @@ export class ClusterServer extends EventEmitter {
     }
     peer.session ??= this.newSession(peer.incarnation);
     peer.session.enqueue(bytes, offset, length, run);
-    if (peer.session.queuedBytes > this.options.maxPendingBytes && !this.ringsPaused) {
-      this.ringsPaused = true;
-      this.host.pauseRings();
+    const queued = peer.session.queuedBytes;
+    if (queued > this.options.maxPendingBytes) {
+      if (!peer.congested) {
+        peer.congested = true;
+        this.host.nodeCongested(peer.nodeId, true);
+      }
+      // The safety net: what was already in the rings when the senders stopped is bounded, but
+      // the main thread's own sends are not held back.
+      if (queued > HARD_PENDING_FACTOR * this.options.maxPendingBytes && !this.ringsPaused) {
+        this.ringsPaused = true;
+        this.host.pauseRings();
+      }
     }
     this.scheduleFlush();
   }
@@ -294,6 +313,13 @@ export class ClusterServer extends EventEmitter {
   }
 
   private checkRingPressure(): void {
+    for (const peer of this.peers.values()) {
+      if (!peer.congested) continue;
+      const live = peer.session !== undefined && peer.state !== 'down' && peer.state !== 'left';
+      if (live && peer.session!.queuedBytes > this.options.maxPendingBytes / 2) continue;
+      peer.congested = false;
+      this.host.nodeCongested(peer.nodeId, false);
+    }
     if (!this.ringsPaused) return;
     for (const peer of this.peers.values()) {
       if (peer.session !== undefined && peer.session.queuedBytes > this.options.maxPendingBytes / 2) return;
@@ -618,6 +644,7 @@ export class ClusterServer extends EventEmitter {
         backoffMs: this.options.reconnectMinMs,
         resentBatches: 0,
         duplicateBatches: 0,
+        congested: false,
         ackDue: 0,
         bulkAckDue: 0,
       };

@@ -24,7 +24,13 @@
  * `npm run bench -- savina`); PASS_MS = 1 ends a pass of long turns early (the shard checks the
  * clock every 4 turns), which took timer lateness under a busy shard from 480 ms to a few ms
  * (`npm run bench -- timers`, case lateness, horde-loaded). A single turn is bounded by the
- * budget in messages, not by time.
+ * budget in messages and, when many wait, by about 1 ms (see shard.ts).
+ *
+ * Congested nodes: a send to another node whose bit is set in the shared NodePressure (the
+ * cluster server sets it while that peer's queue is over its limit) is written as usual, then
+ * parks its sender on NODE_BLOCK_BASE + node; each pass compares the pressure's epoch and resumes
+ * the senders of nodes that cleared, so one slow peer holds back only the processes that send to
+ * it.
  */
 
 import { expose } from 'comlink';
@@ -39,6 +45,7 @@ import { InboundRings } from '../ring/inbound.js';
 import type { RingHandle } from '../ring/ring.js';
 import { pumpedEndpoint } from '../internal/control-endpoint.js';
 import { mainIndex, participantOf } from '../internal/participants.js';
+import { NodePressure } from '../internal/node-pressure.js';
 import { nowMs, useClockOffset } from '../internal/clock.js';
 import { Outbound, SendResult } from './outbound.js';
 import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
@@ -47,6 +54,8 @@ import type { Signal } from '../codec/envelope.js';
 
 
 const POLL_BUDGET = 256;
+/** Blocked ids from here on name a congested node (below it: a participant's ring). */
+const NODE_BLOCK_BASE = 1 << 20;
 const TURNS_PER_PASS = 256;
 /** A pass of turns ends after about this long, so rings (timer fires, replies) are read promptly. */
 const PASS_MS = 1;
@@ -63,6 +72,10 @@ export class Executor {
   private readonly data: ExecutorWorkerData;
   private readonly inbound: InboundRings;
   private readonly outbound: Outbound;
+  private readonly pressure: NodePressure;
+  private pressureEpoch: number;
+  /** Nodes some sender here is parked on (their blocked id is NODE_BLOCK_BASE + node). */
+  private readonly parkedOnNodes = new Set<number>();
   private readonly control: Int32Array;
   private readonly status: Float64Array;
   private readonly kindIndex: Map<string, number>;
@@ -96,6 +109,8 @@ export class Executor {
       if (handle !== undefined) this.positions[participant] = this.inbound.add(handle);
     });
     this.outbound = new Outbound(data.outbound, data.overflowLimit, { index: mainIndex(data.shards), localNode: data.node });
+    this.pressure = new NodePressure(data.nodePressure);
+    this.pressureEpoch = this.pressure.epoch;
     const control = pumpedEndpoint(controlPort);
     this.pump = control.pump;
     expose(this.api(), control.endpoint);
@@ -106,9 +121,10 @@ export class Executor {
     const inbound = this.inbound;
     const shard = this.shard;
     const outbound = this.outbound;
-    const ready = (): boolean => this.controlPending() || outbound.canFlush();
+    const ready = (): boolean => this.controlPending() || outbound.canFlush() || this.pressureChanged();
     const resume = (index: number): void => shard.resume(index);
     for (;;) {
+      if (this.pressureChanged()) this.resumeNodes();
       const polled = inbound.poll(POLL_BUDGET);
       const handled = shard.runTurns(TURNS_PER_PASS, performance.now() + PASS_MS);
       outbound.publish();
@@ -154,9 +170,29 @@ export class Executor {
       return ROUTE_ACCEPTED;
     }
     const result = this.outbound.send(index, { signal, to, from, ref, payload });
-    if (result === SendResult.WRITTEN) return ROUTE_ACCEPTED;
+    if (result === SendResult.WRITTEN) {
+      // Accepted; but if its node is congested, the sender waits (see node-pressure.ts).
+      if (to.node === this.data.node || !this.pressure.isCongested(to.node)) return ROUTE_ACCEPTED;
+      this.parkedOnNodes.add(to.node);
+      return NODE_BLOCK_BASE + to.node;
+    }
     if (result === SendResult.REFUSED) this.deadLetters++;
     return index;
+  }
+
+  /** True when the main thread changed some node's congestion since the last look. */
+  private pressureChanged(): boolean {
+    return this.parkedOnNodes.size > 0 && this.pressure.epoch !== this.pressureEpoch;
+  }
+
+  /** Resumes the senders parked on nodes that are no longer congested. */
+  private resumeNodes(): void {
+    this.pressureEpoch = this.pressure.epoch;
+    for (const node of this.parkedOnNodes) {
+      if (this.pressure.isCongested(node)) continue;
+      this.parkedOnNodes.delete(node);
+      this.shard.resume(NODE_BLOCK_BASE + node);
+    }
   }
 
   /** One envelope, or a run of them (RECORD_ENVELOPES), each delivered on its own. */

@@ -36,6 +36,8 @@ export interface ExecutorWorkerData {
   spin: number;
   /** The node clock's epoch offset (src/internal/clock.ts). */
   clockOffset: number;
+  /** Which other nodes are congested (src/internal/node-pressure.ts), written by the main thread. */
+  nodePressure: SharedArrayBuffer;
 }
 
 export interface ExecutorStatus extends ShardStats {

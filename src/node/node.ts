@@ -53,6 +53,7 @@ import { Topology } from './topology.js';
 import { ClusterServer, type ClusterStatus, type MemberStatus } from '../cluster/cluster.js';
 import { encodeEnvelopeToBytes, EnvelopeField } from '../codec/envelope.js';
 import { countEnvelopes, forEachEnvelope, noconnectionAnswer } from '../cluster/envelope-header.js';
+import { NodePressure } from '../internal/node-pressure.js';
 import { maxPayloadFor } from '../ring/ring.js';
 import type { JsonValue } from '../cluster/wire-check.js';
 
@@ -110,6 +111,8 @@ export class HordeNode extends EventEmitter {
   private readonly endpoint: AsyncEndpoint;
   private readonly serials = new SerialAllocator(MAIN_SPAWNER);
   private readonly asks = new Map<number, PendingAsk>();
+  /** Which peers are congested, shared with the executors (their senders to them wait). */
+  private readonly nodePressure = new NodePressure();
   private readonly monitors = new Map<number, MainMonitor>();
   private readonly ticks = new Map<number, () => void>();
   private readonly names = new Map<string, { pid: Pid; cancel: () => void }>();
@@ -491,6 +494,11 @@ export class HordeNode extends EventEmitter {
       deliverEnvelope: (envelope: Envelope): void => this.deliverLocal(envelope),
       ringsCongested: (): boolean => this.endpoint.congested,
       pauseRings: (): void => this.endpoint.pause(),
+      nodeCongested: (nodeId: number, congested: boolean): void => {
+        if (!this.nodePressure.set(nodeId, congested) || congested) return;
+        // Parked executors look at the pressure when they wake.
+        for (let shard = 0; shard < this.options.executors; shard++) this.topology.bells[shard]!.ring();
+      },
       resumeRings: (): void => this.endpoint.resume(),
       deadLetters: (count: number): void => {
         this.deadLetters += count;
@@ -569,6 +577,7 @@ export class HordeNode extends EventEmitter {
         mailboxLimit: options.mailboxLimit,
         spin: options.spin,
         clockOffset: clockOffset(),
+        nodePressure: this.nodePressure.buffer,
       },
       topology.bells[shard]!,
       options.resourceLimits,

@@ -198,10 +198,16 @@ describe('a peer that stops reading', () => {
         const queued = node.members().find((m) => m.name === 'sluggish')!.queuedBytes;
         peak = Math.max(peak, queued);
       }
-      // High-water mark 1 MiB, plus what was in flight when the rings were paused (a ring's worth).
+      // High-water mark 1 MiB, plus what was in flight when the sender was parked (a ring's worth).
       expect(peak).toBeGreaterThan(1 << 20);
       expect(peak).toBeLessThan(4 << 20);
       expect(process.memoryUsage().heapUsed).toBeLessThan(1 << 30);
+      // Only the senders to the stuck peer wait: the node still answers for its own processes
+      // (their replies come through the rings the main thread keeps reading).
+      await expect(counterValue()).resolves.toBe(0);
+      const stuck = await node.ask<number>(source, { type: 'sent' }, { timeoutMs: 1000 }).catch(() => -1);
+      expect(stuck, 'the flooding sender is parked, not answering').toBe(-1);
+      expect(node.members().find((m) => m.name === 'sluggish')!.queuedBytes).toBeLessThan(4 << 20);
       // The stuck peer goes silent and is declared down: its queue is dropped (dead letters) and
       // the node reads its rings again.
       clearInterval(beat);
