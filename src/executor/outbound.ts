@@ -12,10 +12,10 @@
  *
  * Resumption has hysteresis: a congested destination's overflow moves back into its ring only once
  * the ring has room for `resumeWant` bytes (the overflow's bytes plus RESUME_HEADROOM of the
- * capacity, at most RESUME_MAX of it). Without it a
- * sender resumed as soon as one envelope fitted, filled the ring again within a few envelopes and
- * sent the rest of its turn through the overflow: an allocation and a second copy for nearly
- * every message under sustained load.
+ * capacity, at most RESUME_MAX of it, at least its next envelope). Without it a sender resumed as
+ * soon as one envelope fitted, filled the ring again within a few envelopes and sent the rest of
+ * its turn through the overflow: an allocation and a second copy for nearly every message under
+ * sustained load.
  *
  * Runs: USER envelopes for another node, sent to the main thread's ring one after another, are
  * gathered into one RECORD_ENVELOPES record (RingWriter.reserveInRun) while it is unpublished, so
@@ -123,10 +123,14 @@ export class Outbound {
     if (queue.size === 1) writer.requestSpace(this.resumeWant(index));
   }
 
-  /** The room destination `index` must have before its overflow moves back (see the note above). */
+  /**
+   * The room destination `index` must have before its overflow moves back (see the note above),
+   * and never less than its next envelope needs (one may be larger than RESUME_MAX of the ring).
+   */
   private resumeWant(index: number): number {
     const capacity = this.writers[index]!.capacity;
-    return Math.min(this.overflowBytes[index]! + capacity * RESUME_HEADROOM, capacity * RESUME_MAX) | 0;
+    const want = Math.min(this.overflowBytes[index]! + capacity * RESUME_HEADROOM, capacity * RESUME_MAX) | 0;
+    return Math.max(want, this.overflow[index]!.peek()?.length ?? 0);
   }
 
   /** Makes every record written since the last publish visible (one store per ring). */
