@@ -5,12 +5,14 @@
  * - Routing out: the main thread's ring pump hands every envelope addressed to another node to
  *   `forward` as raw bytes (payloads are never decoded here), an envelope or a run of them at a
  *   time (executors gather their USER envelopes for one node into runs, see envelope.ts). They
- *   are copied once into that peer's Session, which batches them (one batch in flight per peer, the rest coalescing) and
- *   numbers them. Monitors and links crossing the boundary are tracked (PeerWatches) on the way.
+ *   are copied once into that peer's Session, which batches them (one batch in flight per peer,
+ *   the rest coalescing) and numbers them. Monitors and links crossing the boundary are tracked
+ *   (PeerWatches) on the way.
  * - Routing in: a Batch is checked envelope by envelope (header, length, destination node) before
  *   any of it is delivered; then the envelopes are copied into the ring of the participant that
- *   holds their target (host.deliverRaw), consecutive ones for the same executor as one run, the batch is marked delivered and acknowledged. A resend
- *   of a delivered batch is acknowledged and dropped: exactly once, in order, per node pair.
+ *   holds their target (host.deliverRaw), consecutive ones for the same executor as one run;
+ *   the batch is marked delivered and acknowledged. A resend of a delivered batch is
+ *   acknowledged and dropped: exactly once, in order, per node pair.
  * - Back pressure: while a peer's queued bytes exceed maxPendingBytes the server marks it
  *   congested (host.nodeCongested): the executors park the processes that send to it, and only
  *   them, until it drains below half or goes down. Past HARD_PENDING_FACTOR times the limit (what

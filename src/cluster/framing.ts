@@ -11,10 +11,10 @@
  *
  * Allocation: a frame wholly inside one chunk is handed out as a view of the chunk (no copy); only
  * a frame split across chunks is assembled: a small one into a buffer of exactly its size, one of
- * REUSE_FROM_BYTES to REUSE_UP_TO_BYTES into a buffer the decoder keeps and reuses (a busy peer's batch
- * fragments span chunks nearly always; a fresh 64 KiB buffer each cost the receiving main thread
- * more in garbage collection than the rest of its work). Either way a frame is valid only during
- * its callback: whoever keeps one copies it.
+ * REUSE_FROM_BYTES to REUSE_UP_TO_BYTES into a buffer the decoder keeps and reuses (a busy peer's
+ * batch fragments span chunks nearly always; a fresh 64 KiB buffer each cost the receiving main
+ * thread more in garbage collection than the rest of its work). Either way a frame is valid only
+ * during its callback: whoever keeps one copies it.
  */
 
 import { ErrorCode, HordeError } from '../errors.js';

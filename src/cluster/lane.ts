@@ -167,6 +167,7 @@ export class Lane {
     return whole;
   }
 
+  /** Marks batch `seq` delivered (after its envelopes reached the rings). */
   delivered(seq: number): void {
     this.receivedSeq = seq;
   }
