@@ -348,12 +348,7 @@ export class ClusterServer extends EventEmitter {
     forEachEnvelope(data, (offset) => {
       if (toNodeAt(data, offset) !== own) throw new HordeError(ErrorCode.MALFORMED_FRAME, `peer "${peer.name}" sent an envelope for node ${toNodeAt(data, offset)} to node ${own}`);
     });
-    const h = headerView(data);
-    forEachEnvelope(data, (offset) => {
-      const signal = signalAt(data, offset);
-      if (signal >= Signal.EXIT && signal <= Signal.DEMONITOR) peer.watches.track(signal, false, fromPidAt(h, offset), toPidAt(h, offset), refAt(h, offset));
-    });
-    this.deliverInRuns(data);
+    this.deliverInRuns(peer, data);
     lane.delivered(frame.seq);
     this.owe(peer, frame.lane, frame.seq);
     if (!this.socketsPaused && this.host.ringsCongested()) {
@@ -364,9 +359,11 @@ export class ClusterServer extends EventEmitter {
 
   /**
    * Hands a checked batch to the host: consecutive envelopes for the same executor shard as one
-   * run (of at most RUN_MAX_BYTES and the rings' largest record), anything else one by one.
+   * run (of at most RUN_MAX_BYTES and the rings' largest record), anything else one by one. The
+   * monitors and links it carries are tracked on the way, each before its run is delivered.
    */
-  private deliverInRuns(data: Uint8Array): void {
+  private deliverInRuns(peer: Peer, data: Uint8Array): void {
+    const h = headerView(data);
     const executors = this.host.executors;
     const runMax = Math.min(RUN_MAX_BYTES, this.host.maxEnvelopeBytes);
     let start = 0;
@@ -377,6 +374,8 @@ export class ClusterServer extends EventEmitter {
       count = 0;
     };
     forEachEnvelope(data, (offset, length) => {
+      const signal = signalAt(data, offset);
+      if (signal >= Signal.EXIT && signal <= Signal.DEMONITOR) peer.watches.track(signal, false, fromPidAt(h, offset), toPidAt(h, offset), refAt(h, offset));
       const to = shardAt(data, offset);
       if (count > 0 && (to !== shard || to >= executors || offset + length - start > runMax)) flush(offset);
       if (count === 0) {

@@ -175,7 +175,8 @@ export class Outbound {
       const queue = this.overflow[i]!;
       if (queue.size === 0) continue;
       const writer = this.writers[i]!;
-      if (!writer.hasSpaceFor(this.resumeWant(i)) && !writer.requestSpace(this.resumeWant(i))) continue;
+      const want = this.resumeWant(i);
+      if (!writer.hasSpaceFor(want) && !writer.requestSpace(want)) continue;
       const kinds = this.overflowKinds[i]!;
       for (let next = queue.peek(); next !== undefined; next = queue.peek()) {
         const offset = writer.reserve(kinds.peek()!, next.length);

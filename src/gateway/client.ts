@@ -15,6 +15,7 @@
 
 import { connect as netConnect, type Socket } from 'node:net';
 import { ErrorCode, HordeError, invalidOption } from '../errors.js';
+import { MicrotaskCork } from '../internal/microtask-cork.js';
 import { FrameDecoder } from '../cluster/framing.js';
 import { GATEWAY_MAX_FRAME_BYTES, decodeJson, decodeServerMessage, encodeJson, encodeRequest, failureToError } from './protocol.js';
 
@@ -68,7 +69,7 @@ class Client implements GatewayClient {
   private readonly decoder: FrameDecoder;
   private nextId = 1;
   private late = 0;
-  private corked = false;
+  private readonly cork: MicrotaskCork;
   private closeReason: Error | undefined;
   private isClosed = false;
   private readonly closedPromise: Promise<void>;
@@ -79,6 +80,7 @@ class Client implements GatewayClient {
     private readonly maxOutstanding: number,
   ) {
     this.decoder = new FrameDecoder(maxFrameBytes);
+    this.cork = new MicrotaskCork(socket);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => {
@@ -120,21 +122,9 @@ class Client implements GatewayClient {
         reject(new HordeError(ErrorCode.TIMEOUT, `request ${id} to "${service}" got no reply within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { resolve: resolve, reject, timer });
-      this.write(frame);
+      // Requests made in one stretch of synchronous code leave in one write system call.
+      this.cork.write(frame);
     });
-  }
-
-  /** Requests made in one stretch of synchronous code leave in one write system call. */
-  private write(frame: Uint8Array): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      queueMicrotask(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    this.socket.write(frame);
   }
 
   async close(): Promise<void> {

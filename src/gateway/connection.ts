@@ -22,6 +22,7 @@
 
 import type { Socket } from 'node:net';
 import { ErrorCode, HordeError } from '../errors.js';
+import { MicrotaskCork } from '../internal/microtask-cork.js';
 import { FrameDecoder } from '../cluster/framing.js';
 import { encodeServerMessage, toFailure, type Failure, type ServerMessage } from './protocol.js';
 
@@ -66,7 +67,7 @@ export class GatewayConnection {
   private pauses = 0;
   private closing = false;
   private waitingForDrain = false;
-  private corked = false;
+  private readonly cork: MicrotaskCork;
 
   constructor(
     readonly id: number,
@@ -75,6 +76,7 @@ export class GatewayConnection {
     private readonly events: ConnectionEvents,
   ) {
     this.decoder = new FrameDecoder(limits.maxFrameBytes);
+    this.cork = new MicrotaskCork(socket);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.events.socketError(this, error));
@@ -110,17 +112,9 @@ export class GatewayConnection {
   send(message: ServerMessage): boolean {
     if (this.closing) return false;
     const frame = encodeServerMessage(message, this.limits.maxFrameBytes);
-    if (!this.corked) {
-      // Replies made in one stretch of main-thread work (a chunk of requests shed, a burst of
-      // answers) leave in one write system call: corked until the microtask checkpoint.
-      this.corked = true;
-      this.socket.cork();
-      queueMicrotask(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    const below = this.socket.write(frame);
+    // Replies made in one stretch of main-thread work (a chunk of requests shed, a burst of
+    // answers) leave in one write system call.
+    const below = this.cork.write(frame);
     if (this.socket.writableLength > this.limits.maxWriteBufferBytes) {
       this.closing = true;
       this.events.writeOverflow(this);

@@ -51,8 +51,8 @@ import { AsyncEndpoint } from '../internal/async-endpoint.js';
 import { resolveOptions, type NodeOptions, type ResolvedOptions } from './options.js';
 import { Topology } from './topology.js';
 import { ClusterServer, type ClusterStatus, type MemberStatus } from '../cluster/cluster.js';
-import { encodeEnvelopeToBytes, EnvelopeField } from '../codec/envelope.js';
-import { countEnvelopes, forEachEnvelope, noconnectionAnswer } from '../cluster/envelope-header.js';
+import { encodeEnvelopeToBytes } from '../codec/envelope.js';
+import { countEnvelopes, forEachEnvelope, noconnectionAnswer, shardAt } from '../cluster/envelope-header.js';
 import { NodePressure } from '../internal/node-pressure.js';
 import { maxPayloadFor } from '../ring/ring.js';
 import type { JsonValue } from '../cluster/wire-check.js';
@@ -452,8 +452,7 @@ export class HordeNode extends EventEmitter {
   private deliverFromPeer(bytes: Uint8Array, offset: number, length: number, run: boolean): boolean {
     const shards = this.options.executors;
     const main = mainIndex(shards);
-    const shard = bytes[offset + EnvelopeField.TO_SHARD]! | (bytes[offset + EnvelopeField.TO_SHARD + 1]! << 8);
-    const index = participantOfShard(shard, shards);
+    const index = participantOfShard(shardAt(bytes, offset), shards);
     if (run) {
       // Only executors read runs.
       if (index === undefined || index >= shards) return false;

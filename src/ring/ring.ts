@@ -164,11 +164,8 @@ export class RingWriter extends RingView {
   /** Position of the last reserved record while it is unpublished (it may grow), else -1. */
   private lastPosition = -1;
   private lastLength = 0;
-  /**
-   * The caller's label for the last reserved record, while it is unpublished and nothing else has
-   * been reserved since (so `extend` grows exactly that record); -1 otherwise.
-   */
-  lastTag = -1;
+  /** The run label of the last reserved record while it is unpublished (see reserveInRun); -1 otherwise. */
+  private lastTag = -1;
 
   constructor(handle: RingHandle) {
     super(handle);
@@ -205,11 +202,6 @@ export class RingWriter extends RingView {
     this.lastLength = length;
     this.lastTag = -1;
     return position + RECORD_HEADER_BYTES;
-  }
-
-  /** Payload bytes of the last reserved record, while it is unpublished (0 otherwise). */
-  get lastRecordLength(): number {
-    return this.lastPosition < 0 ? 0 : this.lastLength;
   }
 
   /**
