@@ -116,13 +116,15 @@ describe('a node with two executors', () => {
     }, { shard: 0 });
     const before = await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' });
     const child = before[0]!.pid as Pid<CounterMsg>;
+    // The supervisor's SPAWN travels shard 0 -> shard 1 while our messages go main -> shard 1: the
+    // child may not exist yet when they land (a documented limitation), so wait until it answers.
+    await eventually(async () => (await n.ask(child, { type: 'get' }).catch(() => -1)) === 0);
     n.send(child, { type: 'crash', why: 'restart me' });
     await eventually(async () => (await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' }))[0]!.restarts === 1);
     const after = await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' });
     expect(after[0]!.pid).not.toEqual(child);
     expect(after[1]!.pid).toEqual(before[1]!.pid);
-    // The supervisor's SPAWN travels shard 0 -> shard 1 while our ask goes main -> shard 1: the
-    // new pid may not exist yet when the ask lands (a documented limitation), so retry.
+    // The restart's SPAWN may still be on its way to shard 1 (see above), so retry.
     const restarted = after[0]!.pid as Pid<CounterMsg>;
     await eventually(async () => (await n.ask(restarted, { type: 'get' }).catch(() => -1)) === 0);
     expect(crashes).toHaveLength(1);
