@@ -96,11 +96,13 @@ export class Executor {
     this.control = new Int32Array(data.status, 0, 2);
     this.status = new Float64Array(data.status);
     this.status[StatusSlot.RUNNING_SERIAL] = -1;
+    this.status[StatusSlot.SPAWNER_ID] = data.spawnerId;
     this.kindIndex = new Map(Object.keys(behaviours).sort().map((kind, index) => [kind, index]));
     this.shard = new Shard(this.host(), behaviours, {
       node: data.node,
       shard: data.shard,
       spawnerId: data.spawnerId,
+      spawnFloors: data.spawnFloors,
       budget: data.budget,
       mailboxLimit: data.mailboxLimit,
     });
@@ -128,6 +130,7 @@ export class Executor {
       const polled = inbound.poll(POLL_BUDGET);
       const handled = shard.runTurns(TURNS_PER_PASS, performance.now() + PASS_MS);
       outbound.publish();
+      this.status[StatusSlot.PIDS_ALLOCATED] = shard.pidsAllocated;
       if (outbound.congested) outbound.flushOverflow(resume);
       if (this.controlPending()) {
         this.pumpControl();
@@ -136,7 +139,8 @@ export class Executor {
       }
       if (polled === 0 && handled === 0 && !shard.hasWork()) {
         this.status[StatusSlot.RUNNING_SERIAL] = -1;
-        inbound.waitForWork({ spin: this.data.spin, ready });
+        const giveUp = shard.nextSpawnWaitDeadline();
+        inbound.waitForWork({ spin: this.data.spin, ready, timeoutMs: giveUp === Number.POSITIVE_INFINITY ? undefined : Math.max(1, giveUp - nowMs()) });
       }
     }
   }

@@ -15,6 +15,7 @@ import type { Pid } from '../process/pid.js';
 import type { ExitReason } from '../process/types.js';
 import type { RingHandle } from '../ring/ring.js';
 import type { ShardStats } from './shard.js';
+import type { SpawnFloors } from './spawn-wait.js';
 
 export interface ExecutorWorkerData {
   node: number;
@@ -38,6 +39,8 @@ export interface ExecutorWorkerData {
   clockOffset: number;
   /** Which other nodes are congested (src/internal/node-pressure.ts), written by the main thread. */
   nodePressure: SharedArrayBuffer;
+  /** Set for a replacement executor: how far the live allocators had got when it started. */
+  spawnFloors?: SpawnFloors;
 }
 
 export interface ExecutorStatus extends ShardStats {
@@ -80,6 +83,10 @@ export const StatusSlot = {
   RUNNING_SERIAL: 2,
   /** Index of its kind in the sorted kind list, or -1. */
   RUNNING_KIND: 3,
+  /** The executor's spawnerId (written once at start). */
+  SPAWNER_ID: 4,
+  /** Pids its shard has allocated, as of its last pass's publish (for SpawnFloors). */
+  PIDS_ALLOCATED: 5,
 } as const;
 
 export const STATUS_BYTES = 64;

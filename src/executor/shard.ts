@@ -42,6 +42,7 @@ import { NO_SLOTS, mailboxBase, mailboxClear, mailboxDrop, mailboxFrom, mailboxM
 import { ProcessTable } from './process-table.js';
 import { Queue } from './queue.js';
 import { SignalQueue } from './signal-queue.js';
+import { SpawnWait, type SpawnFloors } from './spawn-wait.js';
 import { Signal } from '../codec/envelope.js';
 
 export interface ShardHost {
@@ -68,6 +69,8 @@ export interface ShardOptions {
   shard: number;
   /** Unique among every allocator of pids and refs on this node (see pid.ts). */
   spawnerId: number;
+  /** A replacement executor's shard: the allocators alive when it started (see spawn-wait.ts). */
+  spawnFloors?: SpawnFloors;
   /** Messages a process may handle per turn before the next process runs. Default 64. */
   budget?: number;
   /** Messages a mailbox may hold; past it the process ends with 'mailbox_overflow'. Default 1,000,000. */
@@ -205,6 +208,8 @@ export interface ShardStats {
   runQueue: number;
   queuedMessages: number;
   blockedProcesses: number;
+  /** Envelopes for processes whose spawn is still on its way here (see spawn-wait.ts). */
+  awaitingSpawn: number;
   messagesHandled: number;
   spawned: number;
   crashed: number;
@@ -213,6 +218,8 @@ export interface ShardStats {
 export class Shard {
   readonly node: number;
   readonly shard: number;
+  /** Its allocator's id (see pid.ts). */
+  readonly spawnerId: number;
   private readonly host: ShardHost;
   /**
    * Factories by kind, with the kind's own string: a kind decoded from a remote spawn is a fresh
@@ -227,6 +234,7 @@ export class Shard {
   private readonly table = new ProcessTable<Slot>(newSlot);
   private readonly runQueue = new Queue<Slot>();
   private readonly signals = new SignalQueue();
+  private readonly spawnWait: SpawnWait;
   private readonly blocked: Slot[] = [];
   private readonly context: ShardContext;
   /** This node's poller and file worker endpoints. */
@@ -259,10 +267,12 @@ export class Shard {
     this.kinds = new Map(Object.entries(behaviours).map(([kind, factory]) => [kind, { kind, factory: factory as (args: unknown) => Process<unknown> }]));
     this.node = options.node;
     this.shard = options.shard;
+    this.spawnerId = options.spawnerId;
     this.budget = options.budget ?? DEFAULT_TURN_BUDGET;
     this.mailboxLimit = options.mailboxLimit ?? DEFAULT_MAILBOX_LIMIT;
     this.serials = new SerialAllocator(options.spawnerId);
     this.refs = new SerialAllocator(options.spawnerId);
+    this.spawnWait = new SpawnWait(options.spawnerId, options.spawnFloors);
     this.context = new ShardContext(this);
     this.poller = makePid(this.node, POLLER_SHARD, 0);
     this.fileio = makePid(this.node, FILEIO_SHARD, 0);
@@ -273,6 +283,11 @@ export class Shard {
   /** A new pid on `shard` (default: this one), allocated here without coordination. */
   allocatePid(shard = this.shard): Pid {
     return makePid(this.node, shard, this.serials.next());
+  }
+
+  /** Pids allocated here so far (published for a replacement executor's SpawnFloors). */
+  get pidsAllocated(): number {
+    return this.serials.allocated;
   }
 
   allocateRef(): number {
@@ -296,9 +311,15 @@ export class Shard {
     if (signal === Signal.USER) {
       const slot = this.table.get(to.serial);
       if (slot === undefined || slot.state === SlotState.DEAD || to.shard !== this.shard || to.node !== this.node) {
-        // Right behind the SPAWN that creates it (still queued)? Then wait behind it.
-        if (slot === undefined && this.signals.size > 0 && this.isLocal(to)) this.signals.push(signal, to, from, ref, payload);
-        else this.host.deadLetter(signal, to, from, payload);
+        if (slot === undefined && this.isLocal(to)) {
+          // Right behind the SPAWN that creates it (still queued)? Then wait behind it.
+          if (this.signals.size > 0) this.signals.push(signal, to, from, ref, payload);
+          // Its SPAWN still on the way from another shard? Then wait for it.
+          else if (this.spawnWait.mayArrive(to.serial)) this.holdForSpawn(signal, to, from, ref, payload);
+          else this.host.deadLetter(signal, to, from, payload);
+          return;
+        }
+        this.host.deadLetter(signal, to, from, payload);
         return;
       }
       this.enqueue(slot, payload, from, ref);
@@ -315,6 +336,7 @@ export class Shard {
   runTurns(maxTurns: number, deadline = Number.POSITIVE_INFINITY): number {
     const before = this.messagesHandled;
     let nextCheck = before + DEADLINE_CHECK_MESSAGES;
+    if (this.spawnWait.size > 0) this.expireSpawnWaits();
     this.drainSignals();
     for (let turn = 0; turn < maxTurns; turn++) {
       if (this.messagesHandled >= nextCheck) {
@@ -332,6 +354,11 @@ export class Shard {
       if (this.signals.size > 0) this.drainSignals();
     }
     return this.messagesHandled - before;
+  }
+
+  /** When the oldest envelope waiting for a spawn gives up (host.now() time), or Infinity. */
+  nextSpawnWaitDeadline(): number {
+    return this.spawnWait.size > 0 ? this.spawnWait.nextDeadline() : Number.POSITIVE_INFINITY;
   }
 
   /** True when a process is ready to run or a signal waits. */
@@ -398,6 +425,7 @@ export class Shard {
       runQueue: this.runQueue.size,
       queuedMessages,
       blockedProcesses: this.blocked.length,
+      awaitingSpawn: this.spawnWait.size,
       messagesHandled: this.messagesHandled,
       spawned: this.spawned,
       crashed: this.crashedCount,
@@ -777,11 +805,14 @@ export class Shard {
         return;
       }
       this.spawnOrReport(to, request.kind, request.args, request.link, false);
+      const waited = this.spawnWait.arrived(to.serial);
+      if (waited !== undefined) for (const held of waited) this.handleSignal(held.signal, held.to, held.from, held.ref, held.payload);
       return;
     }
     const slot = this.table.get(to.serial);
     if (slot === undefined || slot.state === SlotState.DEAD || !this.isLocal(to)) {
-      this.answerMissing(signal, to, from, ref, payload);
+      if (slot === undefined && this.isLocal(to) && this.spawnWait.mayArrive(to.serial)) this.holdForSpawn(signal, to, from, ref, payload);
+      else this.answerMissing(signal, to, from, ref, payload);
       return;
     }
     switch (signal) {
@@ -826,6 +857,16 @@ export class Shard {
       default:
         this.host.deadLetter(signal, to, from, payload);
     }
+  }
+
+  /** Keeps an envelope until its pid's SPAWN arrives; past the limit it is answered as missing. */
+  private holdForSpawn(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void {
+    if (!this.spawnWait.hold({ signal, to, from, ref, payload }, this.host.now())) this.answerMissing(signal, to, from, ref, payload);
+  }
+
+  /** Envelopes whose SPAWN did not come in time: answered as missing after all. */
+  private expireSpawnWaits(): void {
+    for (const held of this.spawnWait.expire(this.host.now())) this.answerMissing(held.signal, held.to, held.from, held.ref, held.payload);
   }
 
   /** A signal for a process that does not exist: links and monitors learn 'noproc'. */

@@ -41,6 +41,11 @@ export function startExecutor(
   });
 }
 
+/** [spawnerId, pids allocated as of its last pass]: one entry of a replacement's SpawnFloors. */
+export function spawnerProgress(executor: ExecutorHandle): [number, number] {
+  return [executor.status[StatusSlot.SPAWNER_ID]!, executor.status[StatusSlot.PIDS_ALLOCATED]!];
+}
+
 /** Turns started so far and the pid serial/kind of the running turn (-1 between turns). */
 export function heartbeat(executor: ExecutorHandle): { turns: number; serial: number; kind: string | undefined } {
   const status = executor.status;

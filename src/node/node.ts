@@ -33,12 +33,13 @@
 import { EventEmitter } from 'node:events';
 import { ErrorCode, HordeError, errorFromWire, isWireError } from '../errors.js';
 import { Signal, decodeEnvelope } from '../codec/envelope.js';
-import { MAIN_SHARD, POLLER_SHARD, SerialAllocator, formatPid, isPid, pid as makePid, type Pid } from '../process/pid.js';
+import { MAIN_SHARD, MAIN_SPAWNER, POLLER_SHARD, SerialAllocator, formatPid, isPid, pid as makePid, type Pid } from '../process/pid.js';
 import type { ExitReason, SpawnOptions } from '../process/types.js';
 import type { ExecutorStatus } from '../executor/protocol.js';
 import type { RingHandle } from '../ring/ring.js';
 import type { Envelope } from '../codec/envelope.js';
-import { heartbeat, startExecutor, type ExecutorHandle } from './executor-handle.js';
+import { heartbeat, spawnerProgress, startExecutor, type ExecutorHandle } from './executor-handle.js';
+import type { SpawnFloors } from '../executor/spawn-wait.js';
 import { ringData, startFileWorker, startPoller } from './services.js';
 import { WorkerHandle } from './worker-handle.js';
 import { fileioIndex, mainIndex, participantCount, participantOf, participantOfShard, pollerIndex } from '../internal/participants.js';
@@ -98,7 +99,6 @@ interface MainMonitor {
   onDown(notice: DownNotice): void;
 }
 
-const MAIN_SPAWNER = 0;
 const STOP_GRACE_MS = 10_000;
 
 export class HordeNode extends EventEmitter {
@@ -562,7 +562,7 @@ export class HordeNode extends EventEmitter {
     ask.reject(error);
   }
 
-  private async startExecutor(shard: number): Promise<ExecutorHandle> {
+  private async startExecutor(shard: number, spawnFloors?: SpawnFloors): Promise<ExecutorHandle> {
     const options = this.options;
     const topology = this.topology;
     return startExecutor(
@@ -577,6 +577,7 @@ export class HordeNode extends EventEmitter {
         spin: options.spin,
         clockOffset: clockOffset(),
         nodePressure: this.nodePressure.buffer,
+        ...(spawnFloors === undefined ? {} : { spawnFloors }),
       },
       topology.bells[shard]!,
       options.resourceLimits,
@@ -599,7 +600,7 @@ export class HordeNode extends EventEmitter {
     const topology = this.topology;
     topology.renew(shard);
     try {
-      const replacement = await this.startExecutor(shard);
+      const replacement = await this.startExecutor(shard, this.spawnFloors(shard));
       if (this.state !== 'running') {
         await replacement.worker.terminate();
         return;
@@ -626,6 +627,17 @@ export class HordeNode extends EventEmitter {
     for (const ask of [...this.asks.values()]) {
       if (ask.target.shard === shard) this.fireDown(ask.monitorRef, ask.target, 'executor_crashed');
     }
+  }
+
+  /**
+   * How far the other executors' allocators had got when `shard`'s replacement starts: their pids
+   * on `shard` up to there were its predecessor's (lost), later ones may still be on their way.
+   */
+  private spawnFloors(shard: number): SpawnFloors {
+    return {
+      floorsBelow: this.nextSpawnerId,
+      floors: this.executors.filter((_, index) => index !== shard).map((executor) => spawnerProgress(executor)),
+    };
   }
 
   private checkHeartbeats(): void {

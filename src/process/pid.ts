@@ -34,6 +34,8 @@ export const POLLER_SHARD = 0xfffe;
 /** The file I/O worker's endpoint (files, the durable log, compute). */
 export const FILEIO_SHARD = 0xfffd;
 export const MAX_SHARDS = 0xfff0;
+/** The main thread's allocator (executor incarnations take 1, 2, ... in start order). */
+export const MAIN_SPAWNER = 0;
 /** SpawnerIds below this are in the low 6 bits of a serial; 63 tags the long form. */
 export const SHORT_SPAWNERS = 63;
 const SHORT_SPACE = 64;
@@ -132,6 +134,11 @@ export class SerialAllocator {
       spawnerId < SHORT_SPAWNERS
         ? Math.floor((Number.MAX_SAFE_INTEGER - spawnerId) / SHORT_SPACE)
         : Math.floor((Math.floor(Number.MAX_SAFE_INTEGER / SHORT_SPACE) - (spawnerId - SHORT_SPAWNERS)) / LONG_SPAWNERS);
+  }
+
+  /** Serials allocated so far (the counter of the last one). */
+  get allocated(): number {
+    return this.counter;
   }
 
   next(): number {

@@ -14,10 +14,11 @@
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import type { IoReply, IoRequest, TimerRequest } from '../process/io.js';
 import { TimerWheel, type TimerId } from '../poller/wheel.js';
-import { FILEIO_SHARD, MAIN_SHARD, POLLER_SHARD, SerialAllocator, pid as makePid, type Pid } from '../process/pid.js';
+import { FILEIO_SHARD, MAIN_SHARD, MAIN_SPAWNER, POLLER_SHARD, SerialAllocator, pid as makePid, type Pid } from '../process/pid.js';
 import { withBuiltins } from '../process/builtins.js';
 import type { Behaviours, ExitReason, SpawnOptions } from '../process/types.js';
 import { ROUTE_ACCEPTED, Shard, type ShardHost } from '../executor/shard.js';
+import type { SpawnFloors } from '../executor/spawn-wait.js';
 import { Signal } from '../codec/envelope.js';
 
 export interface TestKitOptions {
@@ -74,8 +75,6 @@ interface InFlight {
   ref: number;
   payload: unknown;
 }
-
-const MAIN_SPAWNER = 0;
 
 export class TestKit {
   readonly shards: Shard[];
@@ -215,14 +214,16 @@ export class TestKit {
   /** Simulates an executor crash: shard `index` loses every process; others see 'executor_crashed'. */
   crashShard(index: number): void {
     this.shardAt(index);
-    const replacement = this.newShard(index);
+    // Like a node's replacement executor: the other allocators' pids up to now were not for it.
+    const floors = this.shards.filter((_, other) => other !== index).map((shard): [number, number] => [shard.spawnerId, shard.pidsAllocated]);
+    const replacement = this.newShard(index, { floorsBelow: this.nextSpawnerId, floors });
     this.shards[index] = replacement;
     for (const [key, queue] of this.channels) if (key.endsWith(`>${index}`)) queue.length = 0;
     for (const shard of this.shards) if (shard !== replacement) shard.shardLost(index, 'executor_crashed');
   }
 
-  private newShard(index: number): Shard {
-    const options = { node: 0, shard: index, spawnerId: this.nextSpawnerId++ };
+  private newShard(index: number, spawnFloors?: SpawnFloors): Shard {
+    const options = { node: 0, shard: index, spawnerId: this.nextSpawnerId++, ...(spawnFloors === undefined ? {} : { spawnFloors }) };
     return new Shard(this.hostFor(index), this.behaviours, { ...options, ...this.limits });
   }
 

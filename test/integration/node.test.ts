@@ -5,7 +5,7 @@ import { startNode, type HordeNode } from '../../src/node/node.js';
 import type { NodeOptions } from '../../src/node/options.js';
 import type { Pid } from '../../src/process/pid.js';
 import type { ChildInfo } from '../../src/process/supervisor.js';
-import type { CounterMsg, PingMsg, WatcherMsg } from '../fixtures/behaviours.js';
+import type { CounterMsg, FanoutMsg, PingMsg, WatcherMsg } from '../fixtures/behaviours.js';
 import { rejectsWithCode } from '../support/errors.js';
 
 const behaviours = new URL('../fixtures/behaviours.ts', import.meta.url);
@@ -102,6 +102,27 @@ describe('a node with two executors', () => {
     expect(downs).toHaveLength(1);
   });
 
+  it('delivers messages and monitors that overtake the spawns of their processes', async () => {
+    const n = await node({ ringCapacity: 1 << 16 });
+    const fanout = await n.spawn<FanoutMsg>('fanout', undefined, { shard: 0 });
+    const sleeper = await n.spawn<string>('where', undefined, { shard: 1 });
+    // Shard 1 spins for 300 ms: shard 0's 5,000 SPAWNs fill their 64 KiB ring and the rest wait in
+    // shard 0's overflow, while the reply with the pids goes to main at once. Main's messages to
+    // the last pids then reach shard 1 long before those pids' SPAWNs.
+    const spun = n.ask(sleeper, 'spin');
+    const last = await n.ask<Pid<CounterMsg>[]>(fanout, { type: 'spawn', count: 5_000, shard: 1, answer: 20 });
+    const downs: unknown[] = [];
+    for (const child of last) {
+      n.monitor(child, (notice) => downs.push(notice.reason));
+      n.send(child, { type: 'inc', by: 2 });
+    }
+    await spun;
+    const counts = await Promise.all(last.map((child) => n.ask<number>(child, { type: 'get' })));
+    expect(counts).toEqual(last.map(() => 2));
+    expect(downs).toEqual([]);
+    expect((await n.status()).deadLetters).toBe(0);
+  });
+
   it('restarts a crashed child of a supervisor on another shard', async () => {
     const n = await node();
     const crashes: unknown[] = [];
@@ -116,17 +137,16 @@ describe('a node with two executors', () => {
     }, { shard: 0 });
     const before = await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' });
     const child = before[0]!.pid as Pid<CounterMsg>;
-    // The supervisor's SPAWN travels shard 0 -> shard 1 while our messages go main -> shard 1: the
-    // child may not exist yet when they land (a documented limitation), so wait until it answers.
-    await eventually(async () => (await n.ask(child, { type: 'get' }).catch(() => -1)) === 0);
+    // The supervisor's SPAWN travels shard 0 -> shard 1 while this message goes main -> shard 1 and
+    // may land first: shard 1 keeps it until the SPAWN arrives (see spawn-wait.ts).
     n.send(child, { type: 'crash', why: 'restart me' });
     await eventually(async () => (await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' }))[0]!.restarts === 1);
     const after = await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' });
     expect(after[0]!.pid).not.toEqual(child);
     expect(after[1]!.pid).toEqual(before[1]!.pid);
-    // The restart's SPAWN may still be on its way to shard 1 (see above), so retry.
+    // The restart's SPAWN may still be on its way to shard 1 too.
     const restarted = after[0]!.pid as Pid<CounterMsg>;
-    await eventually(async () => (await n.ask(restarted, { type: 'get' }).catch(() => -1)) === 0);
+    expect(await n.ask(restarted, { type: 'get' })).toBe(0);
     expect(crashes).toHaveLength(1);
   });
 
@@ -139,16 +159,14 @@ describe('a node with two executors', () => {
     const downs: unknown[] = [];
     n.monitor(child!.pid!, (notice) => downs.push(notice.reason));
     // The supervisor's SPAWN travels to shard 1 on another ring than this ask: it may come later.
-    let threadBefore = -1;
-    await eventually(async () => (threadBefore = await n.ask<number>(child!.pid!, 'which').catch(() => -1)) > 0);
+    const threadBefore = await n.ask<number>(child!.pid!, 'which');
     n.send(child!.pid as Pid<string>, 'exit-thread');
     await eventually(() => downs.length > 0);
     expect(downs).toEqual(['executor_crashed']);
     await eventually(async () => (await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' }))[0]!.restarts === 1);
     const [restarted] = await n.ask<ChildInfo[]>(supervisor, { type: 'which_children' });
-    // The restart's SPAWN may still be on its way to shard 1 (see the supervisor test above).
-    let threadAfter = -1;
-    await eventually(async () => (threadAfter = await n.ask<number>(restarted!.pid!, 'which').catch(() => -1)) > 0);
+    // The restart's SPAWN may still be on its way to the replacement of shard 1, which waits for it.
+    const threadAfter = await n.ask<number>(restarted!.pid!, 'which');
     expect(threadAfter).not.toBe(threadBefore);
     // The other shard served throughout.
     n.send(bystander, { type: 'inc' });
