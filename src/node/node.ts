@@ -91,7 +91,6 @@ interface PendingAsk {
   reject(error: Error): void;
   timer: NodeJS.Timeout;
   target: Pid;
-  monitorRef: number;
 }
 
 interface MainMonitor {
@@ -214,15 +213,16 @@ export class HordeNode extends EventEmitter {
     this.assertRunning();
     const timeoutMs = options.timeoutMs ?? this.options.askTimeoutMs;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new HordeError(ErrorCode.INVALID_OPTION, `ask: option "timeoutMs" must be a positive number; got ${String(timeoutMs)}`);
+    // One ref names the message (the reply carries it) and the monitor on the target (its DOWN
+    // carries it): main's serials never repeat, so it cannot be mistaken for a node.monitor's.
     const ref = this.serials.next();
-    const monitorRef = this.serials.next();
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.settleAsk(ref, new HordeError(ErrorCode.TIMEOUT, `ask to ${formatPid(to)} got no reply within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.asks.set(ref, { resolve: resolve, reject, timer, target: to, monitorRef });
+      this.asks.set(ref, { resolve: resolve, reject, timer, target: to });
       try {
-        this.post(Signal.MONITOR, to, monitorRef, undefined);
+        this.post(Signal.MONITOR, to, ref, undefined);
         this.post(Signal.USER, to, ref, msg);
       } catch (error) {
         this.settleAsk(ref, error as Error);
@@ -521,7 +521,7 @@ export class HordeNode extends EventEmitter {
       }
       this.asks.delete(ref);
       clearTimeout(ask.timer);
-      this.post(Signal.DEMONITOR, ask.target, ask.monitorRef, undefined);
+      this.post(Signal.DEMONITOR, ask.target, ref, undefined);
       ask.resolve(envelope.payload);
       return;
     }
@@ -544,13 +544,10 @@ export class HordeNode extends EventEmitter {
       monitor.onDown({ pid: from, reason });
       return;
     }
-    for (const [askRef, ask] of this.asks) {
-      if (ask.monitorRef === ref) {
-        this.settleAsk(askRef, new HordeError(ErrorCode.NOPROC, `${formatPid(from)} ended before it replied (${describeReason(reason)})`, {
-          cause: isWireError(reason) ? errorFromWire(reason) : undefined,
-        }));
-        return;
-      }
+    if (this.asks.has(ref)) {
+      this.settleAsk(ref, new HordeError(ErrorCode.NOPROC, `${formatPid(from)} ended before it replied (${describeReason(reason)})`, {
+        cause: isWireError(reason) ? errorFromWire(reason) : undefined,
+      }));
     }
   }
 
@@ -621,11 +618,13 @@ export class HordeNode extends EventEmitter {
       this.fileWorker!.api.replaceRings(shard, ...rings(fileioIndex(shards))),
     ]);
     await Promise.all(others.map(({ executor }) => WorkerHandle.unwrap(executor.api.shardLost(shard, 'executor_crashed'))));
+    // Only this node's pids on that shard: a remote node's shard of the same number is unaffected.
+    const lost = (target: Pid): boolean => target.shard === shard && target.node === this.options.nodeId;
     for (const [ref, monitor] of [...this.monitors]) {
-      if (monitor.target.shard === shard) this.fireDown(ref, monitor.target, 'executor_crashed');
+      if (lost(monitor.target)) this.fireDown(ref, monitor.target, 'executor_crashed');
     }
-    for (const ask of [...this.asks.values()]) {
-      if (ask.target.shard === shard) this.fireDown(ask.monitorRef, ask.target, 'executor_crashed');
+    for (const [ref, ask] of [...this.asks]) {
+      if (lost(ask.target)) this.fireDown(ref, ask.target, 'executor_crashed');
     }
   }
 

@@ -55,6 +55,36 @@ describe('cluster transport', () => {
   });
 });
 
+describe('an executor crash next to a cluster', () => {
+  it('fires only the monitors and asks on its own node\'s shard, not a peer\'s shard of the same number', async () => {
+    const a = await node({ name: 'crash-a', secret: SECRET });
+    a.on('executorCrashed', () => undefined);
+    const b = await node({ name: 'crash-b', secret: SECRET, seeds: [`127.0.0.1:${a.clusterAddress.port}`] });
+    await eventually(() => a.members().some((m) => m.name === 'crash-b' && m.connected), 20_000, 'b connected');
+    // Both nodes have one executor: b's process sits on shard 0, like the one that dies on a.
+    const remote = await b.spawn<CounterMsg>('counter');
+    const silent = await b.spawn<string>('where');
+    const downs: unknown[] = [];
+    a.monitor(remote, (notice) => downs.push(notice.reason));
+    const pending = a.ask(silent, 'ignore', { timeoutMs: 60_000 }).then(
+      () => 'answered',
+      (error: { code?: string }) => error.code,
+    );
+    await expect(a.ask(remote, { type: 'get' })).resolves.toBe(0);
+    const local = await a.spawn<string>('where');
+    const localDowns: unknown[] = [];
+    a.monitor(local, (notice) => localDowns.push(notice.reason));
+    a.send(local, 'exit-thread');
+    await eventually(async () => localDowns.length > 0 && (await a.status()).executorRestarts === 1, 20_000, 'a replaced its executor');
+    expect(localDowns).toEqual(['executor_crashed']);
+    b.send(remote, { type: 'inc', by: 3 });
+    await expect(a.ask(remote, { type: 'get' })).resolves.toBe(3);
+    expect(downs).toEqual([]);
+    b.exit(silent, 'kill');
+    await expect(pending).resolves.toBe('HORDE_NOPROC');
+  });
+});
+
 describe('membership over time', () => {
   it('sees a restarted node as a new incarnation, and a node that leaves as left', async () => {
     const a = await node({ name: 'life-a', secret: SECRET, heartbeatMs: 50 });
