@@ -202,9 +202,13 @@ export class HordeNode extends EventEmitter {
     return child;
   }
 
-  /** Sends `msg` to `to`. Throws HORDE_OVERLOADED when the way there is full (retry later). */
+  /**
+   * Sends `msg` to `to`. Throws HORDE_OVERLOADED when the way there is full (retry later): the
+   * ring and overflow to a local executor, or the queue to another node over `maxPendingBytes`.
+   */
   send<T>(to: Pid<T>, msg: NoInfer<T>): void {
     this.assertRunning();
+    this.refuseIfPeerCongested(to);
     this.post(Signal.USER, to, 0, msg);
   }
 
@@ -221,10 +225,14 @@ export class HordeNode extends EventEmitter {
         this.settleAsk(ref, new HordeError(ErrorCode.TIMEOUT, `ask to ${formatPid(to)} got no reply within ${timeoutMs} ms`));
       }, timeoutMs);
       this.asks.set(ref, { resolve: resolve, reject, timer, target: to });
+      let monitored = false;
       try {
+        this.refuseIfPeerCongested(to);
         this.post(Signal.MONITOR, to, ref, undefined);
+        monitored = true;
         this.post(Signal.USER, to, ref, msg);
       } catch (error) {
+        if (monitored) this.postQuietly(Signal.DEMONITOR, to, ref, undefined);
         this.settleAsk(ref, error as Error);
       }
     });
@@ -237,7 +245,7 @@ export class HordeNode extends EventEmitter {
     this.monitors.set(ref, { target, onDown });
     this.post(Signal.MONITOR, target, ref, undefined);
     return () => {
-      if (this.monitors.delete(ref) && this.state === 'running') this.post(Signal.DEMONITOR, target, ref, undefined);
+      if (this.monitors.delete(ref) && this.state === 'running') this.postQuietly(Signal.DEMONITOR, target, ref, undefined);
     };
   }
 
@@ -256,7 +264,7 @@ export class HordeNode extends EventEmitter {
     const request: TimerRequest = { dueMs: nowMs() + ms, delayMs: ms, repeat: true, message: null };
     this.post(Signal.TIMER, poller, ref, request);
     return () => {
-      if (this.ticks.delete(ref) && this.state === 'running') this.post(Signal.TIMER_CANCEL, poller, ref, undefined);
+      if (this.ticks.delete(ref) && this.state === 'running') this.postQuietly(Signal.TIMER_CANCEL, poller, ref, undefined);
     };
   }
 
@@ -421,6 +429,26 @@ export class HordeNode extends EventEmitter {
     }
   }
 
+  /**
+   * Housekeeping that follows something already accepted (a DEMONITOR after a reply, a timer's
+   * cancel, a 'noproc' answer): never throws into the code that reads the rings; refused (the
+   * ring's overflow is full), it is counted as a dead letter.
+   */
+  private postQuietly(signal: Signal, to: Pid, ref: number, payload: unknown): void {
+    try {
+      this.post(signal, to, ref, payload);
+    } catch (error) {
+      if (!(error instanceof HordeError) || error.code !== ErrorCode.OVERLOADED) throw error;
+      this.deadLetters++;
+    }
+  }
+
+  /** node.send and node.ask to another node whose queue is over `maxPendingBytes`: HORDE_OVERLOADED. */
+  private refuseIfPeerCongested(to: Pid): void {
+    if (!isPid(to) || to.node === this.options.nodeId || this.cluster === undefined || !this.nodePressure.isCongested(to.node)) return;
+    throw new HordeError(ErrorCode.OVERLOADED, `the queue to node ${to.node} is over maxPendingBytes (the peer reads too slowly); retry later`);
+  }
+
   private forwardRemote(bytes: Uint8Array, offset: number, length: number, run: boolean): void {
     if (this.cluster !== undefined) {
       this.cluster.forward(bytes, offset, length, run);
@@ -476,7 +504,7 @@ export class HordeNode extends EventEmitter {
     }
     this.deadLetters++;
     if (envelope.signal === Signal.MONITOR && envelope.from !== undefined) {
-      this.post(Signal.DOWN, envelope.from, envelope.ref, 'noproc');
+      this.postQuietly(Signal.DOWN, envelope.from, envelope.ref, 'noproc');
     }
     return true;
   }
@@ -521,7 +549,7 @@ export class HordeNode extends EventEmitter {
       }
       this.asks.delete(ref);
       clearTimeout(ask.timer);
-      this.post(Signal.DEMONITOR, ask.target, ref, undefined);
+      this.postQuietly(Signal.DEMONITOR, ask.target, ref, undefined);
       ask.resolve(envelope.payload);
       return;
     }

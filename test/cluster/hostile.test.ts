@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEnvelopeToBytes, Signal } from '../../src/codec/envelope.js';
 import { Connection } from '../../src/cluster/connection.js';
+import { ErrorCode } from '../../src/errors.js';
 import { encodeFrame as frameBytes, FrameDecoder } from '../../src/cluster/framing.js';
 import { proveSecret } from '../../src/cluster/handshake-crypto.js';
 import { PROTOCOL_VERSION, Role, decodeFrame, encodeFrame, type Hello, type WireFrame } from '../../src/cluster/wire.js';
@@ -208,6 +209,16 @@ describe('a peer that stops reading', () => {
       const stuck = await node.ask<number>(source, { type: 'sent' }, { timeoutMs: 1000 }).catch(() => -1);
       expect(stuck, 'the flooding sender is parked, not answering').toBe(-1);
       expect(node.members().find((m) => m.name === 'sluggish')!.queuedBytes).toBeLessThan(4 << 20);
+      // The main thread's own sends and asks to the stuck peer are refused rather than queued.
+      const remote = pid(slowId, 0, 65537);
+      let refused: unknown;
+      try {
+        node.send(remote, 'more');
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).toMatchObject({ code: ErrorCode.OVERLOADED });
+      await expect(node.ask(remote, 'question')).rejects.toMatchObject({ code: ErrorCode.OVERLOADED });
       // The stuck peer goes silent and is declared down: its queue is dropped (dead letters) and
       // the node reads its rings again.
       clearInterval(beat);
