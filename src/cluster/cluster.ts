@@ -806,8 +806,16 @@ export class ClusterServer extends EventEmitter {
     this.broadcast(this.state.setName(name, pid));
   }
 
+  /**
+   * The pid registered as `name` (on several nodes, the first by node name) on this node or a
+   * peer that is not down or gone: a down peer's names resolve again once it is back.
+   */
   whereis(name: string): Pid | undefined {
-    return this.state.whereis(name);
+    for (const [node, pid] of this.state.whereisAll(name)) {
+      const peer = this.peers.get(node);
+      if (peer === undefined || (peer.state !== 'down' && peer.state !== 'left')) return pid;
+    }
+    return undefined;
   }
 
   setMetadata(key: string, value: JsonValue): void {

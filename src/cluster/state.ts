@@ -119,8 +119,9 @@ export class ClusterState {
     return { directory: [this.directory!.setName(this.name, name, pid).toWire()] };
   }
 
-  whereis(name: string): Pid | undefined {
-    return this.directory?.whereis(name);
+  /** Every node that has `name` registered, with the pid, sorted by node name. */
+  whereisAll(name: string): [node: string, pid: Pid][] {
+    return this.directory?.whereisAll(name) ?? [];
   }
 
   /** Forgets a node's card (it left or was declared down): its names stop resolving. */

@@ -121,6 +121,8 @@ describe('a cluster of node processes', () => {
       return seen.some((s) => s.type === 'DOWN' && s.reason === 'noconnection') && seen.some((s) => s.type === 'EXIT' && s.reason === 'noconnection');
     }, 20_000, 'watcher got DOWN and EXIT noconnection');
     expect(tester.members().find((m) => m.name === 'charlie')!.state).toBe('down');
+    // Its names stop resolving while it is down.
+    expect(tester.whereis('victim-counter')).toBeUndefined();
     // A message to the dead node is a counted dead letter, not an exception.
     const before = (await tester.status()).deadLetters;
     tester.send(target, { type: 'inc' });
