@@ -24,8 +24,11 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** The executors' `spin` (the first argument: a number, or 'default'). */
+let spin: number | undefined;
+
 async function start(name: string, secret: string, seeds: string[]): Promise<HordeNode> {
-  const node = await startNode({ behaviours: [BEHAVIOURS], preload: [TSX_PRELOAD], executors: 1, cluster: { name, secret, seeds } });
+  const node = await startNode({ behaviours: [BEHAVIOURS], preload: [TSX_PRELOAD], executors: 1, ...(spin === undefined ? {} : { spin }), cluster: { name, secret, seeds } });
   node.on('clusterConnection', (detail) => process.stderr.write(`horde cluster peer ${name}: ${JSON.stringify(detail)}\n`));
   return node;
 }
@@ -80,8 +83,9 @@ async function driver(port: number, secret: string, cases: ClusterCase[]): Promi
   await node.stop();
 }
 
-const [mode, ...args] = process.argv.slice(2);
+const [spinArg, mode, ...args] = process.argv.slice(2);
 try {
+  if (spinArg !== 'default') spin = Number(spinArg);
   if (mode === 'sink') await sink(args[0]!);
   else if (mode === 'driver') await driver(Number(args[0]), args[1]!, JSON.parse(args[2]!) as ClusterCase[]);
   else fail(`unknown mode ${String(mode)}`);

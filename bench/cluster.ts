@@ -3,8 +3,9 @@
  * baseline, one system after another (each has the machine to itself), the same cases for all
  * (cluster-cases.ts): `oneway-64B` (msgs_per_s) and `ask-rtt` (rtt_p50_us, rtt_p99_us).
  *
- * Systems: `horde` (cluster-horde.ts), `beam` (cluster-beam.ts, skipped with a note when Erlang
- * is not installed), `naive-json` (cluster-naive.ts).
+ * Systems: `horde` and `horde-nospin` (its executors park at once; cluster-horde.ts), `beam`
+ * (cluster-beam.ts, skipped with a note when Erlang is not installed), `naive-json`
+ * (cluster-naive.ts).
  *
  * Arguments (`npm run bench -- cluster:ARG,ARG,...`): case names and system names, in any order;
  * none of a kind means all of that kind. `cluster:beam,naive-json` runs both cases on two systems,
@@ -18,7 +19,7 @@ import { runHorde } from './cluster-horde.js';
 import { runNaive } from './cluster-naive.js';
 import type { Report } from './support/report.js';
 
-export const CLUSTER_SYSTEMS = ['horde', 'beam', 'naive-json'] as const;
+export const CLUSTER_SYSTEMS = ['horde', 'horde-nospin', 'beam', 'naive-json'] as const;
 export type ClusterSystem = (typeof CLUSTER_SYSTEMS)[number];
 
 function isSystem(arg: string): arg is ClusterSystem {
@@ -43,7 +44,8 @@ export async function run(report: Report, args: readonly string[] = []): Promise
     const started = performance.now();
     switch (system) {
       case 'horde':
-        await runHorde(report, options);
+      case 'horde-nospin':
+        await runHorde(report, options, system);
         break;
       case 'beam':
         await runBeam(report, options);

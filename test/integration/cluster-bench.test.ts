@@ -33,13 +33,15 @@ describe('cluster suite peers (real processes on loopback)', () => {
     }
   });
 
-  it('horde: two horde node processes report every metric of both cases', async () => {
-    const { results, report } = collect();
-    await runHorde(report, SMALL);
-    expect(results.map((r) => `${r.case} ${r.metric}`)).toEqual(METRICS);
-    for (const r of results) {
-      expect(r.system).toBe('horde');
-      expect(r.value).toBeGreaterThan(0);
+  it('horde: two horde node processes report every metric of both cases, in each variant', async () => {
+    for (const variant of ['horde', 'horde-nospin'] as const) {
+      const { results, report } = collect();
+      await runHorde(report, SMALL, variant);
+      expect(results.map((r) => `${r.case} ${r.metric}`)).toEqual(METRICS);
+      for (const r of results) {
+        expect(r.system).toBe(variant);
+        expect(r.value).toBeGreaterThan(0);
+      }
     }
   });
 
