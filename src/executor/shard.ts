@@ -620,6 +620,12 @@ export class Shard {
         if (exit !== undefined) {
           this.exitRequest = undefined;
           this.end(slot, exit);
+          return;
+        }
+        // Init sent to a congested destination: park it like a turn would (resume runs it).
+        if (slot.blockedOn !== ROUTE_ACCEPTED && slot.state !== SlotState.DEAD) {
+          slot.state = SlotState.SCHEDULED;
+          this.blocked.push(slot);
         }
       }
     }
@@ -729,6 +735,8 @@ export class Shard {
       if (target === undefined || target.state === SlotState.DEAD) {
         // A child spawned earlier in this outbox starts from the signal queue: wait behind it.
         if (target === undefined && this.signals.size > 0) this.signals.push(Signal.USER, to, self, ref, message);
+        // A child another shard spawned here, its SPAWN still on the way: wait for it.
+        else if (target === undefined && this.spawnWait.mayArrive(to.serial)) this.holdForSpawn(Signal.USER, to, self, ref, message);
         else host.deadLetter(Signal.USER, to, self, message);
         return;
       }
@@ -861,7 +869,12 @@ export class Shard {
 
   /** Keeps an envelope until its pid's SPAWN arrives; past the limit it is answered as missing. */
   private holdForSpawn(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void {
-    if (!this.spawnWait.hold({ signal, to, from, ref, payload }, this.host.now())) this.answerMissing(signal, to, from, ref, payload);
+    if (this.spawnWait.hold({ signal, to, from, ref, payload }, this.host.now())) return;
+    // Full: what already waits for this pid is answered as missing with it (a LINK held while
+    // its UNLINK is refused would otherwise link for good), so the pid's envelopes keep their order.
+    const waited = this.spawnWait.giveUp(to.serial);
+    if (waited !== undefined) for (const held of waited) this.answerMissing(held.signal, held.to, held.from, held.ref, held.payload);
+    this.answerMissing(signal, to, from, ref, payload);
   }
 
   /** Envelopes whose SPAWN did not come in time: answered as missing after all. */

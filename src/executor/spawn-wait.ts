@@ -18,9 +18,11 @@
  * the counters the live allocators had reached when it started (pids at or below them belonged
  * to the predecessor), and allocators older than `floorsBelow` that are not listed are gone.
  *
- * Bounds: at most HOLD_LIMIT envelopes wait (the next one is answered as missing at once), each at
- * most HOLD_MS from the first that waits for its pid; the shard answers expired ones as missing
- * (dead letter, 'noproc' to links and monitors). When the SPAWN arrives, the waiting envelopes are
+ * Bounds: at most HOLD_LIMIT envelopes wait, each at most HOLD_MS from the first that waits for its
+ * pid; the shard answers expired ones as missing (dead letter, 'noproc' to links and monitors). The
+ * envelope that finds the limit reached is answered as missing at once, together with everything
+ * that waits for the same pid (`giveUp`), so that no later envelope for it (an UNLINK, a
+ * DEMONITOR) is lost while an earlier one it undoes is kept. When the SPAWN arrives, the waiting envelopes are
  * handed back in arrival order, before anything else reaches the new process.
  */
 
@@ -91,6 +93,11 @@ export class SpawnWait {
     const index = serialIndex(serial);
     if (index > (this.frontier.get(stream) ?? -1)) this.frontier.set(stream, index);
     if (this.count === 0) return undefined;
+    return this.giveUp(serial);
+  }
+
+  /** Removes and returns what waits for `serial` (the caller answers it as missing). */
+  giveUp(serial: number): HeldEnvelope[] | undefined {
     const entry = this.waiting.get(serial);
     if (entry === undefined) return undefined;
     this.waiting.delete(serial);

@@ -200,7 +200,8 @@ export class TestKit {
   step(): boolean {
     const choices: (() => void)[] = [];
     for (const shard of this.shards) {
-      if (shard.hasWork()) choices.push(() => shard.runTurns(1));
+      // Envelopes whose SPAWN did not come in time are answered by a turn, too.
+      if (shard.hasWork() || shard.nextSpawnWaitDeadline() <= this.clockMs) choices.push(() => shard.runTurns(1));
     }
     for (const queue of this.channels.values()) {
       if (queue.length > 0) choices.push(() => this.deliver(queue.shift()!));

@@ -842,6 +842,22 @@ describe('Shard back pressure', () => {
     expect(shard.hasWork()).toBe(false);
   });
 
+  it('parks a process whose init sent to a congested destination, and resume runs it', () => {
+    const { host, shard, start } = shardWith();
+    host.congested.add(1);
+    const p = start('pusher', { target: pid(0, 1, 12345), pushOnInit: true });
+    expect(host.pushed(p)).toEqual([-1]);
+    expect(shard.stats().blockedProcesses).toBe(1);
+    tick(shard, p, 0);
+    shard.runTurns(100);
+    expect(host.pushed(p)).toEqual([-1]);
+    host.congested.clear();
+    shard.resume(1);
+    shard.runTurns(100);
+    expect(host.pushed(p)).toEqual([-1, 0]);
+    expect(shard.stats().blockedProcesses).toBe(0);
+  });
+
   it('a sender parked on its last message runs again after resume', () => {
     const { host, shard, start } = shardWith();
     const p = start('pusher', { target: pid(0, 1, 12345) });

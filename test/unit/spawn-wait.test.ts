@@ -6,6 +6,7 @@ import { ROUTE_ACCEPTED, Shard, type ShardHost } from '../../src/executor/shard.
 import { HOLD_LIMIT, HOLD_MS, SpawnWait, type SpawnFloors } from '../../src/executor/spawn-wait.js';
 import { MAIN_SPAWNER, pid, serialFromParts, type Pid } from '../../src/process/pid.js';
 import { defineBehaviours, type Context, type Process, type SystemMessage } from '../../src/process/types.js';
+import { TestKit } from '../../src/testkit/testkit.js';
 
 const OWN = 3;
 const OTHER = 7;
@@ -49,7 +50,14 @@ class Keeper implements Process<string> {
   init(_ctx: Context<string>): void {}
 }
 
-const behaviours = defineBehaviours({ keeper: () => new Keeper() });
+/** Sends `msg` to `to` when asked: a sender on the awaiting shard itself. */
+class Relay implements Process<{ to: Pid; msg: string }> {
+  receive(msg: { to: Pid; msg: string } | SystemMessage, ctx: Context<{ to: Pid; msg: string }>): void {
+    if ('to' in msg) ctx.send(msg.to as Pid<string>, msg.msg);
+  }
+}
+
+const behaviours = defineBehaviours({ keeper: () => new Keeper(), relay: () => new Relay() });
 /** A process on another shard that watches ours. */
 const watcher = pid(0, 1, serialFromParts(OTHER, 1000));
 const sender = pid(0, 1, serialFromParts(OTHER, 1001));
@@ -129,6 +137,21 @@ describe('SpawnWait', () => {
 });
 
 describe('a shard and spawns still on their way', () => {
+  it('answers in the testkit too, once HOLD_MS has passed on its clock', () => {
+    const kit = new TestKit({ behaviours, shards: 2 });
+    // A pid on shard 1 from shard 0's allocator whose SPAWN never comes.
+    const ghost = pid(0, 1, serialFromParts(kit.shards[0]!.spawnerId, 50));
+    const probe = kit.probe();
+    kit.monitor(probe, ghost);
+    kit.run();
+    expect(kit.shards[1]!.stats().awaitingSpawn).toBe(1);
+    expect(probe.messages).toEqual([]);
+    kit.advance(HOLD_MS);
+    kit.run();
+    expect(kit.shards[1]!.stats().awaitingSpawn).toBe(0);
+    expect(probe.messages.map((m) => [m.signal, m.payload])).toEqual([[Signal.DOWN, 'noproc']]);
+  });
+
   it('delivers messages and a monitor that came before the SPAWN once it arrives, in order', () => {
     const host = testHost();
     const shard = shardWith(host);
@@ -199,6 +222,39 @@ describe('a shard and spawns still on their way', () => {
     shard.deliver(Signal.USER, child(OTHER, 101 + HOLD_LIMIT), sender, 0, 'over the limit');
     expect(host.dead.map((letter) => letter.payload)).toEqual(['predecessor', 'gone allocator', 'over the limit']);
     expect(shard.stats().awaitingSpawn).toBe(HOLD_LIMIT);
+  });
+
+  it('holds a message from a process of the awaiting shard itself, in order with the others', () => {
+    const host = testHost();
+    const shard = shardWith(host);
+    const relay = child(MAIN_SPAWNER, 1);
+    shard.spawn(relay, { kind: 'relay', args: undefined });
+    const target = child(OTHER, 1);
+    shard.deliver(Signal.USER, target, sender, 0, 'from another shard');
+    shard.runTurns(100);
+    shard.deliver(Signal.USER, relay, sender, 0, { to: target, msg: 'from this shard' });
+    shard.runTurns(100);
+    spawnArrives(shard, target);
+    shard.runTurns(100);
+    expect(host.dead).toEqual([]);
+    expect(Keeper.last!.seen).toEqual(['from another shard', 'from this shard']);
+  });
+
+  it('at the limit, gives up on the pid whole: a held LINK is answered noproc with its refused UNLINK', () => {
+    const host = testHost();
+    const shard = shardWith(host);
+    for (let index = 0; index < HOLD_LIMIT - 1; index++) shard.deliver(Signal.USER, child(OTHER, 100 + index), sender, 0, 'waits');
+    const target = child(OTHER, 1);
+    shard.deliver(Signal.LINK, target, watcher, 0, undefined);
+    shard.deliver(Signal.UNLINK, target, watcher, 0, undefined);
+    shard.runTurns(100);
+    expect(host.routed).toEqual([{ signal: Signal.EXIT, to: watcher, ref: 0, payload: 'noproc' }]);
+    expect(shard.stats().awaitingSpawn).toBe(HOLD_LIMIT - 1);
+    // The process comes after all, unlinked: its crash reaches no one.
+    spawnArrives(shard, target);
+    shard.deliver(Signal.USER, target, sender, 0, 'die');
+    shard.runTurns(100);
+    expect(host.routed).toHaveLength(1);
   });
 
   it('answers what waited as missing when the SPAWN fails', () => {
