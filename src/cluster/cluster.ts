@@ -54,10 +54,10 @@ import { PeerWatches } from './watches.js';
 import type { JsonValue } from './wire-check.js';
 import { Role, encodeAckFrame, type Hello, type WireFrame } from './wire.js';
 
-/** What the cluster server needs from its node. */
 /** Queued bytes, in multiples of maxPendingBytes, past which every ring stops being read. */
 const HARD_PENDING_FACTOR = 2;
 
+/** What the cluster server needs from its node. */
 export interface ClusterHost {
   readonly nodeId: number;
   /** Executor threads (on this node's business card). */
@@ -375,8 +375,15 @@ export class ClusterServer extends EventEmitter {
     };
     forEachEnvelope(data, (offset, length) => {
       const signal = signalAt(data, offset);
-      if (signal >= Signal.EXIT && signal <= Signal.DEMONITOR) peer.watches.track(signal, false, fromPidAt(h, offset), toPidAt(h, offset), refAt(h, offset));
       const to = shardAt(data, offset);
+      if (to < executors && length > this.host.maxEnvelopeBytes) {
+        // Larger than this node's rings hold (the peer's may be larger): a dead letter, like a
+        // message the ring refuses its sender here.
+        flush(offset);
+        this.bounce(data, offset);
+        return;
+      }
+      if (signal >= Signal.EXIT && signal <= Signal.DEMONITOR) peer.watches.track(signal, false, fromPidAt(h, offset), toPidAt(h, offset), refAt(h, offset));
       if (count > 0 && (to !== shard || to >= executors || offset + length - start > runMax)) flush(offset);
       if (count === 0) {
         start = offset;
@@ -552,6 +559,9 @@ export class ClusterServer extends EventEmitter {
     if (peer.state !== 'up') this.setState(peer, 'up');
     peer.connection!.sendControl({ kind: 'gossip', ...this.state.fullState() });
     this.flush(peer);
+    // Resuming may have dropped the in-flight batch (delivered, or lost with the old session)
+    // with no ack to come: look again, or the peer could stay marked congested with an empty queue.
+    this.checkRingPressure();
   }
 
   private onGossip(frame: Extract<WireFrame, { kind: 'gossip' }>): void {

@@ -256,6 +256,8 @@ export class Executor {
         attempt(() => {
           this.deadLetters += this.outbound.replace(index, outbound);
           this.inbound.replace(this.positions[index]!, inbound);
+          // Processes parked on the old ring's overflow (dropped with it) run again.
+          this.shard.resume(index);
         }),
       collectGarbage: () => {
         const gc = (globalThis as { gc?: () => void }).gc;

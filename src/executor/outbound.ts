@@ -28,9 +28,11 @@
  */
 
 import {
+  countRunEnvelopes,
   encodeEnvelope,
   encodeEnvelopeToBytes,
   RECORD_ENVELOPE,
+  RECORD_ENVELOPES,
   Signal,
   type Envelope,
 } from '../codec/envelope.js';
@@ -64,6 +66,8 @@ export class Outbound {
   /** The record kind of each overflow entry (a run from `sendBytes` stays a run). */
   private readonly overflowKinds: Queue<number>[];
   private readonly overflowBytes: number[];
+  /** Envelopes in each overflow (a run queued whole counts all of its envelopes). */
+  private readonly overflowEnvelopes: number[];
   private overflowing = 0;
 
   constructor(
@@ -77,6 +81,7 @@ export class Outbound {
     this.overflow = handles.map(() => new Queue<Uint8Array>());
     this.overflowKinds = handles.map(() => new Queue<number>());
     this.overflowBytes = handles.map(() => 0);
+    this.overflowEnvelopes = handles.map(() => 0);
   }
 
   send(index: number, envelope: Envelope): SendResult {
@@ -89,15 +94,15 @@ export class Outbound {
         this.dirty[index] = true;
         return SendResult.WRITTEN;
       }
-      this.overflowing++;
-    } else if (queue.size >= this.overflowLimit) {
+    } else if (this.overflowEnvelopes[index]! >= this.overflowLimit) {
       return SendResult.REFUSED;
     }
     const bytes = encodeEnvelopeToBytes(envelope);
-    queue.push(bytes);
-    this.overflowKinds[index]!.push(RECORD_ENVELOPE);
-    this.overflowBytes[index]! += bytes.length;
-    if (queue.size === 1) writer.requestSpace(this.resumeWant(index));
+    // Too large for the ring: refused now, as the ring refuses it (the sender's crash), not when
+    // the overflow moves (that would throw in the executor's loop).
+    writer.assertFits(bytes.length);
+    if (queue.size === 0) this.overflowing++;
+    this.queue(index, bytes, RECORD_ENVELOPE, 1);
     return SendResult.QUEUED;
   }
 
@@ -115,12 +120,20 @@ export class Outbound {
         this.dirty[index] = true;
         return;
       }
-      this.overflowing++;
     }
-    queue.push(bytes.slice(offset, offset + length));
+    writer.assertFits(length);
+    if (queue.size === 0) this.overflowing++;
+    const envelopes = kind === RECORD_ENVELOPES ? countRunEnvelopes(bytes, offset, length) : 1;
+    this.queue(index, bytes.slice(offset, offset + length), kind, envelopes);
+  }
+
+  private queue(index: number, bytes: Uint8Array, kind: number, envelopes: number): void {
+    const queue = this.overflow[index]!;
+    queue.push(bytes);
     this.overflowKinds[index]!.push(kind);
-    this.overflowBytes[index]! += length;
-    if (queue.size === 1) writer.requestSpace(this.resumeWant(index));
+    this.overflowBytes[index]! += bytes.length;
+    this.overflowEnvelopes[index]! += envelopes;
+    if (queue.size === 1) this.writers[index]!.requestSpace(this.resumeWant(index));
   }
 
   /**
@@ -183,6 +196,7 @@ export class Outbound {
         if (offset < 0) break;
         writer.bytes.set(next, offset);
         this.overflowBytes[i]! -= next.length;
+        this.overflowEnvelopes[i]! -= kinds.peek() === RECORD_ENVELOPES ? countRunEnvelopes(next, 0, next.length) : 1;
         queue.shift();
         kinds.shift();
       }
@@ -190,6 +204,7 @@ export class Outbound {
       if (queue.size === 0) {
         this.overflowing--;
         this.overflowBytes[i] = 0;
+        this.overflowEnvelopes[i] = 0;
         drained(i);
       } else {
         writer.requestSpace(this.resumeWant(i));
@@ -199,7 +214,7 @@ export class Outbound {
 
   /** Envelopes waiting per destination. */
   overflowSizes(): number[] {
-    return this.overflow.map((queue) => queue.size);
+    return [...this.overflowEnvelopes];
   }
 
   ringUsedBytes(): number[] {
@@ -209,11 +224,12 @@ export class Outbound {
   /** Points destination `index` at a new ring (its consumer was replaced); drops its overflow. */
   replace(index: number, handle: RingHandle): number {
     const queue = this.overflow[index]!;
-    const dropped = queue.size;
-    if (dropped > 0) this.overflowing--;
+    const dropped = this.overflowEnvelopes[index]!;
+    if (queue.size > 0) this.overflowing--;
     this.overflow[index] = new Queue<Uint8Array>();
     this.overflowKinds[index] = new Queue<number>();
     this.overflowBytes[index] = 0;
+    this.overflowEnvelopes[index] = 0;
     this.writers[index] = new RingWriter(handle);
     this.dirty[index] = false;
     return dropped;

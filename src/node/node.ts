@@ -119,6 +119,8 @@ export class HordeNode extends EventEmitter {
   private readonly stalls = new Map<number, { turns: number; serial: number; since: number; reported: boolean }>();
   private nextShard = 0;
   private nextSpawnerId = 1;
+  /** The spawnerId of each shard's current executor, set when it starts (before it is ready). */
+  private readonly spawnerOfShard: number[] = [];
   private deadLetters = 0;
   private longReceives = 0;
   private processCrashes = 0;
@@ -590,11 +592,13 @@ export class HordeNode extends EventEmitter {
   private async startExecutor(shard: number, spawnFloors?: SpawnFloors): Promise<ExecutorHandle> {
     const options = this.options;
     const topology = this.topology;
+    const spawnerId = this.nextSpawnerId++;
+    this.spawnerOfShard[shard] = spawnerId;
     return startExecutor(
       {
         ...ringData(topology, options, shard),
         shard,
-        spawnerId: this.nextSpawnerId++,
+        spawnerId,
         behaviourModules: options.behaviours,
         preloadModules: options.preload,
         budget: options.budget,
@@ -661,10 +665,14 @@ export class HordeNode extends EventEmitter {
    * on `shard` up to there were its predecessor's (lost), later ones may still be on their way.
    */
   private spawnFloors(shard: number): SpawnFloors {
-    return {
-      floorsBelow: this.nextSpawnerId,
-      floors: this.executors.filter((_, index) => index !== shard).map((executor) => spawnerProgress(executor)),
-    };
+    const floors: [number, number][] = [];
+    this.spawnerOfShard.forEach((spawnerId, index) => {
+      if (index === shard) return;
+      // An executor still starting (replaced at the same time) has allocated nothing yet.
+      const progress = spawnerProgress(this.executors[index]!);
+      floors.push([spawnerId, progress[0] === spawnerId ? progress[1] : 0]);
+    });
+    return { floorsBelow: this.nextSpawnerId, floors };
   }
 
   private checkHeartbeats(): void {

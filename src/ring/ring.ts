@@ -332,6 +332,11 @@ export class RingWriter extends RingView {
     }
   }
 
+  /** Throws RECORD_TOO_LARGE for a record this ring could never hold (as `reserve` would). */
+  assertFits(length: number): void {
+    if (length > this.maxPayload) this.refuse(length);
+  }
+
   private refuse(length: number): never {
     throw new HordeError(
       ErrorCode.RECORD_TOO_LARGE,

@@ -3,7 +3,7 @@
 // whole overflow plus headroom, not as soon as one envelope fits); runs of USER envelopes for
 // another node on the main thread's ring.
 import { describe, expect, it } from 'vitest';
-import { RECORD_ENVELOPE, RECORD_ENVELOPES, Signal, decodeEnvelope, envelopeLengthAt, type Envelope } from '../../src/codec/envelope.js';
+import { RECORD_ENVELOPE, RECORD_ENVELOPES, Signal, decodeEnvelope, encodeEnvelopeToBytes, envelopeLengthAt, type Envelope } from '../../src/codec/envelope.js';
 import { Outbound, SendResult } from '../../src/executor/outbound.js';
 import { pid } from '../../src/process/pid.js';
 import { RingReader, createRing } from '../../src/ring/ring.js';
@@ -60,6 +60,36 @@ describe('Outbound overflow', () => {
     expect(outbound.congested).toBe(false);
     received.push(...read());
     expect(received).toEqual(Array.from({ length: seq }, (_, i) => i));
+  });
+});
+
+describe('Outbound overflow bounds', () => {
+  it('refuses at once, as the ring does, an envelope too large for it while the overflow holds others', () => {
+    const { outbound } = setup();
+    let seq = 0;
+    while (outbound.send(0, envelope(seq)) === SendResult.WRITTEN) seq++;
+    const huge: Envelope = { signal: Signal.USER, to: pid(0, 1, 9), from: pid(0, 0, 8), ref: 0, payload: 'h'.repeat(CAPACITY) };
+    expect(() => outbound.send(0, huge)).toThrow(expect.objectContaining({ code: 'HORDE_RECORD_TOO_LARGE' }) as Error);
+    expect(outbound.overflowSizes()).toEqual([1]);
+  });
+
+  it('counts every envelope of a run queued whole, and reports them all when the ring is replaced', () => {
+    const { outbound } = setup();
+    const one = encodeEnvelopeToBytes(envelope(0));
+    const run = new Uint8Array(one.length * 10);
+    for (let i = 0; i < 10; i++) run.set(one, i * one.length);
+    let written = 0;
+    while (outbound.overflowSizes()[0] === 0) {
+      outbound.sendBytes(0, run, 0, run.length, RECORD_ENVELOPES);
+      written++;
+    }
+    outbound.sendBytes(0, run, 0, run.length, RECORD_ENVELOPES);
+    outbound.send(0, envelope(1));
+    expect(written).toBeGreaterThan(1);
+    expect(outbound.overflowSizes()).toEqual([21]);
+    expect(outbound.replace(0, createRing({ capacity: CAPACITY }))).toBe(21);
+    expect(outbound.overflowSizes()).toEqual([0]);
+    expect(outbound.congested).toBe(false);
   });
 });
 
