@@ -98,6 +98,8 @@ export const ErrorCode = {
   LOADTEST_NO_CAPACITY: 'HORDE_LOADTEST_NO_CAPACITY',
   /** A pid allocator (an executor incarnation, the main thread) has used every serial it can make unique. */
   SERIALS_EXHAUSTED: 'HORDE_SERIALS_EXHAUSTED',
+  /** A worker thread exited before it answered a control call (an executor that crashed). */
+  WORKER_EXITED: 'HORDE_WORKER_EXITED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

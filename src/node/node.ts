@@ -35,7 +35,7 @@ import { ErrorCode, HordeError, errorFromWire, isWireError } from '../errors.js'
 import { Signal, decodeEnvelope } from '../codec/envelope.js';
 import { MAIN_SHARD, MAIN_SPAWNER, POLLER_SHARD, SerialAllocator, formatPid, isPid, pid as makePid, type Pid } from '../process/pid.js';
 import type { ExitReason, SpawnOptions } from '../process/types.js';
-import type { ExecutorStatus } from '../executor/protocol.js';
+import type { ControlResult, ExecutorStatus } from '../executor/protocol.js';
 import type { RingHandle } from '../ring/ring.js';
 import type { Envelope } from '../codec/envelope.js';
 import { heartbeat, spawnerProgress, startExecutor, type ExecutorHandle } from './executor-handle.js';
@@ -119,6 +119,8 @@ export class HordeNode extends EventEmitter {
   private readonly stalls = new Map<number, { turns: number; serial: number; since: number; reported: boolean }>();
   private nextShard = 0;
   private nextSpawnerId = 1;
+  /** Executor replacements under way, by shard (status() waits for them). */
+  private readonly replacing = new Map<number, Promise<void>>();
   /** The spawnerId of each shard's current executor, set when it starts (before it is ready). */
   private readonly spawnerOfShard: number[] = [];
   private deadLetters = 0;
@@ -200,7 +202,7 @@ export class HordeNode extends EventEmitter {
       throw new HordeError(ErrorCode.INVALID_OPTION, `spawn: option "shard" must be an integer from 0 to ${this.options.executors - 1}; got ${String(shard)}`);
     }
     const child = makePid<M>(this.options.nodeId, shard, this.serials.next());
-    await WorkerHandle.unwrap(executor.api.spawn(child, kind, args));
+    await WorkerHandle.unwrap(executor.call<ControlResult<null>>((api) => api.spawn(child, kind, args)));
     return child;
   }
 
@@ -355,7 +357,7 @@ export class HordeNode extends EventEmitter {
   async status(): Promise<NodeStatus> {
     this.assertRunning();
     const [executors, poller, fileWorker] = await Promise.all([
-      Promise.all(this.executors.map((executor) => executor.api.status())),
+      Promise.all(this.executors.map((_, shard) => this.executorStatus(shard))),
       this.poller!.api.status(),
       this.fileWorker!.api.status(),
     ]);
@@ -375,10 +377,24 @@ export class HordeNode extends EventEmitter {
     };
   }
 
+  /** One executor's status; one that exits meanwhile is asked again once its replacement runs. */
+  private async executorStatus(shard: number): Promise<ExecutorStatus> {
+    const executor = this.executors[shard]!;
+    try {
+      return await executor.call((api) => api.status());
+    } catch (error) {
+      const replacing = this.replacing.get(shard);
+      if (!(error instanceof HordeError) || error.code !== ErrorCode.WORKER_EXITED || replacing === undefined) throw error;
+      await replacing.catch(() => undefined);
+      if (this.executors[shard] === executor) throw error;
+      return this.executors[shard]!.call((api) => api.status());
+    }
+  }
+
   /** Runs a full GC on every executor (needs --expose-gc); resolves with whether all could. */
   async collectGarbage(): Promise<boolean> {
     this.assertRunning();
-    const done = await Promise.all(this.executors.map((executor) => executor.api.collectGarbage()));
+    const done = await Promise.all(this.executors.map((executor) => executor.call((api) => api.collectGarbage())));
     return done.every(Boolean);
   }
 
@@ -619,7 +635,16 @@ export class HordeNode extends EventEmitter {
         exited: (code, error) => {
           if (this.state !== 'running') return;
           this.report('executorCrashed', { shard, code, error });
-          if (this.options.restartExecutors) void this.replaceExecutor(shard);
+          if (!this.options.restartExecutors) return;
+          const replacing = this.replaceExecutor(shard);
+          this.replacing.set(shard, replacing);
+          const settled = (): void => {
+            if (this.replacing.get(shard) === replacing) this.replacing.delete(shard);
+          };
+          replacing.then(settled, (error: unknown) => {
+            settled();
+            this.report('executorCrashed', { shard, code: -1, error });
+          });
         },
       },
     );

@@ -39,6 +39,10 @@ export class WorkerHandle<Api> {
   readonly exited: Promise<number>;
   /** The worker's 'ready' message. */
   ready: Record<string, unknown> = {};
+  private readonly name: string;
+  /** Control calls waiting for an answer: rejected if the worker exits first. */
+  private readonly pendingCalls = new Set<(error: Error) => void>();
+  private exitCode: number | undefined;
 
   private constructor(start: WorkerStart) {
     const status = new SharedArrayBuffer(STATUS_BYTES);
@@ -58,10 +62,14 @@ export class WorkerHandle<Api> {
       if (message.type === 'ready') this.ready = message;
       else start.onMessage?.(message);
     });
+    this.name = start.name;
     this.exited = new Promise((resolve) => {
       this.worker.on('exit', (code) => {
         port1.close();
+        this.exitCode = code;
         start.onExit?.(code, failure);
+        for (const fail of this.pendingCalls) fail(this.exitedError());
+        this.pendingCalls.clear();
         resolve(code);
       });
     });
@@ -101,6 +109,31 @@ export class WorkerHandle<Api> {
       worker.on('exit', onExit);
     });
     return handle;
+  }
+
+  /**
+   * A control call that rejects with HORDE_WORKER_EXITED when the worker exits before answering
+   * (its port closes and comlink would wait for ever).
+   */
+  call<T>(invoke: (api: Remote<Api>) => Promise<T>): Promise<T> {
+    if (this.exitCode !== undefined) return Promise.reject(this.exitedError());
+    return new Promise<T>((resolve, reject) => {
+      this.pendingCalls.add(reject);
+      invoke(this.api).then(
+        (value) => {
+          this.pendingCalls.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.pendingCalls.delete(reject);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
+
+  private exitedError(): HordeError {
+    return new HordeError(ErrorCode.WORKER_EXITED, `${this.name} exited (code ${String(this.exitCode)}) before it answered`);
   }
 
   /** Awaits a control call's result, rebuilding its error (with its code) on failure. */

@@ -5,7 +5,7 @@ import { startNode, type HordeNode } from '../../src/node/node.js';
 import type { NodeOptions } from '../../src/node/options.js';
 import type { Pid } from '../../src/process/pid.js';
 import type { ChildInfo } from '../../src/process/supervisor.js';
-import type { CounterMsg, FanoutMsg, PingMsg, WatcherMsg } from '../fixtures/behaviours.js';
+import type { CounterMsg, FanoutMsg, PingMsg, StreamerMsg, WatcherMsg } from '../fixtures/behaviours.js';
 import { rejectsWithCode } from '../support/errors.js';
 
 const behaviours = new URL('../fixtures/behaviours.ts', import.meta.url);
@@ -172,6 +172,27 @@ describe('a node with two executors', () => {
     n.send(bystander, { type: 'inc' });
     expect(await n.ask(bystander, { type: 'get' })).toBe(1);
     expect((await n.status()).executorRestarts).toBe(1);
+  });
+
+  it('runs again a process that waited on the ring to an executor that died', async () => {
+    const n = await node({ ringCapacity: 1 << 16 });
+    const crashed = new Promise((resolve) => n.on('executorCrashed', resolve));
+    const doomed = await n.spawn<string>('where', undefined, { shard: 1 });
+    const sink = await n.spawn<CounterMsg>('counter', undefined, { shard: 1 });
+    const streamer = await n.spawn<StreamerMsg>('streamer', undefined, { shard: 0 });
+    // Shard 1 spins for 300 ms and then exits in the same turn, never reading its rings again:
+    // the streamer fills its 64 KiB ring to shard 1 and waits on it.
+    n.send(doomed, 'spin');
+    n.send(doomed, 'exit-thread');
+    n.send(streamer, { type: 'run', to: sink, batches: 200, size: 100 });
+    // Asked while shard 1 spins and then dies, status() answers once the replacement runs.
+    const statusDuring = n.status();
+    await crashed;
+    expect((await statusDuring).executors).toHaveLength(2);
+    await eventually(async () => (await n.status()).executorRestarts === 1, 20_000);
+    // The replacement's rings are new and the old overflow is gone: the streamer goes on.
+    expect(await n.ask(streamer, { type: 'sent' }, { timeoutMs: 20_000 })).toBeGreaterThan(0);
+    await eventually(async () => (await n.ask<number>(streamer, { type: 'sent' })) === 20_000, 20_000);
   });
 
   it('replaces an executor that runs out of memory under resourceLimits', async () => {
