@@ -365,7 +365,8 @@ export class ClusterServer extends EventEmitter {
   private deliverInRuns(peer: Peer, data: Uint8Array): void {
     const h = headerView(data);
     const executors = this.host.executors;
-    const runMax = Math.min(RUN_MAX_BYTES, this.host.maxEnvelopeBytes);
+    const maxEnvelope = this.host.maxEnvelopeBytes;
+    const runMax = Math.min(RUN_MAX_BYTES, maxEnvelope);
     let start = 0;
     let count = 0;
     let shard = -1;
@@ -376,7 +377,7 @@ export class ClusterServer extends EventEmitter {
     forEachEnvelope(data, (offset, length) => {
       const signal = signalAt(data, offset);
       const to = shardAt(data, offset);
-      if (to < executors && length > this.host.maxEnvelopeBytes) {
+      if (to < executors && length > maxEnvelope) {
         // Larger than this node's rings hold (the peer's may be larger): a dead letter, like a
         // message the ring refuses its sender here.
         flush(offset);

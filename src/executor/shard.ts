@@ -42,7 +42,7 @@ import { NO_SLOTS, mailboxBase, mailboxClear, mailboxDrop, mailboxFrom, mailboxM
 import { ProcessTable } from './process-table.js';
 import { Queue } from './queue.js';
 import { SignalQueue } from './signal-queue.js';
-import { SpawnWait, type SpawnFloors } from './spawn-wait.js';
+import { SpawnWait, type HeldEnvelope, type SpawnFloors } from './spawn-wait.js';
 import { Signal } from '../codec/envelope.js';
 
 export interface ShardHost {
@@ -311,15 +311,8 @@ export class Shard {
     if (signal === Signal.USER) {
       const slot = this.table.get(to.serial);
       if (slot === undefined || slot.state === SlotState.DEAD || to.shard !== this.shard || to.node !== this.node) {
-        if (slot === undefined && this.isLocal(to)) {
-          // Right behind the SPAWN that creates it (still queued)? Then wait behind it.
-          if (this.signals.size > 0) this.signals.push(signal, to, from, ref, payload);
-          // Its SPAWN still on the way from another shard? Then wait for it.
-          else if (this.spawnWait.mayArrive(to.serial)) this.holdForSpawn(signal, to, from, ref, payload);
-          else this.host.deadLetter(signal, to, from, payload);
-          return;
-        }
-        this.host.deadLetter(signal, to, from, payload);
+        if (slot === undefined && this.isLocal(to)) this.messageToUnknown(to, from, ref, payload);
+        else this.host.deadLetter(signal, to, from, payload);
         return;
       }
       this.enqueue(slot, payload, from, ref);
@@ -733,10 +726,7 @@ export class Shard {
     if (to.shard === this.shard && to.node === this.node) {
       const target = this.table.get(to.serial);
       if (target === undefined || target.state === SlotState.DEAD) {
-        // A child spawned earlier in this outbox starts from the signal queue: wait behind it.
-        if (target === undefined && this.signals.size > 0) this.signals.push(Signal.USER, to, self, ref, message);
-        // A child another shard spawned here, its SPAWN still on the way: wait for it.
-        else if (target === undefined && this.spawnWait.mayArrive(to.serial)) this.holdForSpawn(Signal.USER, to, self, ref, message);
+        if (target === undefined) this.messageToUnknown(to, self, ref, message);
         else host.deadLetter(Signal.USER, to, self, message);
         return;
       }
@@ -867,19 +857,33 @@ export class Shard {
     }
   }
 
+  /**
+   * A user message for a pid of this shard not in the table: it waits behind a SPAWN still in the
+   * signal queue (a child spawned earlier in the same outbox), or for one on its way from another
+   * shard; otherwise it is a dead letter.
+   */
+  private messageToUnknown(to: Pid, from: Pid | undefined, ref: number, message: unknown): void {
+    if (this.signals.size > 0) this.signals.push(Signal.USER, to, from, ref, message);
+    else if (this.spawnWait.mayArrive(to.serial)) this.holdForSpawn(Signal.USER, to, from, ref, message);
+    else this.host.deadLetter(Signal.USER, to, from, message);
+  }
+
   /** Keeps an envelope until its pid's SPAWN arrives; past the limit it is answered as missing. */
   private holdForSpawn(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void {
     if (this.spawnWait.hold({ signal, to, from, ref, payload }, this.host.now())) return;
     // Full: what already waits for this pid is answered as missing with it (a LINK held while
     // its UNLINK is refused would otherwise link for good), so the pid's envelopes keep their order.
-    const waited = this.spawnWait.giveUp(to.serial);
-    if (waited !== undefined) for (const held of waited) this.answerMissing(held.signal, held.to, held.from, held.ref, held.payload);
+    this.answerAllMissing(this.spawnWait.giveUp(to.serial) ?? []);
     this.answerMissing(signal, to, from, ref, payload);
   }
 
   /** Envelopes whose SPAWN did not come in time: answered as missing after all. */
   private expireSpawnWaits(): void {
-    for (const held of this.spawnWait.expire(this.host.now())) this.answerMissing(held.signal, held.to, held.from, held.ref, held.payload);
+    this.answerAllMissing(this.spawnWait.expire(this.host.now()));
+  }
+
+  private answerAllMissing(envelopes: readonly HeldEnvelope[]): void {
+    for (const held of envelopes) this.answerMissing(held.signal, held.to, held.from, held.ref, held.payload);
   }
 
   /** A signal for a process that does not exist: links and monitors learn 'noproc'. */

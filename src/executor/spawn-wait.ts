@@ -22,8 +22,8 @@
  * pid; the shard answers expired ones as missing (dead letter, 'noproc' to links and monitors). The
  * envelope that finds the limit reached is answered as missing at once, together with everything
  * that waits for the same pid (`giveUp`), so that no later envelope for it (an UNLINK, a
- * DEMONITOR) is lost while an earlier one it undoes is kept. When the SPAWN arrives, the waiting envelopes are
- * handed back in arrival order, before anything else reaches the new process.
+ * DEMONITOR) is lost while an earlier one it undoes is kept. When the SPAWN arrives, the waiting
+ * envelopes are handed back in arrival order, before anything else reaches the new process.
  */
 
 import type { Signal } from '../codec/envelope.js';
@@ -60,10 +60,11 @@ export class SpawnWait {
   private readonly ownSpawner: number;
   private readonly frontier = new Map<number, number>();
   private readonly floorsBelow: number;
+  /**
+   * By serial, in the order each pid's first envelope came, which is the order of their deadlines
+   * (that moment plus HOLD_MS): the oldest wait is the Map's first entry.
+   */
   private readonly waiting = new Map<number, Waiting>();
-  /** Serials in the order their first envelope arrived (stale entries are skipped on expiry). */
-  private order: { serial: number; deadline: number }[] = [];
-  private orderHead = 0;
   private count = 0;
 
   constructor(ownSpawner: number, history?: SpawnFloors) {
@@ -111,10 +112,7 @@ export class SpawnWait {
     const serial = envelope.to.serial;
     const entry = this.waiting.get(serial);
     if (entry === undefined) {
-      const deadline = now + HOLD_MS;
-      this.waiting.set(serial, { deadline, envelopes: [envelope] });
-      this.order.push({ serial, deadline });
-      if (this.order.length - this.orderHead > 2 * HOLD_LIMIT) this.dropStale();
+      this.waiting.set(serial, { deadline: now + HOLD_MS, envelopes: [envelope] });
     } else {
       entry.envelopes.push(envelope);
     }
@@ -124,51 +122,17 @@ export class SpawnWait {
 
   /** The earliest deadline of a waiting envelope, or Infinity. */
   nextDeadline(): number {
-    this.skipStale();
-    return this.orderHead < this.order.length ? this.order[this.orderHead]!.deadline : Number.POSITIVE_INFINITY;
+    for (const entry of this.waiting.values()) return entry.deadline;
+    return Number.POSITIVE_INFINITY;
   }
 
   /** Removes and returns the envelopes whose wait ended by `now`, oldest first. */
   expire(now: number): HeldEnvelope[] {
     const expired: HeldEnvelope[] = [];
-    for (;;) {
-      this.skipStale();
-      const next = this.order[this.orderHead];
-      if (next === undefined || next.deadline > now) break;
-      this.orderHead++;
-      const entry = this.waiting.get(next.serial)!;
-      this.waiting.delete(next.serial);
-      this.count -= entry.envelopes.length;
-      for (const envelope of entry.envelopes) expired.push(envelope);
+    for (const [serial, entry] of this.waiting) {
+      if (entry.deadline > now) break;
+      for (const envelope of this.giveUp(serial)!) expired.push(envelope);
     }
-    this.compact();
     return expired;
-  }
-
-  /** Drops order entries whose serial was released (or released and held again later). */
-  private skipStale(): void {
-    const order = this.order;
-    while (this.orderHead < order.length) {
-      const next = order[this.orderHead]!;
-      if (this.waiting.get(next.serial)?.deadline === next.deadline) return;
-      this.orderHead++;
-    }
-    this.compact();
-  }
-
-  /** Keeps only the live order entries (released serials leave theirs behind). */
-  private dropStale(): void {
-    this.order = this.order.slice(this.orderHead).filter(({ serial, deadline }) => this.waiting.get(serial)?.deadline === deadline);
-    this.orderHead = 0;
-  }
-
-  private compact(): void {
-    if (this.orderHead === this.order.length) {
-      this.order.length = 0;
-      this.orderHead = 0;
-    } else if (this.orderHead > 1024 && this.orderHead * 2 > this.order.length) {
-      this.order.splice(0, this.orderHead);
-      this.orderHead = 0;
-    }
   }
 }

@@ -99,6 +99,8 @@ interface MainMonitor {
 }
 
 const STOP_GRACE_MS = 10_000;
+/** `post`'s last argument for node.send and node.ask. */
+const REFUSE_IF_CONGESTED = true;
 
 export class HordeNode extends EventEmitter {
   readonly self: Pid;
@@ -212,8 +214,7 @@ export class HordeNode extends EventEmitter {
    */
   send<T>(to: Pid<T>, msg: NoInfer<T>): void {
     this.assertRunning();
-    this.refuseIfPeerCongested(to);
-    this.post(Signal.USER, to, 0, msg);
+    this.post(Signal.USER, to, 0, msg, REFUSE_IF_CONGESTED);
   }
 
   /** Sends `msg` and resolves with the process's `ctx.reply`. */
@@ -231,8 +232,7 @@ export class HordeNode extends EventEmitter {
       this.asks.set(ref, { resolve: resolve, reject, timer, target: to });
       let monitored = false;
       try {
-        this.refuseIfPeerCongested(to);
-        this.post(Signal.MONITOR, to, ref, undefined);
+        this.post(Signal.MONITOR, to, ref, undefined, REFUSE_IF_CONGESTED);
         monitored = true;
         this.post(Signal.USER, to, ref, msg);
       } catch (error) {
@@ -429,9 +429,17 @@ export class HordeNode extends EventEmitter {
     await handle.exited;
   }
 
-  private post(signal: Signal, to: Pid, ref: number, payload: unknown): void {
+  /**
+   * Sends from the main thread. Throws HORDE_OVERLOADED when the ring to a local executor and its
+   * overflow are full and, with `refuseIfCongested` (node.send, an ask's first envelope), when
+   * the pid's node is congested (its queue is over `maxPendingBytes`).
+   */
+  private post(signal: Signal, to: Pid, ref: number, payload: unknown, refuseIfCongested = false): void {
     if (!isPid(to)) throw new HordeError(ErrorCode.INVALID_OPTION, `not a pid: ${JSON.stringify(to)}`);
     if (to.node !== this.options.nodeId && this.cluster !== undefined) {
+      if (refuseIfCongested && this.nodePressure.isCongested(to.node)) {
+        throw new HordeError(ErrorCode.OVERLOADED, `the queue to node ${to.node} is over maxPendingBytes (the peer reads too slowly); retry later`);
+      }
       const bytes = encodeEnvelopeToBytes({ signal, to, from: this.self, ref, payload });
       this.cluster.forward(bytes, 0, bytes.length);
       return;
@@ -459,12 +467,6 @@ export class HordeNode extends EventEmitter {
       if (!(error instanceof HordeError) || error.code !== ErrorCode.OVERLOADED) throw error;
       this.deadLetters++;
     }
-  }
-
-  /** node.send and node.ask to another node whose queue is over `maxPendingBytes`: HORDE_OVERLOADED. */
-  private refuseIfPeerCongested(to: Pid): void {
-    if (!isPid(to) || to.node === this.options.nodeId || this.cluster === undefined || !this.nodePressure.isCongested(to.node)) return;
-    throw new HordeError(ErrorCode.OVERLOADED, `the queue to node ${to.node} is over maxPendingBytes (the peer reads too slowly); retry later`);
   }
 
   private forwardRemote(bytes: Uint8Array, offset: number, length: number, run: boolean): void {
