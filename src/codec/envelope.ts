@@ -255,18 +255,6 @@ export function envelopeLengthAt(bytes: Uint8Array, offset: number, end: number)
   return offset + length > end ? -1 : length;
 }
 
-/** Whole envelopes in the run at `offset` of `length` bytes (stops at the first that is not). */
-export function countRunEnvelopes(bytes: Uint8Array, offset: number, length: number): number {
-  const end = offset + length;
-  let count = 0;
-  for (let at = offset; at < end; count++) {
-    const envelopeLength = envelopeLengthAt(bytes, at, end);
-    if (envelopeLength < 0) break;
-    at += envelopeLength;
-  }
-  return count;
-}
-
 /** The error for a run whose envelope at `at` (of `length` bytes) is not whole. */
 export function malformedRun(at: number, length: number): HordeError {
   return malformed(`the envelope at byte ${at} of a ${length}-byte run is cut short or runs past its end`);

@@ -28,7 +28,6 @@
  */
 
 import {
-  countRunEnvelopes,
   encodeEnvelope,
   encodeEnvelopeToBytes,
   RECORD_ENVELOPE,
@@ -37,6 +36,7 @@ import {
   type Envelope,
 } from '../codec/envelope.js';
 import { RingWriter, type RingHandle } from '../ring/ring.js';
+import { countEnvelopes } from '../cluster/envelope-header.js';
 import { Queue } from './queue.js';
 import { BufferView } from '../internal/buffer-view.js';
 
@@ -123,8 +123,8 @@ export class Outbound {
     }
     writer.assertFits(length);
     if (queue.size === 0) this.overflowing++;
-    const envelopes = kind === RECORD_ENVELOPES ? countRunEnvelopes(bytes, offset, length) : 1;
-    this.queue(index, bytes.slice(offset, offset + length), kind, envelopes);
+    const copy = bytes.slice(offset, offset + length);
+    this.queue(index, copy, kind, kind === RECORD_ENVELOPES ? countEnvelopes(copy) : 1);
   }
 
   private queue(index: number, bytes: Uint8Array, kind: number, envelopes: number): void {
@@ -196,7 +196,7 @@ export class Outbound {
         if (offset < 0) break;
         writer.bytes.set(next, offset);
         this.overflowBytes[i]! -= next.length;
-        this.overflowEnvelopes[i]! -= kinds.peek() === RECORD_ENVELOPES ? countRunEnvelopes(next, 0, next.length) : 1;
+        this.overflowEnvelopes[i]! -= kinds.peek() === RECORD_ENVELOPES ? countEnvelopes(next) : 1;
         queue.shift();
         kinds.shift();
       }
