@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layersPlugin } from './scripts/eslint-layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**'] },
@@ -15,6 +16,11 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'Use a const object and a derived type instead of enum.' }],
     },
+  },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { horde: layersPlugin },
+    rules: { 'horde/layers': 'error' },
   },
   {
     files: ['**/*.js', '**/*.mjs'],

@@ -80,6 +80,8 @@ export const ErrorCode = {
   MALFORMED_FRAME: 'HORDE_MALFORMED_FRAME',
   /** A cluster handshake failed: wrong secret, version mismatch, bad name, stalled or replayed. */
   HANDSHAKE_FAILED: 'HORDE_HANDSHAKE_FAILED',
+  /** A TLS handshake with a cluster peer failed (no certificate, not signed by the cluster's CA, protocol error). */
+  TLS_FAILED: 'HORDE_TLS_FAILED',
   /** Two nodes of one cluster claim the same node number (pick another `nodeId`). */
   NODE_ID_CONFLICT: 'HORDE_NODE_ID_CONFLICT',
   /** A cluster connection closed (or never opened) before the operation completed. */

@@ -45,7 +45,7 @@ import { RUN_MAX_BYTES, Signal, type Envelope } from '../codec/envelope.js';
 import { ErrorCode, HordeError } from '../errors.js';
 import type { Pid } from '../process/pid.js';
 import { Connection, type LocalIdentity } from './connection.js';
-import { countEnvelopes, forEachEnvelope, fromPidAt, headerView, noconnectionAnswer, refAt, shardAt, signalAt, toNodeAt, toPidAt } from './envelope-header.js';
+import { countEnvelopes, forEachEnvelope, fromPidAt, headerView, answerToMissingAt, isDeadLetterWhenMissingAt, refAt, shardAt, signalAt, toNodeAt, toPidAt } from '../codec/envelope-header.js';
 import { parseAddress, type ResolvedClusterOptions } from './options.js';
 import { PhiAccrualDetector } from './phi-detector.js';
 import { FRAGMENT_BYTES, LaneId, Session } from './session.js';
@@ -171,7 +171,7 @@ export class ClusterServer extends EventEmitter {
         ? createServer(onSocket)
         : createTlsServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: true }, onSocket);
     this.server.on('tlsClientError', (error: Error) => {
-      this.countClose('HORDE_TLS_FAILED');
+      this.countClose(ErrorCode.TLS_FAILED);
       this.host.report('clusterConnection', { event: 'tls-failed', error });
     });
     this.heartbeat = setInterval(() => this.tick(), options.heartbeatMs);
@@ -258,8 +258,8 @@ export class ClusterServer extends EventEmitter {
 
   /** A message that cannot reach its node: a dead letter; a MONITOR or LINK learns 'noconnection' now. */
   private bounce(bytes: Uint8Array, offset: number): void {
-    this.deadLetters(1);
-    const answer = noconnectionAnswer(bytes, offset);
+    if (isDeadLetterWhenMissingAt(bytes, offset)) this.deadLetters(1);
+    const answer = answerToMissingAt(bytes, offset, 'noconnection');
     if (answer !== undefined) this.host.deliverEnvelope(answer);
   }
 

@@ -16,7 +16,7 @@
  */
 import type { Socket } from 'node:net';
 import { ErrorCode, HordeError } from '../errors.js';
-import { FRAME_PREFIX_BYTES, FrameDecoder } from './framing.js';
+import { FRAME_PREFIX_BYTES, FrameDecoder } from '../net/framing.js';
 import { createChallenge, proveSecret, verifyProof } from './handshake-crypto.js';
 import { PROTOCOL_VERSION, Role, decodeFrame, encodeBatchHead, encodeFrame, type Hello, type WireFrame } from './wire.js';
 

@@ -13,7 +13,7 @@
  *   (bounded by `maxBatchBytes`) and delivered only when the last one arrived.
  */
 import { ErrorCode, HordeError } from '../errors.js';
-import { countEnvelopes } from './envelope-header.js';
+import { countEnvelopes } from '../codec/envelope-header.js';
 import { BufferView } from '../internal/buffer-view.js';
 
 /** A batch larger than this goes out as several Batch frames (fragments). */

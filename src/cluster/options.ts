@@ -1,7 +1,7 @@
 // The cluster part of startNode's options: defaults, and validation with errors that name the option.
 import { readFileSync } from 'node:fs';
 import { invalidOption } from '../errors.js';
-import { DEFAULT_MAX_FRAME_BYTES } from './framing.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../net/framing.js';
 import { checkSecret } from './handshake-crypto.js';
 
 export interface ClusterTls {

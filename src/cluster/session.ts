@@ -17,7 +17,7 @@
  *   stops reading the rings that feed other nodes; `enqueue` itself never refuses.
  */
 import { EnvelopeField, NO_SENDER_SERIAL } from '../codec/envelope.js';
-import { forEachEnvelope } from './envelope-header.js';
+import { forEachEnvelope } from '../codec/envelope-header.js';
 import { Lane } from './lane.js';
 
 export { FRAGMENT_BYTES, type InflightBatch } from './lane.js';

@@ -63,19 +63,19 @@ export const Signal = {
   /** Start watching the target; `ref` names the monitor. */
   MONITOR: 6,
   DEMONITOR: 7,
-  /** Start a process with the target pid; the payload is `{kind, args, opts}`. */
+  /** Start a process with the target pid; the payload is a SpawnRequest `{kind, args, link?}` (link: the parent to link to). */
   SPAWN: 8,
   /** End the target at once with the payload as reason (not trappable). */
   KILL: 9,
-  /** To the poller: start a timer owned by `from`; `ref` names it; payload {delayMs, repeat, message}. */
+  /** To the poller: start a timer owned by `from`; `ref` names it; the payload is a TimerRequest `{dueMs, delayMs, repeat, message}`. */
   TIMER: 10,
   /** To the poller: cancel the timers of `from` named by `ref` (or, with ref 0, the payload's refs). */
   TIMER_CANCEL: 11,
   /** From the poller: timer `ref` fired; the payload is the owner's message. */
   TIMER_FIRE: 12,
-  /** To the file worker: an I/O or compute request; `ref` correlates the answer. */
+  /** To the file worker: an IoRequest (file, durable log or compute); `ref` correlates the answer. */
   IO: 13,
-  /** From the file worker: the answer to request `ref` (payload {ok, value} or {ok, error}). */
+  /** From the file worker: the answer to request `ref` (an IoReply: `{ok: true, value}` or `{ok: false, error}`). */
   IO_REPLY: 14,
 } as const;
 
@@ -96,7 +96,7 @@ export const RECORD_ENVELOPE = 1;
  * thread moves it a run at a time instead of an envelope at a time: an executor gathers the USER
  * envelopes it sends to one other node in a row into a run (Outbound), and the main thread hands
  * the envelopes of a peer's batch for one shard to it as runs (ClusterServer.onBatch). The
- * consumer walks a run with `envelopeLengthAt` and decodes each envelope on its own.
+ * consumer walks a run with `walkEnvelopes` (envelope-header.ts) and decodes each envelope on its own.
  */
 export const RECORD_ENVELOPES = 2;
 /** A run grows to at most this many bytes (and never past the ring's largest record). */

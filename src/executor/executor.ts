@@ -22,7 +22,7 @@
  *
  * Tuning: POLL_BUDGET 256 and TURNS_PER_PASS 256 amortise the per-pass publish and poll (see
  * `npm run bench -- savina`); PASS_MS = 1 ends a pass of long turns early (the shard checks the
- * clock every 4 turns), which took timer lateness under a busy shard from 480 ms to a few ms
+ * clock every 64 messages), which took timer lateness under a busy shard from 480 ms to a few ms
  * (`npm run bench -- timers`, case lateness, horde-loaded). A single turn is bounded by the
  * budget in messages and, when many wait, by about 1 ms (see shard.ts).
  *
@@ -36,7 +36,8 @@
 import { expose } from 'comlink';
 import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
-import { RECORD_ENVELOPES, decodeEnvelope, envelopeLengthAt, malformedRun } from '../codec/envelope.js';
+import { RECORD_ENVELOPES, decodeEnvelope, malformedRun } from '../codec/envelope.js';
+import { walkEnvelopes } from '../codec/envelope-header.js';
 import { errorToWire } from '../errors.js';
 import type { Pid } from '../process/pid.js';
 import type { Behaviours, ExitReason } from '../process/types.js';
@@ -44,10 +45,10 @@ import { Doorbell } from '../ring/doorbell.js';
 import { InboundRings } from '../ring/inbound.js';
 import type { RingHandle } from '../ring/ring.js';
 import { pumpedEndpoint } from '../internal/control-endpoint.js';
-import { mainIndex, participantOf } from '../internal/participants.js';
+import { mainIndex, participantOf } from '../participant/participants.js';
 import { NodePressure } from '../internal/node-pressure.js';
 import { nowMs, useClockOffset } from '../internal/clock.js';
-import { Outbound, SendResult } from './outbound.js';
+import { Outbound, SendResult } from '../participant/outbound.js';
 import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
 import { Shard, ROUTE_ACCEPTED, type ShardHost } from './shard.js';
 import type { Signal } from '../codec/envelope.js';
@@ -205,18 +206,14 @@ export class Executor {
       this.onEnvelopeBytes(bytes, offset, length);
       return;
     }
-    const end = offset + length;
-    for (let at = offset; at < end; ) {
-      const envelopeLength = envelopeLengthAt(bytes, at, end);
-      if (envelopeLength < 0) {
-        this.deadLetters++;
-        this.events.malformed(malformedRun(at - offset, length));
-        return;
-      }
-      this.onEnvelopeBytes(bytes, at, envelopeLength);
-      at += envelopeLength;
+    const stop = walkEnvelopes(bytes, offset, offset + length, this.visitEnvelope);
+    if (stop !== offset + length) {
+      this.deadLetters++;
+      this.events.malformed(malformedRun(stop - offset, length));
     }
   }
+
+  private readonly visitEnvelope = (bytes: Uint8Array, offset: number, length: number): void => this.onEnvelopeBytes(bytes, offset, length);
 
   private onEnvelopeBytes(bytes: Uint8Array, offset: number, length: number): void {
     let envelope;

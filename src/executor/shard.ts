@@ -40,10 +40,11 @@ import { IoResult, type IoReply, type IoRequest, type TimerOptions, type TimerRe
 import { Down, Exit, type Behaviours, type Context, type ExitReason, type Process, type ReplyToken, type SpawnOptions } from '../process/types.js';
 import { NO_SLOTS, mailboxBase, mailboxClear, mailboxDrop, mailboxFrom, mailboxMessage, mailboxPush, mailboxRef, type Mailbox } from './mailbox.js';
 import { ProcessTable } from './process-table.js';
-import { Queue } from './queue.js';
+import { Queue } from '../internal/queue.js';
 import { SignalQueue } from './signal-queue.js';
 import { SpawnWait, type HeldEnvelope, type SpawnFloors } from './spawn-wait.js';
 import { Signal } from '../codec/envelope.js';
+import { answerToMissing, isDeadLetterWhenMissing } from '../codec/envelope-header.js';
 
 export interface ShardHost {
   /** Milliseconds, from the runtime's clock (simulated in the testkit). */
@@ -886,13 +887,11 @@ export class Shard {
     for (const held of envelopes) this.answerMissing(held.signal, held.to, held.from, held.ref, held.payload);
   }
 
-  /** A signal for a process that does not exist: links and monitors learn 'noproc'. */
+  /** A signal for a process that does not exist: links and monitors learn 'noproc' (answerToMissing). */
   private answerMissing(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void {
-    if (from !== undefined && signal === Signal.LINK) this.emit(Signal.EXIT, from, to, 0, 'noproc');
-    else if (from !== undefined && signal === Signal.MONITOR) this.emit(Signal.DOWN, from, to, ref, 'noproc');
-    else if (signal !== Signal.EXIT && signal !== Signal.DOWN && signal !== Signal.UNLINK && signal !== Signal.DEMONITOR) {
-      this.host.deadLetter(signal, to, from, payload);
-    }
+    const answer = answerToMissing(signal, to, from, ref, 'noproc');
+    if (answer !== undefined) this.emit(answer.signal, answer.to, answer.from, answer.ref, answer.payload);
+    else if (isDeadLetterWhenMissing(signal, from)) this.host.deadLetter(signal, to, from, payload);
   }
 
   private exitSignal(slot: Slot, from: Pid, reason: ExitReason): void {

@@ -10,9 +10,9 @@ import { Signal, type Envelope } from '../codec/envelope.js';
 import { errorToWire } from '../errors.js';
 import { FILEIO_SHARD, pid as makePid } from '../process/pid.js';
 import { Doorbell } from '../ring/doorbell.js';
-import { AsyncEndpoint } from '../internal/async-endpoint.js';
+import { AsyncEndpoint } from '../participant/async-endpoint.js';
 import { portEndpoint } from '../internal/control-endpoint.js';
-import { participantOf } from '../internal/participants.js';
+import { participantOf } from '../participant/participants.js';
 import { FileService } from './service.js';
 import type { FileWorkerApi, FileWorkerData } from './protocol.js';
 

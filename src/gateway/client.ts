@@ -15,8 +15,8 @@
 
 import { connect as netConnect, type Socket } from 'node:net';
 import { ErrorCode, HordeError, invalidOption } from '../errors.js';
-import { MicrotaskCork } from '../internal/microtask-cork.js';
-import { FrameDecoder } from '../cluster/framing.js';
+import { MicrotaskCork } from '../net/microtask-cork.js';
+import { FrameDecoder } from '../net/framing.js';
 import { GATEWAY_MAX_FRAME_BYTES, decodeJson, decodeServerMessage, encodeJson, encodeRequest, failureToError } from './protocol.js';
 
 export interface GatewayAddress {

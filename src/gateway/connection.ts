@@ -22,8 +22,8 @@
 
 import type { Socket } from 'node:net';
 import { ErrorCode, HordeError } from '../errors.js';
-import { MicrotaskCork } from '../internal/microtask-cork.js';
-import { FrameDecoder } from '../cluster/framing.js';
+import { MicrotaskCork } from '../net/microtask-cork.js';
+import { FrameDecoder } from '../net/framing.js';
 import { encodeServerMessage, toFailure, type Failure, type ServerMessage } from './protocol.js';
 
 export const PauseReason = {

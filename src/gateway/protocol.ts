@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { ErrorCode, HordeError, errorToWire, type WireError } from '../errors.js';
-import { encodeFrame } from '../cluster/framing.js';
+import { encodeFrame } from '../net/framing.js';
 
 export interface Failure {
   code: string;

@@ -25,8 +25,8 @@
  * from peers go into the rings as they came (`deliverRaw`). `register` publishes the name in the
  * cluster's directory and `whereis` answers from it.
  *
- * Events (EventEmitter): 'processCrashed', 'longReceive', 'executorCrashed', 'malformed',
- * 'clusterConnection', 'clusterMember'. With no listener, each is written to stderr (cluster
+ * Events (EventEmitter): 'processCrashed', 'longReceive', 'executorCrashed', 'serviceCrashed',
+ * 'malformed', 'clusterConnection', 'clusterMember'. With no listener, each is written to stderr (cluster
  * member state changes only when `HORDE_DEBUG` is set), so nothing is silent.
  */
 
@@ -42,18 +42,18 @@ import { heartbeat, spawnerProgress, startExecutor, type ExecutorHandle } from '
 import type { SpawnFloors } from '../executor/spawn-wait.js';
 import { ringData, startFileWorker, startPoller } from './services.js';
 import { WorkerHandle } from './worker-handle.js';
-import { fileioIndex, mainIndex, participantCount, participantOf, participantOfShard, pollerIndex } from '../internal/participants.js';
+import { fileioIndex, mainIndex, participantCount, participantOf, participantOfShard, pollerIndex } from '../participant/participants.js';
 import type { PollerApi, PollerStatus } from '../poller/poller.js';
 import type { FileWorkerApi, FileWorkerStatus } from '../fileio/protocol.js';
 import { mkdir } from 'node:fs/promises';
 import { clockOffset, nowMs } from '../internal/clock.js';
 import type { TimerRequest } from '../process/io.js';
-import { AsyncEndpoint } from '../internal/async-endpoint.js';
+import { AsyncEndpoint } from '../participant/async-endpoint.js';
 import { resolveOptions, type NodeOptions, type ResolvedOptions } from './options.js';
 import { Topology } from './topology.js';
 import { ClusterServer, type ClusterStatus, type MemberStatus } from '../cluster/cluster.js';
 import { encodeEnvelopeToBytes } from '../codec/envelope.js';
-import { countEnvelopes, forEachEnvelope, noconnectionAnswer, shardAt } from '../cluster/envelope-header.js';
+import { answerToMissing, answerToMissingAt, countEnvelopes, forEachEnvelope, isDeadLetterWhenMissing, isDeadLetterWhenMissingAt, shardAt } from '../codec/envelope-header.js';
 import { NodePressure } from '../internal/node-pressure.js';
 import { maxPayloadFor } from '../ring/ring.js';
 import type { JsonValue } from '../cluster/wire-check.js';
@@ -446,8 +446,7 @@ export class HordeNode extends EventEmitter {
     }
     const index = to.node === this.options.nodeId ? participantOf(to, this.options.nodeId, this.options.executors) : undefined;
     if (index === undefined || index === mainIndex(this.options.executors)) {
-      this.deadLetters++;
-      this.answerMissing(signal, to, ref);
+      this.answerMissing(signal, to, this.self, ref);
       return;
     }
     if (!this.endpoint.send(index, { signal, to, from: this.self, ref, payload })) {
@@ -475,13 +474,20 @@ export class HordeNode extends EventEmitter {
       return;
     }
     // Not clustered: nothing can reach another node.
-    this.deadLetters += run ? countEnvelopes(bytes.subarray(offset, offset + length)) : 1;
-    const answer = noconnectionAnswer(bytes, offset);
-    if (answer !== undefined) this.deliverLocal(answer);
+    if (run) this.deadLetters += countEnvelopes(bytes.subarray(offset, offset + length));
+    else this.answerMissingAt(bytes, offset, 'noconnection');
   }
 
-  /** Delivers an envelope made on this thread to a local participant, whatever the overflow holds. */
-  private deliverLocal(envelope: Envelope): void {
+  /**
+   * Delivers an envelope made on this thread (an answer for a sender), whatever the overflow
+   * holds: to a local participant, or through the cluster to a peer's process.
+   */
+  private deliverAnswer(envelope: Envelope): void {
+    if (envelope.to.node !== this.options.nodeId && this.cluster !== undefined) {
+      const bytes = encodeEnvelopeToBytes(envelope);
+      this.cluster.forward(bytes, 0, bytes.length);
+      return;
+    }
     const shards = this.options.executors;
     const index = participantOf(envelope.to, this.options.nodeId, shards);
     if (index === mainIndex(shards)) {
@@ -493,9 +499,9 @@ export class HordeNode extends EventEmitter {
 
   /**
    * Envelope bytes from a cluster peer (one envelope, or with `run` several for one shard): into
-   * the executor's ring as they are; decoded here when they are for the main thread; a dead letter
-   * (a MONITOR answered 'noproc') for a shard this node does not have. A run only goes to an
-   * executor whole: returns false, having done nothing, for a run that is not for an executor.
+   * the executor's ring as they are; decoded here when they are for the main thread; answered as
+   * missing ('noproc', see answerToMissing) for a shard this node does not have. A run only goes
+   * to an executor whole: returns false, having done nothing, for a run that is not for an executor.
    */
   private deliverFromPeer(bytes: Uint8Array, offset: number, length: number, run: boolean): boolean {
     const shards = this.options.executors;
@@ -511,6 +517,10 @@ export class HordeNode extends EventEmitter {
       this.endpoint.sendBytes(index, bytes, offset, length);
       return true;
     }
+    if (index !== main) {
+      this.answerMissingAt(bytes, offset, 'noproc');
+      return true;
+    }
     let envelope: Envelope;
     try {
       envelope = decodeEnvelope(bytes, offset, length);
@@ -518,14 +528,7 @@ export class HordeNode extends EventEmitter {
       this.report('malformed', error);
       return true;
     }
-    if (index === main) {
-      this.onEnvelope(envelope);
-      return true;
-    }
-    this.deadLetters++;
-    if (envelope.signal === Signal.MONITOR && envelope.from !== undefined) {
-      this.postQuietly(Signal.DOWN, envelope.from, envelope.ref, 'noproc');
-    }
+    this.onEnvelope(envelope);
     return true;
   }
 
@@ -538,7 +541,7 @@ export class HordeNode extends EventEmitter {
         if (this.deliverFromPeer(bytes, offset, length, run)) return;
         forEachEnvelope(bytes.subarray(offset, offset + length), (at, envelopeLength) => this.deliverFromPeer(bytes, offset + at, envelopeLength, false));
       },
-      deliverEnvelope: (envelope: Envelope): void => this.deliverLocal(envelope),
+      deliverEnvelope: (envelope: Envelope): void => this.deliverAnswer(envelope),
       ringsCongested: (): boolean => this.endpoint.congested,
       pauseRings: (): void => this.endpoint.pause(),
       nodeCongested: (nodeId: number, congested: boolean): void => {
@@ -554,9 +557,18 @@ export class HordeNode extends EventEmitter {
     };
   }
 
-  /** A signal for a pid no executor can hold: monitors and asks learn 'noproc' at once. */
-  private answerMissing(signal: Signal, to: Pid, ref: number): void {
-    if (signal === Signal.MONITOR) queueMicrotask(() => this.onEnvelope({ signal: Signal.DOWN, to: this.self, from: to, ref, payload: 'noproc' }));
+  /** A signal from this thread for a pid no participant holds: answered as missing (answerToMissing). */
+  private answerMissing(signal: Signal, to: Pid, from: Pid, ref: number): void {
+    if (isDeadLetterWhenMissing(signal, from)) this.deadLetters++;
+    const answer = answerToMissing(signal, to, from, ref, 'noproc');
+    if (answer !== undefined) this.deliverAnswer(answer);
+  }
+
+  /** The envelope at `offset` cannot reach its process: a dead letter, or its answer to the sender. */
+  private answerMissingAt(bytes: Uint8Array, offset: number, reason: 'noproc' | 'noconnection'): void {
+    if (isDeadLetterWhenMissingAt(bytes, offset)) this.deadLetters++;
+    const answer = answerToMissingAt(bytes, offset, reason);
+    if (answer !== undefined) this.deliverAnswer(answer);
   }
 
   private onEnvelope(envelope: Envelope): void {
@@ -714,7 +726,7 @@ export class HordeNode extends EventEmitter {
       if (!last.reported && now - last.since >= this.options.longReceiveMs) {
         last.reported = true;
         this.longReceives++;
-        this.report('longReceive', { pid: makePid(0, shard, beat.serial), kind: beat.kind, runningMs: now - last.since });
+        this.report('longReceive', { pid: makePid(this.options.nodeId, shard, beat.serial), kind: beat.kind, runningMs: now - last.since });
       }
     });
   }

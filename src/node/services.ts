@@ -1,6 +1,6 @@
 // Starting the node's service threads: the poller (timers) and the file worker (files, logs, compute).
 import type { FileWorkerApi, FileWorkerData } from '../fileio/protocol.js';
-import { fileioIndex, pollerIndex } from '../internal/participants.js';
+import { fileioIndex, pollerIndex } from '../participant/participants.js';
 import { workerEntry } from '../internal/worker-url.js';
 import { clockOffset } from '../internal/clock.js';
 import type { PollerApi, PollerWorkerData } from '../poller/poller.js';

@@ -25,9 +25,9 @@ import { Doorbell } from '../ring/doorbell.js';
 import { InboundRings } from '../ring/inbound.js';
 import type { RingHandle } from '../ring/ring.js';
 import { pumpedEndpoint } from '../internal/control-endpoint.js';
-import { participantOf } from '../internal/participants.js';
+import { participantOf } from '../participant/participants.js';
 import { nowMs, useClockOffset } from '../internal/clock.js';
-import { Outbound, SendResult } from '../executor/outbound.js';
+import { Outbound, SendResult } from '../participant/outbound.js';
 import { TimerWheel, type TimerId } from './wheel.js';
 
 export interface PollerWorkerData {

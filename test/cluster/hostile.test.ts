@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEnvelopeToBytes, Signal } from '../../src/codec/envelope.js';
 import { Connection } from '../../src/cluster/connection.js';
 import { ErrorCode } from '../../src/errors.js';
-import { encodeFrame as frameBytes, FrameDecoder } from '../../src/cluster/framing.js';
+import { encodeFrame as frameBytes, FrameDecoder } from '../../src/net/framing.js';
 import { proveSecret } from '../../src/cluster/handshake-crypto.js';
 import { PROTOCOL_VERSION, Role, decodeFrame, encodeFrame, type Hello, type WireFrame } from '../../src/cluster/wire.js';
 import { startNode, type HordeNode } from '../../src/node/node.js';

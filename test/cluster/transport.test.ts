@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startNode, type HordeNode } from '../../src/node/node.js';
 import type { NodeOptions } from '../../src/node/options.js';
-import type { CounterMsg } from '../fixtures/behaviours.js';
+import type { CounterMsg, WatcherMsg } from '../fixtures/behaviours.js';
+import { pid } from '../../src/process/pid.js';
 import { CLUSTER_MODULES, PRELOAD, SECRET, eventually } from '../support/cluster.js';
 
 const tlsFile = (name: string): Buffer => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
@@ -103,5 +104,40 @@ describe('membership over time', () => {
     await expect(a.ask(fresh, { type: 'get' })).resolves.toBe(0);
     second.leave();
     await eventually(() => a.members().find((m) => m.name === 'life-b')?.state === 'left', 20_000, 'b left');
+  });
+});
+
+describe('a signal for a process that is not there, from a peer', () => {
+  it('answers a peer\'s LINK and MONITOR to a shard this node lacks with noproc from the missing pid, and a dead letter for a message', async () => {
+    const a = await node({ name: 'missing-a', secret: SECRET });
+    const b = await node({ name: 'missing-b', secret: SECRET, seeds: [`127.0.0.1:${a.clusterAddress.port}`] });
+    await eventually(() => a.members().some((m) => m.name === 'missing-b' && m.connected), 20_000, 'b connected');
+    const watcher = await a.spawn<WatcherMsg>('watcher');
+    const remote = await b.spawn<CounterMsg>('counter');
+    // b has one executor: shard 7 does not exist there.
+    const missing = pid(remote.node, 7, 12345);
+    a.send(watcher, { type: 'trap' });
+    a.send(watcher, { type: 'watch', pid: missing });
+    a.send(watcher, { type: 'link', pid: missing });
+    const before = (await b.status()).deadLetters;
+    a.send(missing, 'lost');
+    await eventually(async () => (await a.ask<unknown[]>(watcher, { type: 'seen' })).length === 2, 20_000, 'both answers');
+    const seen = await a.ask<{ type: string; pid: unknown; reason: unknown }[]>(watcher, { type: 'seen' });
+    expect(seen.map((s) => s.type).sort()).toEqual(['DOWN', 'EXIT']);
+    for (const notice of seen) expect(notice).toMatchObject({ pid: missing, reason: 'noproc' });
+    await eventually(async () => (await b.status()).deadLetters === before + 1, 20_000, 'the message counted as a dead letter');
+  });
+});
+
+describe('the watchdog on a clustered node', () => {
+  it('names the slow process with its own node number', async () => {
+    const a = await startNode({ behaviours: CLUSTER_MODULES, preload: [PRELOAD], executors: 1, longReceiveMs: 50, cluster: { name: 'watchdog-a', secret: SECRET, nodeId: 42 } });
+    nodes.push(a);
+    const reports: { pid: { node: number; shard: number; serial: number }; kind?: string }[] = [];
+    a.on('longReceive', (detail: (typeof reports)[number]) => reports.push(detail));
+    const slow = await a.spawn<string>('where');
+    await a.ask(slow, 'spin');
+    await eventually(() => reports.length > 0, 20_000, 'a long receive reported');
+    expect(reports[0]).toMatchObject({ pid: slow, kind: 'where' });
   });
 });

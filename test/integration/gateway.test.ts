@@ -4,7 +4,7 @@ import { createServer, connect as netConnect, type AddressInfo, type Socket } fr
 import type { HordeError } from '../../src/errors.js';
 import { ErrorCode } from '../../src/errors.js';
 import { startNode, type HordeNode } from '../../src/node/node.js';
-import { FrameDecoder } from '../../src/cluster/framing.js';
+import { FrameDecoder } from '../../src/net/framing.js';
 import { connect, type GatewayClient } from '../../src/gateway/client.js';
 import { Gateway, startGateway, type GatewayOptions, type ThrottleEvent } from '../../src/gateway/gateway.js';
 import { decodeRequest, decodeServerMessage, encodeJson, encodeRequest, encodeServerMessage, type ServerMessage } from '../../src/gateway/protocol.js';

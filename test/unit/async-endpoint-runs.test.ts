@@ -3,7 +3,7 @@
 // delivers its whole envelopes and reports the rest as malformed.
 import { describe, expect, it } from 'vitest';
 import { RECORD_ENVELOPES, Signal, encodeEnvelopeToBytes, type Envelope } from '../../src/codec/envelope.js';
-import { AsyncEndpoint } from '../../src/internal/async-endpoint.js';
+import { AsyncEndpoint } from '../../src/participant/async-endpoint.js';
 import { pid } from '../../src/process/pid.js';
 import { Doorbell } from '../../src/ring/doorbell.js';
 import { RingWriter, createRing } from '../../src/ring/ring.js';

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeEnvelopeToBytes, Signal } from '../../src/codec/envelope.js';
-import { forEachEnvelope } from '../../src/cluster/envelope-header.js';
+import { forEachEnvelope } from '../../src/codec/envelope-header.js';
 import { Lane } from '../../src/cluster/lane.js';
 import { BULK_BYTES, LaneId, Session } from '../../src/cluster/session.js';
 import { PeerWatches } from '../../src/cluster/watches.js';

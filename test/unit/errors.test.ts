@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ErrorCode, HordeError, errorFromWire, errorToWire, invalidOption, isWireError } from '../../src/errors.js';
 
 describe('HordeError across threads', () => {
@@ -39,5 +41,20 @@ describe('HordeError across threads', () => {
   it('names the option in INVALID_OPTION errors', () => {
     expect(() => invalidOption('executors', 'a positive integer', -1)).toThrow(/option "executors" must be a positive integer; got -1/);
     expect(isWireError({ code: 1, message: 'x' })).toBe(false);
+  });
+});
+
+describe('ErrorCode', () => {
+  it('lists every HORDE_ code the sources raise or count, so users can match on each', () => {
+    const root = new URL('../../src/', import.meta.url).pathname;
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
+    const known = new Set<string>(Object.values(ErrorCode));
+    const unknown: string[] = [];
+    for (const file of files) {
+      for (const match of readFileSync(join(root, file), 'utf8').matchAll(/'(HORDE_[A-Z_]+)'/g)) {
+        if (!known.has(match[1]!)) unknown.push(`${file}: ${match[1]}`);
+      }
+    }
+    expect(unknown).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // The gateway's wire messages, payload and failure conversions, options, and the built-in canary.
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, HordeError } from '../../src/errors.js';
-import { FrameDecoder } from '../../src/cluster/framing.js';
+import { FrameDecoder } from '../../src/net/framing.js';
 import {
   decodeJson,
   decodeRequest,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { pid, type Pid } from '../../src/process/pid.js';
 import { mailboxBase, mailboxClear, mailboxDrop, mailboxFrom, mailboxMessage, mailboxPush, mailboxRef, newMailbox, type Mailbox } from '../../src/executor/mailbox.js';
-import { Queue } from '../../src/executor/queue.js';
+import { Queue } from '../../src/internal/queue.js';
 import { SignalQueue } from '../../src/executor/signal-queue.js';
 
 // Fixed seeds: the property tests are deterministic (a failure prints its seed and path anyway).

@@ -4,7 +4,7 @@
 // another node on the main thread's ring.
 import { describe, expect, it } from 'vitest';
 import { RECORD_ENVELOPE, RECORD_ENVELOPES, Signal, decodeEnvelope, encodeEnvelopeToBytes, envelopeLengthAt, type Envelope } from '../../src/codec/envelope.js';
-import { Outbound, SendResult } from '../../src/executor/outbound.js';
+import { Outbound, SendResult } from '../../src/participant/outbound.js';
 import { pid } from '../../src/process/pid.js';
 import { RingReader, createRing } from '../../src/ring/ring.js';
 

@@ -5,7 +5,7 @@
  * Envelopes are encoded straight into the ring (src/codec) and published once per pass of the
  * owner's loop (`publish`), not once per message. When a ring is full the envelope is encoded to
  * bytes and kept in that destination's overflow; from then on `send` keeps appending there (order
- * is kept) and returns false, which tells the shard to stop running the sending process
+ * is kept) and returns QUEUED, which tells the shard to stop running the sending process
  * (back pressure). `flushOverflow` moves what fits back into the ring and reports which
  * destinations drained, so the owner can resume their senders. A space request on the ring makes
  * the consumer ring our doorbell when it frees space.
@@ -36,8 +36,8 @@ import {
   type Envelope,
 } from '../codec/envelope.js';
 import { RingWriter, type RingHandle } from '../ring/ring.js';
-import { countEnvelopes } from '../cluster/envelope-header.js';
-import { Queue } from './queue.js';
+import { countEnvelopes } from '../codec/envelope-header.js';
+import { Queue } from '../internal/queue.js';
 import { BufferView } from '../internal/buffer-view.js';
 
 export const SendResult = {

@@ -30,15 +30,14 @@ import {
   RECORD_ENVELOPES,
   Signal,
   decodeEnvelope,
-  envelopeLengthAt,
   malformedRun,
   type Envelope,
 } from '../codec/envelope.js';
 import type { Doorbell } from '../ring/doorbell.js';
 import { InboundRings } from '../ring/inbound.js';
 import type { RingHandle } from '../ring/ring.js';
-import { Outbound, SendResult } from '../executor/outbound.js';
-import { toNodeAt } from '../cluster/envelope-header.js';
+import { Outbound, SendResult } from './outbound.js';
+import { toNodeAt, walkEnvelopes } from '../codec/envelope-header.js';
 
 const POLL_BUDGET = 256;
 
@@ -197,28 +196,22 @@ export class AsyncEndpoint {
       this.events.remote(bytes, offset, length, true);
       return;
     }
-    for (let at = offset; at < end; ) {
-      const envelopeLength = envelopeLengthAt(bytes, at, end);
-      if (envelopeLength < 0) {
-        this.events.malformed(malformedRun(at - offset, length));
-        return;
-      }
-      this.onEnvelopeRecord(bytes, at, envelopeLength);
-      at += envelopeLength;
-    }
+    const stop = walkEnvelopes(bytes, offset, end, this.visitEnvelope);
+    if (stop !== end) this.events.malformed(malformedRun(stop - offset, length));
   }
 
   /** Whether the run in bytes[offset, end) is whole and holds only USER envelopes for one other node. */
   private isRemoteRun(bytes: Uint8Array, offset: number, end: number): boolean {
     const node = toNodeAt(bytes, offset);
     if (node === this.localNode) return false;
-    for (let at = offset; at < end; ) {
-      const envelopeLength = envelopeLengthAt(bytes, at, end);
-      if (envelopeLength < 0 || bytes[at + EnvelopeField.SIGNAL] !== Signal.USER || toNodeAt(bytes, at) !== node) return false;
-      at += envelopeLength;
-    }
-    return true;
+    let remote = true;
+    const stop = walkEnvelopes(bytes, offset, end, (run, at) => {
+      if (run[at + EnvelopeField.SIGNAL] !== Signal.USER || toNodeAt(run, at) !== node) remote = false;
+    });
+    return remote && stop === end;
   }
+
+  private readonly visitEnvelope = (bytes: Uint8Array, offset: number, length: number): void => this.onEnvelopeRecord(bytes, offset, length);
 
   private onEnvelopeRecord(bytes: Uint8Array, offset: number, length: number): void {
     if (this.events.remote !== undefined && length >= ENVELOPE_HEADER_BYTES && toNodeAt(bytes, offset) !== this.localNode) {

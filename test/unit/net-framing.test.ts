@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ErrorCode } from '../../src/errors.js';
-import { FRAME_PREFIX_BYTES, FrameDecoder, encodeFrame } from '../../src/cluster/framing.js';
+import { FRAME_PREFIX_BYTES, FrameDecoder, encodeFrame } from '../../src/net/framing.js';
 import { throwsCode } from '../support/errors.js';
 
 function concat(parts: Uint8Array[]): Uint8Array {
