@@ -26,7 +26,24 @@
  * were refused for what they are (unknown service, bad payload, duplicate id).
  *
  * Bad input: a frame over maxFrameBytes or one that does not decode closes the connection with a
- * goodbye naming the reason (badFrames). Connections past maxConnections get a goodbye at once.
+ * goodbye naming the reason (badFrames).
+ *
+ * Time limits (slowloris): each connection is in one stage with a deadline (connection-stages.ts):
+ * its first whole frame within firstFrameTimeoutMs, the rest of a started frame within
+ * frameTimeoutMs, and with nothing in flight at most idleTimeoutMs. One periodic sweep on the
+ * main thread closes the connections past their deadline with a goodbye, counted by reason. A
+ * sweep rather than a timer per connection: the stages keep their connections in deadline order,
+ * so a sweep costs O(1 + expired) and a change of stage a Map delete and set, where a timer per
+ * connection would be re-armed (or cancelled and created) at every frame of every connection; the
+ * price is lateness of up to one sweep period (a tenth of the shortest limit, 5 ms to 1 s).
+ * At maxConnections a new connection takes the place of one with nothing in flight (one that
+ * never sent a byte, else the one idle the longest; O(1), the first entry of an ordered set),
+ * which gets an idle goodbye (evictedConnections); with none idle it gets a goodbye itself
+ * (refusedConnections). Closes with nothing in flight say so in the goodbye (`idle`), so a
+ * client resends what crossed the goodbye on a new connection.
+ *
+ * Time and the sweep's timer come from a GatewayClock (the node clock and an unref'd interval by
+ * default), a seam like the throttle's clock; the stages themselves are pure (time passed in).
  *
  * Latency: request round trips (read to reply written) and canary round trips go into sliding
  * windows of windowMs; canaries sent and answered while no request was in flight also feed the
@@ -39,7 +56,8 @@ import { ErrorCode, HordeError } from '../errors.js';
 import type { HordeNode } from '../node/node.js';
 import { nowMs } from '../internal/clock.js';
 import { Canaries, type CanarySample } from './canaries.js';
-import { GatewayConnection, PauseReason, type HeldRequest } from './connection.js';
+import { GatewayConnection, PauseReason, type ConnectionTiming, type HeldRequest } from './connection.js';
+import { ConnectionStages, Stage } from './connection-stages.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { decodeJson, decodeRequest, encodeJson, toFailure, type Failure } from './protocol.js';
 import { ThrottleState, type ThrottleTransition } from './throttle.js';
@@ -53,6 +71,27 @@ export type { GatewayOptions } from './options.js';
 const IDLE_SAMPLES_FOR_MARKS = 20;
 /** Lowest low mark of the admission window (ms): below it is timer and scheduling noise. */
 const ADAPTIVE_FLOOR_MS = 1;
+/** Bounds of the period of the sweep that closes connections past their time limits (ms). */
+const MIN_SWEEP_MS = 5;
+const MAX_SWEEP_MS = 1_000;
+
+/** The gateway's time and its one periodic timer (a seam: tests drive both). */
+export interface GatewayClock {
+  /** ms, never going back. */
+  now(): number;
+  /** Calls `tick` every `ms` until the returned function is called; must not keep the process alive. */
+  every(ms: number, tick: () => void): () => void;
+}
+
+/** The node clock and an unref'd interval. */
+export const systemGatewayClock: GatewayClock = {
+  now: nowMs,
+  every(ms, tick) {
+    const interval = setInterval(tick, ms);
+    interval.unref();
+    return () => clearInterval(interval);
+  },
+};
 
 export interface GatewayStatus {
   throttled: boolean;
@@ -79,6 +118,14 @@ export interface GatewayStatus {
   inFlight: number;
   held: number;
   refusedConnections: number;
+  /** Connections closed (idle goodbye) to make room for a new one at maxConnections. */
+  evictedConnections: number;
+  /** Connections closed for not sending a whole first frame within firstFrameTimeoutMs (silent ones among them). */
+  firstFrameTimeouts: number;
+  /** Connections closed for not finishing a started frame within frameTimeoutMs. */
+  frameTimeouts: number;
+  /** Connections closed after idleTimeoutMs with nothing in flight. */
+  idleTimeouts: number;
   /** Connections closed because their client left more than maxWriteBufferBytes of replies unread. */
   slowClients: number;
   socketErrors: number;
@@ -109,22 +156,28 @@ export class Gateway extends EventEmitter {
   private closed = false;
   private readonly counts = {
     admitted: 0, shed: 0, completed: 0, failed: 0, droppedReplies: 0, badFrames: 0, rejected: 0,
-    inFlight: 0, refusedConnections: 0, slowClients: 0, socketErrors: 0, canaryFailures: 0,
+    inFlight: 0, refusedConnections: 0, evictedConnections: 0, firstFrameTimeouts: 0, frameTimeouts: 0, idleTimeouts: 0,
+    slowClients: 0, socketErrors: 0, canaryFailures: 0,
   };
+  private readonly timing: ConnectionTiming;
+  private stopSweep: (() => void) | undefined;
 
   /** Use `startGateway`. */
   private constructor(
     private readonly node: HordeNode,
     private readonly options: ResolvedGatewayOptions,
+    private readonly clock: GatewayClock,
   ) {
     super();
+    const now = (): number => clock.now();
     this.throttling = options.throttle;
     this.window = new AdmissionWindow(options.minInFlight, options.maxInFlight, options.maxInFlight, options.canaryPeriodMs * 4);
-    this.throttle = new ThrottleState(options, nowMs);
-    this.canaryWindow = new SlidingWindow(options.windowMs, nowMs);
-    this.idleCanaryWindow = new SlidingWindow(options.windowMs, nowMs);
-    this.requestWindow = new SlidingWindow(options.windowMs, nowMs);
-    this.canaries = new Canaries(node, options.canaryPeriodMs, nowMs, {
+    this.throttle = new ThrottleState(options, now);
+    this.canaryWindow = new SlidingWindow(options.windowMs, now);
+    this.idleCanaryWindow = new SlidingWindow(options.windowMs, now);
+    this.requestWindow = new SlidingWindow(options.windowMs, now);
+    this.timing = { stages: new ConnectionStages<GatewayConnection>(options), now };
+    this.canaries = new Canaries(node, options.canaryPeriodMs, now, {
       sample: (sample) => this.onCanary(sample),
       failed: (error) => {
         this.counts.canaryFailures++;
@@ -134,9 +187,9 @@ export class Gateway extends EventEmitter {
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
 
-  /** @internal */
-  static async start(node: HordeNode, options: GatewayOptions): Promise<Gateway> {
-    const gateway = new Gateway(node, resolveGatewayOptions(options));
+  /** @internal `clock`: a seam for tests. */
+  static async start(node: HordeNode, options: GatewayOptions, clock: GatewayClock = systemGatewayClock): Promise<Gateway> {
+    const gateway = new Gateway(node, resolveGatewayOptions(options), clock);
     try {
       await gateway.canaries.start();
     } catch (error) {
@@ -158,6 +211,9 @@ export class Gateway extends EventEmitter {
     const bound = gateway.server.address() as AddressInfo;
     gateway.bound = { host: bound.address, port: bound.port };
     gateway.server.on('error', (error) => gateway.report('serverError', error));
+    const { firstFrameTimeoutMs, frameTimeoutMs, idleTimeoutMs } = gateway.options;
+    const shortest = Math.min(firstFrameTimeoutMs, frameTimeoutMs, idleTimeoutMs === 0 ? Infinity : idleTimeoutMs);
+    gateway.stopSweep = clock.every(Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, shortest / 10)), () => gateway.sweep());
     return gateway;
   }
 
@@ -203,6 +259,7 @@ export class Gateway extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     this.canaries.stop();
+    this.stopSweep?.();
     const closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const connection of this.connections.values()) {
       connection.goodbye({ code: ErrorCode.CONNECTION_CLOSED, message: 'the gateway is closing' });
@@ -211,16 +268,19 @@ export class Gateway extends EventEmitter {
   }
 
   private accept(socket: Socket): void {
+    if (!this.closed && this.connections.size >= this.options.maxConnections) this.evict();
     if (this.closed || this.connections.size >= this.options.maxConnections) {
       this.counts.refusedConnections++;
-      const reason = this.closed ? 'the gateway is closing' : `the gateway serves at most ${this.options.maxConnections} connections`;
+      const reason = this.closed
+        ? 'the gateway is closing'
+        : `the gateway serves at most ${this.options.maxConnections} connections and none of them is idle`;
       const refused = new GatewayConnection(0, socket, this.options, {
         frame: () => undefined,
         oversize: () => undefined,
         writeOverflow: () => undefined,
         socketError: () => this.counts.socketErrors++,
         closed: () => undefined,
-      });
+      }, this.timing);
       refused.goodbye({ code: this.closed ? ErrorCode.CONNECTION_CLOSED : ErrorCode.OVERLOADED, message: reason });
       return;
     }
@@ -233,13 +293,52 @@ export class Gateway extends EventEmitter {
         this.connections.delete(conn.id);
         this.waiting.delete(conn);
       },
-    });
+    }, this.timing);
     this.connections.set(connection.id, connection);
+    connection.start();
     if (this.throttle.throttled) connection.pause(PauseReason.THROTTLE);
   }
 
+  /** Closes the connection with nothing in flight that has shown the least (see connection-stages.ts), if any. */
+  private evict(): void {
+    const victim = this.timing.stages.evictable();
+    if (victim === undefined) return;
+    this.counts.evictedConnections++;
+    victim.goodbye({
+      code: ErrorCode.OVERLOADED,
+      message: `closed with nothing in flight to make room for a new connection (the gateway serves at most ${this.options.maxConnections})`,
+    }, true);
+  }
+
+  /** Closes the connections past their stage's deadline, each with a goodbye naming the limit. */
+  private sweep(): void {
+    this.timing.stages.expire(this.clock.now(), (connection, stage) => {
+      const { firstFrameTimeoutMs, frameTimeoutMs, idleTimeoutMs } = this.options;
+      switch (stage) {
+        case Stage.FIRST_FRAME: {
+          this.counts.firstFrameTimeouts++;
+          // A connection that sent nothing has nothing in flight: an idle goodbye.
+          const silent = connection.silent;
+          const message = silent
+            ? `no request within ${firstFrameTimeoutMs} ms of connecting (firstFrameTimeoutMs)`
+            : `the first frame was not complete within ${firstFrameTimeoutMs} ms of connecting (firstFrameTimeoutMs)`;
+          connection.goodbye({ code: ErrorCode.TIMEOUT, message }, silent);
+          return;
+        }
+        case Stage.FRAME:
+          this.counts.frameTimeouts++;
+          connection.goodbye({ code: ErrorCode.TIMEOUT, message: `a frame was not complete within ${frameTimeoutMs} ms of its first byte (frameTimeoutMs)` });
+          return;
+        case Stage.IDLE:
+          this.counts.idleTimeouts++;
+          connection.goodbye({ code: ErrorCode.CONNECTION_CLOSED, message: `idle for ${idleTimeoutMs} ms (idleTimeoutMs)` }, true);
+          return;
+      }
+    });
+  }
+
   private onFrame(connection: GatewayConnection, bytes: Uint8Array): void {
-    const arrivedAt = nowMs();
+    const arrivedAt = this.clock.now();
     let request;
     try {
       request = decodeRequest(bytes);
@@ -292,7 +391,7 @@ export class Gateway extends EventEmitter {
       this.reject(connection, id, new HordeError(ErrorCode.UNKNOWN_SERVICE, `no service is registered as "${request.service}"`));
       return;
     }
-    const timeoutMs = request.timeoutMs - (nowMs() - arrivedAt);
+    const timeoutMs = request.timeoutMs - (this.clock.now() - arrivedAt);
     this.counts.admitted++;
     this.counts.inFlight++;
     connection.outstanding.set(id, arrivedAt);
@@ -322,6 +421,7 @@ export class Gateway extends EventEmitter {
       while (connection.held.length > 0 && (!this.throttling || this.counts.inFlight < this.window.limit)) {
         this.dispatch(connection, connection.held.shift()!);
       }
+      connection.refreshStage();
       if (connection.held.length > 0) return;
       this.waiting.delete(connection);
       connection.resume(PauseReason.THROTTLE);
@@ -329,7 +429,7 @@ export class Gateway extends EventEmitter {
   }
 
   private settle(connectionId: number, id: number, arrivedAt: number, value: unknown, error: unknown): void {
-    if (--this.counts.inFlight === 0) this.busyUntil = nowMs();
+    if (--this.counts.inFlight === 0) this.busyUntil = this.clock.now();
     if (this.waiting.size > 0) queueMicrotask(() => this.admitWaiting());
     if (error === undefined) this.counts.completed++;
     else this.counts.failed++;
@@ -339,11 +439,12 @@ export class Gateway extends EventEmitter {
       return;
     }
     connection.outstanding.delete(id);
+    connection.refreshStage();
     if (error === undefined) {
       let bytes: Uint8Array | undefined;
       try {
         bytes = encodeJson(value);
-        if (connection.send({ reply: { id, value: bytes } })) this.requestWindow.add(nowMs() - arrivedAt);
+        if (connection.send({ reply: { id, value: bytes } })) this.requestWindow.add(this.clock.now() - arrivedAt);
         else this.counts.droppedReplies++;
         return;
       } catch (encodeError) {
@@ -353,7 +454,7 @@ export class Gateway extends EventEmitter {
         error = encodeError;
       }
     }
-    if (this.replyFailure(connection, id, remoteFailure(error))) this.requestWindow.add(nowMs() - arrivedAt);
+    if (this.replyFailure(connection, id, remoteFailure(error))) this.requestWindow.add(this.clock.now() - arrivedAt);
   }
 
   private reject(connection: GatewayConnection, id: number, error: unknown): void {
@@ -383,7 +484,7 @@ export class Gateway extends EventEmitter {
     }
     if (this.throttling && (!sample.late || sample.ms >= this.options.lowMarkMs)) {
       const marks = this.windowMarks();
-      this.window.sample(sample.ms, marks.low, marks.high, nowMs());
+      this.window.sample(sample.ms, marks.low, marks.high, this.clock.now());
       this.transition(this.throttle.sample(sample.ms));
       if (this.waiting.size > 0) this.admitWaiting();
     }

@@ -21,8 +21,18 @@ export interface GatewayOptions {
   pipelineAllowance?: number;
   /** Most bytes of one frame, both ways. Default 1 MiB. */
   maxFrameBytes?: number;
-  /** Connections served at once; one more gets a goodbye (HORDE_OVERLOADED). Default 1,024. */
+  /**
+   * Connections served at once. One more takes the place of a connection with nothing in flight
+   * (one that never sent a byte, else the one idle the longest), which gets a goodbye; with none
+   * idle, the new one gets a goodbye (HORDE_OVERLOADED). Default 1,024.
+   */
   maxConnections?: number;
+  /** A new connection must send its first whole frame within this long, or it is closed. Default 5,000 ms. */
+  firstFrameTimeoutMs?: number;
+  /** Once a frame has started, the rest of it must arrive within this long, or the connection is closed. Default 10,000 ms. */
+  frameTimeoutMs?: number;
+  /** A connection with nothing in flight for this long is closed (its client reconnects when it needs to). 0: never. Default 300,000 ms. */
+  idleTimeoutMs?: number;
   /** While throttling is on, requests in flight in the node are bounded by a window sized by the canaries (AdmissionWindow): between these. Default 2 and 1,024. */
   minInFlight?: number;
   maxInFlight?: number;
@@ -34,6 +44,9 @@ export interface GatewayOptions {
   maxTimeoutMs?: number;
   defaultTimeoutMs?: number;
 }
+
+/** Longest connection time limit accepted (24 hours): beyond it a limit is no limit. */
+const MAX_CONNECTION_TIMEOUT_MS = 86_400_000;
 
 export type ResolvedGatewayOptions = Required<GatewayOptions>;
 
@@ -47,6 +60,9 @@ export const GATEWAY_DEFAULTS = {
   pipelineAllowance: 1,
   maxFrameBytes: GATEWAY_MAX_FRAME_BYTES,
   maxConnections: 1_024,
+  firstFrameTimeoutMs: 5_000,
+  frameTimeoutMs: 10_000,
+  idleTimeoutMs: 300_000,
   maxOutstandingPerConnection: 1_024,
   minInFlight: 2,
   maxInFlight: 1_024,
@@ -70,6 +86,12 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   if (resolved.lowMarkMs > resolved.highMarkMs) invalidOption('lowMarkMs', `at most highMarkMs (${resolved.highMarkMs})`, resolved.lowMarkMs);
   for (const name of ['canaryPeriodMs', 'windowMs', 'maxTimeoutMs', 'defaultTimeoutMs'] as const) {
     if (!isFiniteAtLeast(resolved[name], 1)) invalidOption(name, 'a finite number of ms >= 1', resolved[name]);
+  }
+  for (const name of ['firstFrameTimeoutMs', 'frameTimeoutMs'] as const) {
+    if (!isFiniteAtLeast(resolved[name], 1) || resolved[name] > MAX_CONNECTION_TIMEOUT_MS) invalidOption(name, `a number of ms from 1 to ${MAX_CONNECTION_TIMEOUT_MS}`, resolved[name]);
+  }
+  if (resolved.idleTimeoutMs !== 0 && (!isFiniteAtLeast(resolved.idleTimeoutMs, 1) || resolved.idleTimeoutMs > MAX_CONNECTION_TIMEOUT_MS)) {
+    invalidOption('idleTimeoutMs', `0 (no limit) or a number of ms from 1 to ${MAX_CONNECTION_TIMEOUT_MS}`, resolved.idleTimeoutMs);
   }
   if (resolved.defaultTimeoutMs > resolved.maxTimeoutMs) invalidOption('defaultTimeoutMs', `at most maxTimeoutMs (${resolved.maxTimeoutMs})`, resolved.defaultTimeoutMs);
   if (!Number.isSafeInteger(resolved.minInFlight) || resolved.minInFlight < 1) invalidOption('minInFlight', 'a positive integer', resolved.minInFlight);

@@ -24,7 +24,8 @@ export interface RequestFrame {
 
 export type ReplyFrame = { id: number; value: Uint8Array } | { id: number; failure: Failure };
 
-export type ServerMessage = { reply: ReplyFrame } | { goodbye: Failure };
+/** `idle`: the goodbye of a connection closed with nothing in flight (see client.proto's Goodbye). */
+export type ServerMessage = { reply: ReplyFrame } | { goodbye: Failure; idle?: boolean };
 
 /** Default most bytes of one frame, both ways (1 MiB). */
 export const GATEWAY_MAX_FRAME_BYTES = 1024 * 1024;
@@ -63,13 +64,13 @@ export function decodeRequest(bytes: Uint8Array): RequestFrame {
 
 /** A gateway message as one length-prefixed frame (throws HORDE_FRAME_TOO_LARGE over the limit). */
 export function encodeServerMessage(message: ServerMessage, maxFrameBytes: number): Uint8Array {
-  const frame = 'reply' in message ? message : { goodbye: { reason: message.goodbye } };
+  const frame = 'reply' in message ? message : { goodbye: { reason: message.goodbye, idle: message.idle === true } };
   return encodeFrame(ServerFrame.encode(frame).finish(), maxFrameBytes);
 }
 
 /** A gateway frame's message. Throws HORDE_BAD_REQUEST for bytes that are not one. */
 export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
-  let frame: protobuf.Message & { reply?: (ReplyFrame & { result?: string }) | null; goodbye?: { reason?: Failure | null } | null };
+  let frame: protobuf.Message & { reply?: (ReplyFrame & { result?: string }) | null; goodbye?: { reason?: Failure | null; idle?: boolean } | null };
   try {
     frame = ServerFrame.decode(bytes);
   } catch (error) {
@@ -81,7 +82,8 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
     return { reply: { id: reply.id, value: 'value' in reply ? reply.value : EMPTY } };
   }
   if (frame.goodbye !== undefined && frame.goodbye !== null) {
-    return { goodbye: frame.goodbye.reason ?? { code: ErrorCode.UNKNOWN, message: 'the gateway gave no reason' } };
+    const goodbye = frame.goodbye.reason ?? { code: ErrorCode.UNKNOWN, message: 'the gateway gave no reason' };
+    return frame.goodbye.idle === true ? { goodbye, idle: true } : { goodbye };
   }
   throw new HordeError(ErrorCode.BAD_REQUEST, 'malformed frame from the gateway: neither a reply nor a goodbye');
 }

@@ -139,17 +139,21 @@ describe('gateway', () => {
     expect(gw.status().badFrames).toBe(1);
   });
 
-  it('refuses connections past maxConnections and requests past maxOutstandingPerConnection', async () => {
+  it('refuses connections past maxConnections when none is idle, and requests past maxOutstandingPerConnection', async () => {
     const gw = await gateway({ maxConnections: 2, maxOutstandingPerConnection: 3 });
     const a = await client(gw);
-    await client(gw);
+    const b = await client(gw);
+    // Both connections have requests in flight (the service never answers): neither may be evicted.
+    const replies = Promise.allSettled(Array.from({ length: 5 }, (_, i) => a.request('tool', { type: 'silent', i }, { timeoutMs: 3_000 })));
+    const busy = b.request('tool', { type: 'silent' }, { timeoutMs: 3_000 }).catch((error: HordeError) => error.code);
+    await eventually(() => gw.status().inFlight === 4);
     const third = await rawConnection(gw);
     await third.closed;
     expect(third.messages).toEqual([{ goodbye: expect.objectContaining({ code: ErrorCode.OVERLOADED }) as unknown }]);
-    expect(gw.status().refusedConnections).toBe(1);
-    const replies = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => a.request('tool', { type: 'silent', i }, { timeoutMs: 500 })));
-    const codes = replies.map((reply) => (reply.status === 'rejected' ? (reply.reason as HordeError).code : 'ok'));
+    expect(gw.status()).toMatchObject({ refusedConnections: 1, evictedConnections: 0, connections: 2 });
+    const codes = (await replies).map((reply) => (reply.status === 'rejected' ? (reply.reason as HordeError).code : 'ok'));
     expect(codes).toEqual([ErrorCode.TIMEOUT, ErrorCode.TIMEOUT, ErrorCode.TIMEOUT, ErrorCode.OVERLOADED, ErrorCode.OVERLOADED]);
+    expect(await busy).toBe(ErrorCode.TIMEOUT);
     expect(gw.status().shed).toBe(2);
   });
 

@@ -48,6 +48,8 @@ describe('gateway protocol', () => {
     expect((error.cause as HordeError).message).toBe('boom');
     const bye = decodeServerMessage(unframe(encodeServerMessage({ goodbye: { code: ErrorCode.OVERLOADED, message: 'full' } }, 1024)));
     expect(bye).toEqual({ goodbye: expect.objectContaining({ code: ErrorCode.OVERLOADED, message: 'full' }) as unknown });
+    const idle = decodeServerMessage(unframe(encodeServerMessage({ goodbye: { code: ErrorCode.CONNECTION_CLOSED, message: 'idle' }, idle: true }, 1024)));
+    expect(idle).toEqual({ goodbye: expect.objectContaining({ code: ErrorCode.CONNECTION_CLOSED }) as unknown, idle: true });
   });
 
   it('carries undefined as an empty payload, and refuses payloads that are not JSON', () => {
