@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { ErrorCode, connect, type GatewayClient, type HordeError } from '../../src/index.js';
-import { FrameDecoder } from '../../src/cluster/framing.js';
+import { FrameDecoder } from '../../src/net/framing.js';
 import { decodeRequest, encodeJson, encodeServerMessage } from '../../src/gateway/protocol.js';
 import { rejectsWithCode } from '../support/errors.js';
 

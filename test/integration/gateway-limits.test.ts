@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect as netConnect, type Socket } from 'node:net';
 import { ErrorCode, connect, startGateway, startNode, type Gateway, type GatewayClient, type GatewayOptions, type HordeError, type HordeNode } from '../../src/index.js';
-import { FrameDecoder } from '../../src/cluster/framing.js';
+import { FrameDecoder } from '../../src/net/framing.js';
 import { decodeServerMessage, encodeJson, encodeRequest, type ServerMessage } from '../../src/gateway/protocol.js';
 import { rejectsWithCode } from '../support/errors.js';
 
