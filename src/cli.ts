@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isWireError } from './errors.js';
-import { parseAddress, readSecretFile } from './cluster/options.js';
+import { isWildcardHost, parseAddress, readSecretFile } from './cluster/options.js';
 import { fetchClusterStatus } from './cluster/status-client.js';
 import { startNode, type HordeNode } from './node/node.js';
 import { startGateway, type Gateway } from './gateway/gateway.js';
@@ -16,7 +16,7 @@ const USAGE = `usage: horde <command> [options]
 
 commands:
   node      run a cluster node until SIGTERM or SIGINT (then it stops gracefully)
-            --name NAME --listen HOST:PORT [--join HOST:PORT ...] --secret-file FILE
+            --name NAME --listen HOST:PORT [--advertise HOST:PORT] [--join HOST:PORT ...] --secret-file FILE
             --module URL ... [--preload URL ...] [--executors N] [--spin CHECKS] [--spawn KIND:NAME ...]
             [--insecure] (no secret; loopback only) [--gateway HOST:PORT] [--stats-ms N]
             prints one JSON line {"event":"ready",...} on stdout once it listens; with
@@ -50,6 +50,7 @@ async function runNode(args: string[]): Promise<number> {
     options: {
       name: { type: 'string' },
       listen: { type: 'string' },
+      advertise: { type: 'string' },
       join: { type: 'string', multiple: true },
       'secret-file': { type: 'string' },
       module: { type: 'string', multiple: true },
@@ -69,6 +70,9 @@ async function runNode(args: string[]): Promise<number> {
   if ((values.module ?? []).length === 0) throw new UsageError('node: at least one --module URL is required');
   if (values['secret-file'] === undefined && values.insecure !== true) throw new UsageError('node: --secret-file FILE is required (or --insecure on loopback)');
   const listen = parseListen('--listen', values.listen);
+  if (isWildcardHost(listen.host) && values.advertise === undefined) {
+    throw new UsageError(`node: --listen ${values.listen} listens on every interface, an address no peer can dial: give --advertise HOST:PORT (port 0: the port it listens on)`);
+  }
   const spawns = (values.spawn ?? []).map((spec) => {
     const [kind, name] = spec.split(':');
     if (kind === undefined || kind === '' || name === undefined || name === '') throw new UsageError(`node: --spawn takes KIND:NAME; got "${spec}"`);
@@ -82,6 +86,7 @@ async function runNode(args: string[]): Promise<number> {
     cluster: {
       name: values.name,
       listen,
+      advertise: values.advertise,
       seeds: values.join ?? [],
       secret: values['secret-file'] === undefined ? undefined : readSecretFile(values['secret-file']),
       insecure: values.insecure === true,
