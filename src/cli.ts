@@ -2,6 +2,8 @@
 // The `horde` command: `node` runs a cluster node until SIGTERM, `status` prints a node's view of
 // the cluster, `version` and `help`. Bad arguments: a message on stderr and exit code 2.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isWireError } from './errors.js';
 import { isWildcardHost, parseAddress, readSecretFile } from './cluster/options.js';
@@ -17,7 +19,7 @@ const USAGE = `usage: horde <command> [options]
 commands:
   node      run a cluster node until SIGTERM or SIGINT (then it stops gracefully)
             --name NAME --listen HOST:PORT [--advertise HOST:PORT] [--join HOST:PORT ...] --secret-file FILE
-            --module URL ... [--preload URL ...] [--executors N] [--spin CHECKS] [--spawn KIND:NAME ...]
+            [--module URL|PATH ...] [--preload URL|PATH ...] [--executors N] [--spin CHECKS] [--spawn KIND:NAME ...]
             [--insecure] (no secret; loopback only) [--gateway HOST:PORT] [--stats-ms N]
             prints one JSON line {"event":"ready",...} on stdout once it listens; with
             --stats-ms, a {"event":"stats",...} line every N ms; reads commands from stdin
@@ -67,7 +69,6 @@ async function runNode(args: string[]): Promise<number> {
   });
   if (values.name === undefined) throw new UsageError('node: --name is required');
   if (values.listen === undefined) throw new UsageError('node: --listen HOST:PORT is required');
-  if ((values.module ?? []).length === 0) throw new UsageError('node: at least one --module URL is required');
   if (values['secret-file'] === undefined && values.insecure !== true) throw new UsageError('node: --secret-file FILE is required (or --insecure on loopback)');
   const listen = parseListen('--listen', values.listen);
   if (isWildcardHost(listen.host) && values.advertise === undefined) {
@@ -79,8 +80,8 @@ async function runNode(args: string[]): Promise<number> {
     return { kind, name };
   });
   const node: HordeNode = await startNode({
-    behaviours: values.module!,
-    preload: values.preload ?? [],
+    behaviours: (values.module ?? []).map(moduleUrl),
+    preload: (values.preload ?? []).map(moduleUrl),
     executors: values.executors === undefined ? undefined : Number(values.executors),
     spin: values.spin === undefined ? undefined : Number(values.spin),
     cluster: {
@@ -112,6 +113,11 @@ async function runNode(args: string[]): Promise<number> {
   await node.stop();
   process.stdin.destroy();
   return 0;
+}
+
+/** A module given on the command line: a URL as it is, a path (relative to the working directory) as a file URL. */
+function moduleUrl(value: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.test(value) ? value : pathToFileURL(resolve(value)).href;
 }
 
 function parseListen(option: string, value: string): { host: string; port: number } {

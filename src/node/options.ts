@@ -11,8 +11,11 @@ import { DEFAULT_MAILBOX_LIMIT, DEFAULT_TURN_BUDGET } from '../executor/shard.js
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from '../cluster/options.js';
 
 export interface NodeOptions {
-  /** Behaviour modules (URLs, file URLs or absolute paths) every executor loads. Required. */
-  behaviours: (string | URL)[];
+  /**
+   * Behaviour modules (URLs, file URLs or absolute paths) every executor loads. Default: none (a
+   * node that only routes, runs a gateway or seeds the cluster; the built-in kinds still run).
+   */
+  behaviours?: (string | URL)[];
   /** Executor worker threads. Default: available cores minus one, at least one. */
   executors?: number;
   /** Modules each executor imports before the behaviours (loaders, instrumentation). */
@@ -93,9 +96,7 @@ function integer(option: string, value: unknown, fallback: number, min: number, 
 
 export function resolveOptions(options: NodeOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) return invalidOption('options', 'an object', options);
-  if (!Array.isArray(options.behaviours) || options.behaviours.length === 0) {
-    return invalidOption('behaviours', 'a non-empty array of module URLs', options.behaviours);
-  }
+  if (options.behaviours !== undefined && !Array.isArray(options.behaviours)) return invalidOption('behaviours', 'an array of module URLs', options.behaviours);
   if (options.preload !== undefined && !Array.isArray(options.preload)) return invalidOption('preload', 'an array of module URLs', options.preload);
   if (options.computeModules !== undefined && !Array.isArray(options.computeModules)) {
     return invalidOption('computeModules', 'an array of module URLs', options.computeModules);
@@ -109,7 +110,7 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
   return {
     cluster,
     nodeId: cluster?.nodeId ?? 0,
-    behaviours: options.behaviours.map((value, i) => moduleSpecifier(`behaviours[${i}]`, value)),
+    behaviours: (options.behaviours ?? []).map((value, i) => moduleSpecifier(`behaviours[${i}]`, value)),
     executors: integer('executors', options.executors, Math.max(1, availableParallelism() - 1), 1, Math.min(MAX_SHARDS, 256)),
     preload: (options.preload ?? []).map((value, i) => moduleSpecifier(`preload[${i}]`, value)),
     ringCapacity: capacity,
