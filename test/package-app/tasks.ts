@@ -1,0 +1,7 @@
+// A compute module in TypeScript: its tasks run on the node's compute pool.
+export const tasks = {
+  square: (input: unknown): number => (input as number) ** 2,
+  refuse: (): never => {
+    throw Object.assign(new Error('the task refuses'), { code: 'E_REFUSED' });
+  },
+};
