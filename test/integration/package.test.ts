@@ -128,6 +128,7 @@ describe('the packed package', () => {
         log: { offsets: [0, 17], texts: ['first', 'second'], nextOffset: 35 },
         square: 144,
         refused: 'E_REFUSED',
+        computePreloaded: true,
       },
       typed: { x: 3, y: -4, type: 'app.Point' },
       unknownKind: 'HORDE_UNKNOWN_KIND',

@@ -98,6 +98,7 @@ export interface FilesReport {
   log: { offsets: number[]; texts: string[]; nextOffset: number } | undefined;
   square: unknown;
   refused: string | undefined;
+  computePreloaded: unknown;
 }
 
 const STEPS: IoRequest[] = [
@@ -136,6 +137,7 @@ class Files implements Process<FilesMsg> {
     if (at < STEPS.length) ctx.io(STEPS[at]!);
     else if (at === STEPS.length) ctx.compute('square', 12);
     else if (at === STEPS.length + 1) ctx.compute('refuse', null);
+    else if (at === STEPS.length + 2) ctx.compute('preloaded', null);
     else ctx.reply(this.report(), this.token);
   }
   private report(): FilesReport {
@@ -151,6 +153,7 @@ class Files implements Process<FilesMsg> {
       log: log === undefined ? undefined : { offsets: log.records.map((record) => record.offset), texts: log.records.map((record) => decoder.decode(record.data)), nextOffset: log.nextOffset },
       square: r[9]?.value,
       refused: r[10]?.error?.code,
+      computePreloaded: r[11]?.value,
     };
   }
 }

@@ -34,7 +34,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'horde-package-app-'));
 const options: NodeOptions = {
   behaviours: [new URL('./kinds.ts', import.meta.url)],
   computeModules: [new URL('./tasks.ts', import.meta.url)],
-  preload: [new URL('./preload.ts', import.meta.url)],
+  preload: [new URL('./preload.mts', import.meta.url)],
   computeThreads: 1,
   executors: 2,
   dataDir,

@@ -1,4 +1,4 @@
-// A preload module in TypeScript: every worker that loads user modules imports it first.
+// A preload module in TypeScript (.mts): every worker that loads user modules imports it first.
 declare global {
   var packageAppPreloaded: boolean | undefined;
 }
