@@ -87,6 +87,7 @@ export type MemberState = 'connecting' | 'up' | 'suspect' | 'down' | 'left';
 export interface MemberStatus {
   name: string;
   nodeId: number;
+  /** The address the member advertises (what this node dials). */
   host: string;
   port: number;
   incarnation: string;
@@ -106,6 +107,7 @@ export interface ClusterStatus {
   name: string;
   nodeId: number;
   incarnation: string;
+  /** The address this node advertises (`advertise`, or where it listens). */
   host: string;
   port: number;
   members: MemberStatus[];
