@@ -9,6 +9,7 @@ import { isWireError } from './errors.js';
 import { isWildcardHost, parseAddress, readSecretFile } from './cluster/options.js';
 import { fetchClusterStatus } from './cluster/status-client.js';
 import { startNode, type HordeNode } from './node/node.js';
+import type { TypeScriptMode } from './internal/typescript-loader.js';
 import { startGateway, type Gateway } from './gateway/gateway.js';
 import { runLoadTestCommand } from './loadtest/command.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -19,7 +20,7 @@ const USAGE = `usage: horde <command> [options]
 commands:
   node      run a cluster node until SIGTERM or SIGINT (then it stops gracefully)
             --name NAME --listen HOST:PORT [--advertise HOST:PORT] [--join HOST:PORT ...] --secret-file FILE
-            [--module URL|PATH ...] [--preload URL|PATH ...] [--executors N] [--spin CHECKS] [--spawn KIND:NAME ...]
+            [--module URL|PATH ...] [--preload URL|PATH ...] [--typescript auto|tsx|off] [--executors N] [--spin CHECKS] [--spawn KIND:NAME ...]
             [--insecure] (no secret; loopback only) [--gateway HOST:PORT] [--stats-ms N]
             prints one JSON line {"event":"ready",...} on stdout once it listens; with
             --stats-ms, a {"event":"stats",...} line every N ms; reads commands from stdin
@@ -57,6 +58,7 @@ async function runNode(args: string[]): Promise<number> {
       'secret-file': { type: 'string' },
       module: { type: 'string', multiple: true },
       preload: { type: 'string', multiple: true },
+      typescript: { type: 'string' },
       executors: { type: 'string' },
       spin: { type: 'string' },
       spawn: { type: 'string', multiple: true },
@@ -82,6 +84,7 @@ async function runNode(args: string[]): Promise<number> {
   const node: HordeNode = await startNode({
     behaviours: (values.module ?? []).map(moduleUrl),
     preload: (values.preload ?? []).map(moduleUrl),
+    typescript: values.typescript as TypeScriptMode | undefined,
     executors: values.executors === undefined ? undefined : Number(values.executors),
     spin: values.spin === undefined ? undefined : Number(values.spin),
     cluster: {
