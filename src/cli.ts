@@ -2,11 +2,14 @@
 // The `horde` command: `node` runs a cluster node until SIGTERM, `status` prints a node's view of
 // the cluster, `version` and `help`. Bad arguments: a message on stderr and exit code 2.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isWireError } from './errors.js';
-import { parseAddress, readSecretFile } from './cluster/options.js';
+import { isWildcardHost, parseAddress, readSecretFile } from './cluster/options.js';
 import { fetchClusterStatus } from './cluster/status-client.js';
 import { startNode, type HordeNode } from './node/node.js';
+import type { TypeScriptMode } from './internal/typescript-loader.js';
 import { startGateway, type Gateway } from './gateway/gateway.js';
 import { runLoadTestCommand } from './loadtest/command.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -16,8 +19,8 @@ const USAGE = `usage: horde <command> [options]
 
 commands:
   node      run a cluster node until SIGTERM or SIGINT (then it stops gracefully)
-            --name NAME --listen HOST:PORT [--join HOST:PORT ...] --secret-file FILE
-            --module URL ... [--preload URL ...] [--executors N] [--spin CHECKS] [--spawn KIND:NAME ...]
+            --name NAME --listen HOST:PORT [--advertise HOST:PORT] [--join HOST:PORT ...] --secret-file FILE
+            [--module URL|PATH ...] [--preload URL|PATH ...] [--typescript auto|tsx|off] [--executors N] [--spin CHECKS] [--spawn KIND:NAME ...]
             [--insecure] (no secret; loopback only) [--gateway HOST:PORT] [--stats-ms N]
             prints one JSON line {"event":"ready",...} on stdout once it listens; with
             --stats-ms, a {"event":"stats",...} line every N ms; reads commands from stdin
@@ -50,10 +53,12 @@ async function runNode(args: string[]): Promise<number> {
     options: {
       name: { type: 'string' },
       listen: { type: 'string' },
+      advertise: { type: 'string' },
       join: { type: 'string', multiple: true },
       'secret-file': { type: 'string' },
       module: { type: 'string', multiple: true },
       preload: { type: 'string', multiple: true },
+      typescript: { type: 'string' },
       executors: { type: 'string' },
       spin: { type: 'string' },
       spawn: { type: 'string', multiple: true },
@@ -66,22 +71,26 @@ async function runNode(args: string[]): Promise<number> {
   });
   if (values.name === undefined) throw new UsageError('node: --name is required');
   if (values.listen === undefined) throw new UsageError('node: --listen HOST:PORT is required');
-  if ((values.module ?? []).length === 0) throw new UsageError('node: at least one --module URL is required');
   if (values['secret-file'] === undefined && values.insecure !== true) throw new UsageError('node: --secret-file FILE is required (or --insecure on loopback)');
   const listen = parseListen('--listen', values.listen);
+  if (isWildcardHost(listen.host) && values.advertise === undefined) {
+    throw new UsageError(`node: --listen ${values.listen} listens on every interface, an address no peer can dial: give --advertise HOST:PORT (port 0: the port it listens on)`);
+  }
   const spawns = (values.spawn ?? []).map((spec) => {
     const [kind, name] = spec.split(':');
     if (kind === undefined || kind === '' || name === undefined || name === '') throw new UsageError(`node: --spawn takes KIND:NAME; got "${spec}"`);
     return { kind, name };
   });
   const node: HordeNode = await startNode({
-    behaviours: values.module!,
-    preload: values.preload ?? [],
+    behaviours: (values.module ?? []).map(moduleUrl),
+    preload: (values.preload ?? []).map(moduleUrl),
+    typescript: values.typescript as TypeScriptMode | undefined,
     executors: values.executors === undefined ? undefined : Number(values.executors),
     spin: values.spin === undefined ? undefined : Number(values.spin),
     cluster: {
       name: values.name,
       listen,
+      advertise: values.advertise,
       seeds: values.join ?? [],
       secret: values['secret-file'] === undefined ? undefined : readSecretFile(values['secret-file']),
       insecure: values.insecure === true,
@@ -107,6 +116,11 @@ async function runNode(args: string[]): Promise<number> {
   await node.stop();
   process.stdin.destroy();
   return 0;
+}
+
+/** A module given on the command line: a URL as it is, a path (relative to the working directory) as a file URL. */
+function moduleUrl(value: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.test(value) ? value : pathToFileURL(resolve(value)).href;
 }
 
 function parseListen(option: string, value: string): { host: string; port: number } {

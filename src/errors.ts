@@ -22,6 +22,8 @@ export const ErrorCode = {
   TIMEOUT: 'HORDE_TIMEOUT',
   /** A behaviour module failed to load or does not export valid `behaviours`. */
   BEHAVIOUR_MODULE: 'HORDE_BEHAVIOUR_MODULE',
+  /** A module is TypeScript and no TypeScript loader (tsx) is installed where the application is, or the one found cannot register in a worker. */
+  TYPESCRIPT_LOADER: 'HORDE_TYPESCRIPT_LOADER',
   /** A spawn named a process kind no behaviour module defines. */
   UNKNOWN_KIND: 'HORDE_UNKNOWN_KIND',
   /** The target process does not exist (or ended before it answered). */

@@ -20,6 +20,13 @@ export type { InboundVisitor, WaitOptions, WaitResult } from './ring/inbound.js'
 export { startNode, HordeNode } from './node/node.js';
 export type { AskOptions, DownNotice, NodeStatus } from './node/node.js';
 export type { NodeOptions } from './node/options.js';
+export type { TypeScriptMode } from './internal/typescript-loader.js';
+export type { ClusterOptions, ClusterTls } from './cluster/options.js';
+export type { ClusterStatus, MemberState, MemberStatus } from './cluster/cluster.js';
+export type { JsonValue } from './cluster/wire-check.js';
+export type { PollerStatus } from './poller/poller.js';
+export type { FileWorkerStatus } from './fileio/protocol.js';
+export type { FileServiceStatus } from './fileio/service.js';
 
 export { MAIN_SHARD, formatPid, isPid, pidKey, samePid } from './process/pid.js';
 export type { MessageOf, Pid } from './process/pid.js';
@@ -28,6 +35,10 @@ export type { Behaviours, Context, ExitReason, Process, ProcessFactory, ReplyTok
 export { SUPERVISOR_KIND, Supervisor } from './process/supervisor.js';
 export type { ChildInfo, ChildSpec, RestartPolicy, RestartStrategy, SupervisorSpec, WhichChildren } from './process/supervisor.js';
 export type { ExecutorStatus } from './executor/protocol.js';
+export { IoResult } from './process/io.js';
+export type { FileStat, IoData, IoOp, IoReply, IoRequest, TimerOptions } from './process/io.js';
+export type { LogReadResult, LogRecord } from './fileio/log.js';
+export { Signal } from './codec/envelope.js';
 
 export { TestKit } from './testkit/testkit.js';
 export type { Crash, Probe, ProbeMessage, TestKitOptions, TracedEnvelope } from './testkit/testkit.js';
@@ -42,3 +53,38 @@ export { Gateway, startGateway } from './gateway/gateway.js';
 export type { GatewayStatus, ThrottleEvent } from './gateway/gateway.js';
 export type { GatewayOptions } from './gateway/options.js';
 export { CANARY_KIND } from './process/canary.js';
+
+export {
+  CANARY_LIMIT_X_IDLE,
+  GOODPUT_SHARE_OF_PEAK,
+  TARGET_MULTIPLE,
+  buildSchedule,
+  checkTargets,
+  formatSummary,
+  measureCapacity,
+  renderHtmlReport,
+  runLoadTest,
+  writeHtmlReport,
+  writeJsonReport,
+  writeReports,
+} from './loadtest/index.js';
+export type {
+  CapacityOptions,
+  CapacityResult,
+  Counts,
+  GatewaySample,
+  LatencySummary,
+  LoadTarget,
+  LoadTestOptions,
+  LoadTestResult,
+  NodePeak,
+  NodeSample,
+  PhaseResult,
+  ProgressStream,
+  ScheduleOptions,
+  ScheduleStep,
+  SecondStats,
+  StepStats,
+  TargetCheck,
+  TargetSample,
+} from './loadtest/index.js';

@@ -87,6 +87,7 @@ export type MemberState = 'connecting' | 'up' | 'suspect' | 'down' | 'left';
 export interface MemberStatus {
   name: string;
   nodeId: number;
+  /** The address the member advertises (what this node dials). */
   host: string;
   port: number;
   incarnation: string;
@@ -106,6 +107,7 @@ export interface ClusterStatus {
   name: string;
   nodeId: number;
   incarnation: string;
+  /** The address this node advertises (`advertise`, or where it listens). */
   host: string;
   port: number;
   members: MemberStatus[];
@@ -197,8 +199,10 @@ export class ClusterServer extends EventEmitter {
     return cluster;
   }
 
+  /** The address peers are told (`advertise`, or the listen address), with the port it listens on for port 0. */
   get address(): { host: string; port: number } {
-    return { host: this.options.host, port: this.port };
+    const { host, port } = this.options.advertise;
+    return { host, port: port === 0 ? this.port : port };
   }
 
   get name(): string {
@@ -206,11 +210,11 @@ export class ClusterServer extends EventEmitter {
   }
 
   private selfInfo(): MemberInfo {
-    return { name: this.options.name, nodeId: this.options.nodeId, host: this.options.host, port: this.port, incarnation: this.incarnation };
+    return { name: this.options.name, nodeId: this.options.nodeId, ...this.address, incarnation: this.incarnation };
   }
 
   private identity(): LocalIdentity {
-    return { name: this.options.name, nodeId: this.options.nodeId, incarnation: this.incarnation, host: this.options.host, port: this.port, role: Role.MEMBER };
+    return { name: this.options.name, nodeId: this.options.nodeId, incarnation: this.incarnation, ...this.address, role: Role.MEMBER };
   }
 
   // ---------------------------------------------------------------- outgoing envelopes
@@ -628,11 +632,18 @@ export class ClusterServer extends EventEmitter {
       }
       for (const address of addresses) {
         if (this.stopping) return;
-        if (port === this.port && (address === this.options.host || address === '127.0.0.1')) continue;
+        if (this.isSelf(address, port)) continue;
         const known = [...this.peers.values()].some((peer) => peer.connection !== undefined && peer.port === port && (peer.host === address || peer.host === host));
         if (!known) this.dial(address, port);
       }
     }
+  }
+
+  /** A seed that is this node itself (its listen or advertised address). */
+  private isSelf(address: string, port: number): boolean {
+    const advertised = this.address;
+    if (address === advertised.host && port === advertised.port) return true;
+    return port === this.port && (address === this.options.host || address === '127.0.0.1');
   }
 
   // ---------------------------------------------------------------- peers and failure
@@ -803,8 +814,7 @@ export class ClusterServer extends EventEmitter {
       name: this.options.name,
       nodeId: this.options.nodeId,
       incarnation: this.incarnation,
-      host: this.options.host,
-      port: this.port,
+      ...this.address,
       members: this.members(),
       closedConnections: { ...this.closed },
       deadLetters: this.deadLetterCount,

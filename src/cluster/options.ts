@@ -1,5 +1,6 @@
 // The cluster part of startNode's options: defaults, and validation with errors that name the option.
 import { readFileSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
 import { invalidOption } from '../errors.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../net/framing.js';
 import { checkSecret } from './handshake-crypto.js';
@@ -16,6 +17,12 @@ export interface ClusterOptions {
   name: string;
   /** Where to listen: host and port (0 picks a free port). Default 127.0.0.1:0. */
   listen?: { host?: string; port?: number };
+  /**
+   * The address ("host:port") peers are told to dial this node at: a container's or pod's own
+   * address when it listens on 0.0.0.0 or ::. Port 0: the port it listens on. Default: the listen
+   * address; a wildcard listen host without `advertise` is refused.
+   */
+  advertise?: string;
   /** Addresses to join ("host:port"); a DNS name may resolve to several addresses, re-resolved every seedRefreshMs. */
   seeds?: string[];
   /** The shared secret (at least 16 bytes). Required unless `insecure` on a loopback address. */
@@ -53,6 +60,8 @@ export interface ResolvedClusterOptions {
   name: string;
   host: string;
   port: number;
+  /** What peers are told: `advertise`, or the listen address. Port 0: the port it listens on. */
+  advertise: { host: string; port: number };
   seeds: string[];
   secret: Uint8Array;
   insecure: boolean;
@@ -72,6 +81,25 @@ export interface ResolvedClusterOptions {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** 0.0.0.0, ::, and other spellings of "every interface": an address no peer can dial. */
+export function isWildcardHost(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (isIPv4(bare)) return bare.split('.').every((part) => Number(part) === 0);
+  return isIPv6(bare) && /^[0:]+$/.test(bare);
+}
+
+function resolveAdvertise(value: unknown, host: string, port: number): { host: string; port: number } {
+  if (value === undefined) {
+    if (isWildcardHost(host)) {
+      return invalidOption('cluster.advertise', `the "host:port" peers dial (horde node --advertise HOST:PORT): a node listening on ${host} cannot tell them its address`, undefined);
+    }
+    return { host, port };
+  }
+  const advertised = parseAddress('cluster.advertise', value, 0);
+  if (isWildcardHost(advertised.host)) return invalidOption('cluster.advertise', 'a "host:port" another machine can dial (not a wildcard address)', value);
+  return advertised;
+}
 
 function int(option: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
@@ -96,11 +124,11 @@ export function nodeIdFor(name: string): number {
 }
 
 /** "host:port" (IPv6 hosts in brackets) -> parts; throws HORDE_INVALID_OPTION naming `option`. */
-export function parseAddress(option: string, value: unknown): { host: string; port: number } {
+export function parseAddress(option: string, value: unknown, minPort = 1): { host: string; port: number } {
   if (typeof value !== 'string') return invalidOption(option, 'a "host:port" string', value);
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
   const port = match === null ? NaN : Number(match[3]);
-  if (match === null || port < 1 || port > 65535) return invalidOption(option, 'a "host:port" string with a port from 1 to 65535', value);
+  if (match === null || port < minPort || port > 65535) return invalidOption(option, `a "host:port" string with a port from ${minPort} to 65535`, value);
   return { host: (match[1] ?? match[2])!, port };
 }
 
@@ -115,6 +143,7 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
   const host = options.listen?.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host.length === 0) return invalidOption('cluster.listen.host', 'a host name or address', host);
   const port = int('listen.port', options.listen?.port, 0, 0, 65535);
+  const advertise = resolveAdvertise(options.advertise, host, port);
   const seeds = options.seeds ?? [];
   if (!Array.isArray(seeds)) return invalidOption('cluster.seeds', 'an array of "host:port" strings', seeds);
   seeds.forEach((seed, i) => parseAddress(`cluster.seeds[${i}]`, seed));
@@ -142,6 +171,7 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     name,
     host,
     port,
+    advertise,
     seeds: [...seeds],
     secret,
     insecure: options.insecure === true,

@@ -11,7 +11,8 @@ export async function loadBehaviours(modules: readonly string[]): Promise<Behavi
     try {
       loaded = (await import(specifier)) as { behaviours?: unknown };
     } catch (error) {
-      throw new HordeError(ErrorCode.BEHAVIOUR_MODULE, `cannot load behaviour module ${specifier}`, { cause: error });
+      const why = error instanceof Error ? `: ${error.message}` : '';
+      throw new HordeError(ErrorCode.BEHAVIOUR_MODULE, `cannot load behaviour module ${specifier}${why}`, { cause: error });
     }
     const behaviours = loaded.behaviours;
     if (typeof behaviours !== 'object' || behaviours === null) {

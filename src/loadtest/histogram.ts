@@ -1,18 +1,27 @@
 // Latency histograms: HdrHistogram in microseconds, values above the range clamped to its top.
-import * as hdr from 'hdr-histogram-js';
+// hdr-histogram-js is loaded on first use: the package root exports the load-test harness, and
+// every thread that imports horde (behaviour modules do) would otherwise pay for loading it.
+import { createRequire } from 'node:module';
+import type * as Hdr from 'hdr-histogram-js';
 import type { LatencySummary } from './types.js';
+
+let loaded: typeof Hdr | undefined;
+function hdr(): typeof Hdr {
+  loaded ??= createRequire(import.meta.url)('hdr-histogram-js') as typeof Hdr;
+  return loaded;
+}
 
 /** The highest latency a histogram holds (60 s); longer ones are recorded as 60 s. */
 export const MAX_LATENCY_US = 60_000_000;
 
 export class LatencyHistogram {
-  private readonly histogram: hdr.Histogram;
+  private readonly histogram: Hdr.Histogram;
   /** Values above MAX_LATENCY_US that were recorded as MAX_LATENCY_US. */
   clamped = 0;
 
   /** `digits`: significant digits (3 = 0.1% resolution, about 95 KB; 2 = 1%, about 12 KB). */
   constructor(digits: 2 | 3 = 3) {
-    this.histogram = hdr.build({
+    this.histogram = hdr().build({
       lowestDiscernibleValue: 1,
       highestTrackableValue: MAX_LATENCY_US,
       numberOfSignificantValueDigits: digits,
@@ -57,6 +66,6 @@ export class LatencyHistogram {
 
   /** hdr-histogram's compressed base64 form (readable by any HdrHistogram implementation). */
   encode(): string {
-    return hdr.encodeIntoCompressedBase64(this.histogram);
+    return hdr().encodeIntoCompressedBase64(this.histogram);
   }
 }

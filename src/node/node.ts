@@ -310,7 +310,7 @@ export class HordeNode extends EventEmitter {
     return (this.names.get(name)?.pid ?? this.cluster?.whereis(name)) as Pid<M> | undefined;
   }
 
-  /** This node's cluster name and listening address (HORDE_NOT_CLUSTERED when standalone). */
+  /** This node's cluster name and the address peers dial (`advertise`, or where it listens; HORDE_NOT_CLUSTERED when standalone). */
   get clusterAddress(): { name: string; host: string; port: number } {
     const cluster = this.clustered();
     return { name: cluster.name, ...cluster.address };

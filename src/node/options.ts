@@ -8,15 +8,26 @@ import { MAX_SHARDS } from '../process/pid.js';
 import { DEFAULT_SPIN_CHECKS } from '../ring/inbound.js';
 import { MAX_RING_CAPACITY, MIN_RING_CAPACITY } from '../ring/layout.js';
 import { DEFAULT_MAILBOX_LIMIT, DEFAULT_TURN_BUDGET } from '../executor/shard.js';
+import { preloadWithTypeScript, type TypeScriptMode } from '../internal/typescript-loader.js';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from '../cluster/options.js';
 
 export interface NodeOptions {
-  /** Behaviour modules (URLs, file URLs or absolute paths) every executor loads. Required. */
-  behaviours: (string | URL)[];
+  /**
+   * Behaviour modules (URLs, file URLs or absolute paths) every executor loads. Default: none (a
+   * node that only routes, runs a gateway or seeds the cluster; the built-in kinds still run).
+   */
+  behaviours?: (string | URL)[];
   /** Executor worker threads. Default: available cores minus one, at least one. */
   executors?: number;
-  /** Modules each executor imports before the behaviours (loaders, instrumentation). */
+  /** Modules each worker that loads user modules imports first (loaders, instrumentation). */
   preload?: (string | URL)[];
+  /**
+   * TypeScript modules in the workers. 'auto' (default): when the application runs under tsx, or
+   * a module is TypeScript, every worker that loads user modules registers the application's tsx
+   * first (HORDE_TYPESCRIPT_LOADER when none is installed). 'tsx': always do so (a JavaScript
+   * module that imports TypeScript). 'off': never (a preload module registers a loader).
+   */
+  typescript?: TypeScriptMode;
   /** Bytes of each ring between two threads (power of two). Default 1 MiB. */
   ringCapacity?: number;
   /** Messages a process handles per turn before others run. Default 64. */
@@ -93,9 +104,7 @@ function integer(option: string, value: unknown, fallback: number, min: number, 
 
 export function resolveOptions(options: NodeOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) return invalidOption('options', 'an object', options);
-  if (!Array.isArray(options.behaviours) || options.behaviours.length === 0) {
-    return invalidOption('behaviours', 'a non-empty array of module URLs', options.behaviours);
-  }
+  if (options.behaviours !== undefined && !Array.isArray(options.behaviours)) return invalidOption('behaviours', 'an array of module URLs', options.behaviours);
   if (options.preload !== undefined && !Array.isArray(options.preload)) return invalidOption('preload', 'an array of module URLs', options.preload);
   if (options.computeModules !== undefined && !Array.isArray(options.computeModules)) {
     return invalidOption('computeModules', 'an array of module URLs', options.computeModules);
@@ -106,12 +115,20 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     return invalidOption('restartExecutors', 'a boolean', options.restartExecutors);
   }
   const cluster = options.cluster === undefined ? undefined : resolveClusterOptions(options.cluster);
+  const behaviours = (options.behaviours ?? []).map((value, i) => moduleSpecifier(`behaviours[${i}]`, value));
+  const computeModules = (options.computeModules ?? []).map((value, i) => moduleSpecifier(`computeModules[${i}]`, value));
+  const preload = (options.preload ?? []).map((value, i) => moduleSpecifier(`preload[${i}]`, value));
+  const userModules = [
+    ...behaviours.map((url, i) => ({ option: `behaviours[${i}]`, url })),
+    ...computeModules.map((url, i) => ({ option: `computeModules[${i}]`, url })),
+    ...preload.map((url, i) => ({ option: `preload[${i}]`, url })),
+  ];
   return {
     cluster,
     nodeId: cluster?.nodeId ?? 0,
-    behaviours: options.behaviours.map((value, i) => moduleSpecifier(`behaviours[${i}]`, value)),
+    behaviours,
     executors: integer('executors', options.executors, Math.max(1, availableParallelism() - 1), 1, Math.min(MAX_SHARDS, 256)),
-    preload: (options.preload ?? []).map((value, i) => moduleSpecifier(`preload[${i}]`, value)),
+    preload: preloadWithTypeScript(options.typescript, userModules, preload),
     ringCapacity: capacity,
     budget: integer('budget', options.budget, DEFAULT_TURN_BUDGET, 1, 1_000_000),
     mailboxLimit: integer('mailboxLimit', options.mailboxLimit, DEFAULT_MAILBOX_LIMIT, 1, 1 << 30),
@@ -122,7 +139,7 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     resourceLimits: options.resourceLimits,
     restartExecutors: options.restartExecutors ?? true,
     dataDir: resolveDataDir(options.dataDir),
-    computeModules: (options.computeModules ?? []).map((value, i) => moduleSpecifier(`computeModules[${i}]`, value)),
+    computeModules,
     computeThreads: integer('computeThreads', options.computeThreads, 0, 0, 256),
   };
 }

@@ -69,7 +69,7 @@ describe('a node with two executors', () => {
   });
 
   it('refuses bad options and unknown kinds with codes that name the problem', async () => {
-    await rejectsWithCode(startNode({ behaviours: [] }), ErrorCode.INVALID_OPTION);
+    await rejectsWithCode(startNode({ behaviours: [''] }), ErrorCode.INVALID_OPTION);
     await rejectsWithCode(startNode({ behaviours: [behaviours], executors: 0 }), ErrorCode.INVALID_OPTION);
     await expect(startNode({ behaviours: [behaviours], ringCapacity: 1000 })).rejects.toThrow(/"ringCapacity"/);
     await rejectsWithCode(startNode({ behaviours: ['/no/such/module.js'], executors: 1 }), ErrorCode.WORKER_START_FAILED);
