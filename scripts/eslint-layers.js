@@ -5,7 +5,8 @@ import { dirname, relative, resolve } from 'node:path';
 
 /** Lowest first. A top-level file of src/ (errors.ts, index.ts, cli.ts) is named without `.ts`. */
 export const LAYERS = [
-  ['errors', 'internal'],
+  ['errors'],
+  ['internal'],
   ['process'],
   ['codec', 'ring', 'net'],
   ['participant'],
