@@ -27,9 +27,9 @@ import { workerEntry } from './worker-url.js';
 
 /**
  * How a node's worker threads load TypeScript modules (option `typescript`, default `'auto'`).
- * `'auto'`: register the application's tsx in each worker when the application runs under tsx or a
- * module is TypeScript, and throw HORDE_TYPESCRIPT_LOADER when none is installed; `'tsx'`: always
- * register it; `'off'`: never (a preload module registers a loader).
+ * `'auto'`: register the application's tsx in each worker when the application runs under tsx or
+ * a module is TypeScript (`startNode` rejects with HORDE_TYPESCRIPT_LOADER when none is
+ * installed); `'tsx'`: always register it; `'off'`: never (a preload module registers a loader).
  */
 export type TypeScriptMode = 'auto' | 'tsx' | 'off';
 
