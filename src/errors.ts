@@ -7,6 +7,10 @@
  * other side with `errorFromWire`.
  */
 
+/**
+ * Every stable error code horde raises, by name: match a caught `HordeError`'s `code` against these
+ * (`err.code === ErrorCode.TIMEOUT`). The string values never change once released.
+ */
 export const ErrorCode = {
   /** An option passed to a public function is missing, of the wrong type or out of range. */
   INVALID_OPTION: 'HORDE_INVALID_OPTION',
@@ -106,12 +110,20 @@ export const ErrorCode = {
   WORKER_EXITED: 'HORDE_WORKER_EXITED',
 } as const;
 
+/** One of the `ErrorCode` strings (`'HORDE_TIMEOUT'`, ...). */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * The error horde throws and rejects with: a message for people plus a stable `code` for programs.
+ * An error rebuilt from another thread or node (`errorFromWire`) is a `HordeError` too.
+ */
 export class HordeError extends Error {
+  /** Always `'HordeError'`, also after the error crossed a thread or socket. */
   override readonly name = 'HordeError';
+  /** The stable code: one of `ErrorCode`, or whatever code a rebuilt foreign error carried. */
   readonly code: string;
 
+  /** Creates an error with `code` and `message`; `options.cause` is the underlying error, if any. */
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
@@ -120,10 +132,15 @@ export class HordeError extends Error {
 
 /** The form an error takes when it crosses a thread or a socket. */
 export interface WireError {
+  /** The error's `code` property; `HORDE_UNKNOWN` when the thrown value had none. */
   code: string;
+  /** The error's message, or a description of a thrown value that was not an Error. */
   message: string;
+  /** The error class's name (`'HordeError'`, `'TypeError'`, ...); absent for non-Error values. */
   name?: string;
+  /** The stack trace where the error was made, kept by `errorFromWire`. */
   stack?: string;
+  /** The error's `cause` in the same form; a chain is cut after 8 causes. */
   cause?: WireError;
 }
 

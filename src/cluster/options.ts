@@ -5,13 +5,20 @@ import { invalidOption } from '../errors.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../net/framing.js';
 import { checkSecret } from './handshake-crypto.js';
 
+/** Mutual TLS for cluster connections (option `cluster.tls`): every node presents a certificate the shared CA signed. */
 export interface ClusterTls {
-  /** PEM private key and certificate of this node; `ca`: the PEM CA that signed every node's certificate. */
+  /** PEM private key of this node's certificate. */
   key: string | Buffer;
+  /** PEM certificate of this node, signed by `ca`. */
   cert: string | Buffer;
+  /** PEM certificate of the CA that signed every node's certificate; a peer it did not sign fails with HORDE_TLS_FAILED. */
   ca: string | Buffer;
 }
 
+/**
+ * The `cluster` option of `startNode`: join a cluster over a full TCP mesh. A bad value rejects
+ * `startNode` with HORDE_INVALID_OPTION naming it (`cluster.heartbeatMs`, ...).
+ */
 export interface ClusterOptions {
   /** This node's name, unique in the cluster (1..255 bytes). */
   name: string;
@@ -47,8 +54,9 @@ export interface ClusterOptions {
   maxPendingBytes?: number;
   /** Target size of one batch. Default 256 KiB. */
   batchBytes?: number;
-  /** Reconnect backoff bounds in ms (jittered, doubling). Default 50 and 2000. */
+  /** First delay of the reconnect backoff in ms (jittered, doubling). Default 50. */
   reconnectMinMs?: number;
+  /** Longest delay of the reconnect backoff in ms; at least `reconnectMinMs`. Default 2000. */
   reconnectMaxMs?: number;
   /** How often seeds are re-resolved and re-dialled. Default 5000 ms. */
   seedRefreshMs?: number;

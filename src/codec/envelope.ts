@@ -58,10 +58,13 @@ export const Signal = {
   EXIT: 2,
   /** A monitor notice: `from` ended; `ref` names the monitor, the payload is the reason. */
   DOWN: 3,
+  /** Link `from` and the target (the target's half of a link); a missing target answers with an EXIT. */
   LINK: 4,
+  /** Remove the link between `from` and the target. */
   UNLINK: 5,
   /** Start watching the target; `ref` names the monitor. */
   MONITOR: 6,
+  /** Stop the monitor `ref` that `from` holds on the target. */
   DEMONITOR: 7,
   /** Start a process with the target pid; the payload is a SpawnRequest `{kind, args, link?}` (link: the parent to link to). */
   SPAWN: 8,

@@ -12,6 +12,10 @@
 /** The import path schemas may name for this file. */
 export const PID_PROTO_PATH = 'horde/pid.proto';
 
+/**
+ * The .proto text of `horde.Pid` (`uint32 node`, `uint32 shard`, `double serial`), already part of
+ * every schema given to `registerMessageType` as text; parse it into a protobufjs Root of your own.
+ */
 export const PID_PROTO = `syntax = "proto3";
 package horde;
 

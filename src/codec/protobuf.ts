@@ -46,9 +46,11 @@ export interface MessageType {
   readonly name: string;
   /** The id written before the payload, 1..65535. */
   readonly id: number;
+  /** The protobufjs Type that encodes and decodes it. */
   readonly type: protobuf.Type;
 }
 
+/** Options of `registerMessageType`. */
 export interface RegisterOptions {
   /** An explicit id (1..65535) instead of the hash of the name, to settle a hash collision. */
   id?: number;

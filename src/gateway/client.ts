@@ -28,16 +28,21 @@ import { MicrotaskCork } from '../net/microtask-cork.js';
 import { FrameDecoder } from '../net/framing.js';
 import { GATEWAY_MAX_FRAME_BYTES, decodeJson, decodeServerMessage, encodeJson, encodeRequest, failureToError } from './protocol.js';
 
+/** A gateway's TCP address, as `gateway.address` gives it and `connect` takes it. */
 export interface GatewayAddress {
+  /** Host name or IP address (an IPv6 address without brackets). */
   host: string;
+  /** TCP port; `connect` accepts 1..65535. */
   port: number;
 }
 
+/** Options of one `GatewayClient.request`. */
 export interface RequestOptions {
   /** Reject with HORDE_TIMEOUT after this long; the gateway gives the service no longer. Default 5,000 ms. */
   timeoutMs?: number;
 }
 
+/** Options of `connect`; a bad one rejects with HORDE_INVALID_OPTION naming it. */
 export interface ConnectOptions {
   /** Most bytes of one frame, both ways. Default 1 MiB (the gateway's default). */
   maxFrameBytes?: number;
@@ -47,6 +52,11 @@ export interface ConnectOptions {
   maxOutstanding?: number;
 }
 
+/**
+ * A client of a gateway, from `connect`: one TCP connection at a time with many requests in flight,
+ * answered in any order. It reconnects by itself only after the gateway closed an idle connection;
+ * any other close is final.
+ */
 export interface GatewayClient {
   /**
    * Sends one request; many may be outstanding (pipelining). Resolves with the service's reply.
@@ -61,6 +71,11 @@ export interface GatewayClient {
   readonly outstanding: number;
   /** Replies that came after their request had timed out. */
   readonly lateReplies: number;
+  /**
+   * Closes the client: later requests reject with HORDE_CONNECTION_CLOSED, outstanding ones may
+   * still be answered until the connection closes, then reject with it. Resolves once the socket is
+   * closed (destroyed if the gateway has not closed its side within 2 s).
+   */
   close(): Promise<void>;
 }
 

@@ -93,30 +93,45 @@ export const systemGatewayClock: GatewayClock = {
   },
 };
 
+/** A gateway's counters (since it started) and latency figures (over the last `windowMs`), from `gateway.status()`. */
 export interface GatewayStatus {
+  /** True while the throttle is on: a canary passed `highMarkMs` and they have not stayed below `lowMarkMs` for `holdMs` since. */
   throttled: boolean;
+  /** Times the throttle turned on or off (each one a 'throttle' event). */
   throttleChanges: number;
   /** Requests that may be in flight now (the admission window, while throttling is on). */
   admissionWindow: number;
   /** Canary round trips in the window (0 when none). */
   canaryP50Ms: number;
+  /** p99 of the canary round trips in the window, in ms (0 when none): what the throttle compares with its marks. */
   canaryP99Ms: number;
   /** Canary p99 over the window's samples taken with no request in flight (undefined: none). */
   idleCanaryP99Ms?: number;
   /** Request round trips in the window, read to reply written (0 when none). */
   requestP50Ms: number;
+  /** p99 of the request round trips in the window, in ms (0 when none). */
   requestP99Ms: number;
+  /** Connections open now (not those closing after a goodbye). */
   connections: number;
+  /** Requests handed to their service: `completed` + `failed` + `inFlight`. */
   admitted: number;
+  /** Requests answered HORDE_OVERLOADED without running: past `pipelineAllowance` while throttled or the admission window is full, or over `maxOutstandingPerConnection`. */
   shed: number;
+  /** Admitted requests answered with the service's reply. */
   completed: number;
+  /** Admitted requests that ended in an error: timeout, a service that crashed or ended, a reply JSON cannot carry. */
   failed: number;
+  /** Replies not sent because their connection had closed or said goodbye. */
   droppedReplies: number;
+  /** Frames over `maxFrameBytes` or that do not decode; each closes its connection with a goodbye. */
   badFrames: number;
   /** Refused for what they are: unknown service, payload not JSON, duplicate request id. */
   rejected: number;
+  /** Admitted requests whose service has not answered yet. */
   inFlight: number;
+  /** Requests waiting for admission (the throttle on or the admission window full), not run yet. */
   held: number;
+  /** New connections closed at once with a goodbye: at `maxConnections` with none idle to evict, or while the gateway closes. */
   refusedConnections: number;
   /** Connections closed (idle goodbye) to make room for a new one at maxConnections. */
   evictedConnections: number;
@@ -128,13 +143,20 @@ export interface GatewayStatus {
   idleTimeouts: number;
   /** Connections closed because their client left more than maxWriteBufferBytes of replies unread. */
   slowClients: number;
+  /** Errors reported by connection sockets (a client that reset the connection, ...). */
   socketErrors: number;
+  /** Canaries that could not be asked or spawned again (each one a 'canaryFailed' event, or a line on stderr without a listener). */
   canaryFailures: number;
 }
 
 /** The payload of the 'throttle' event. `at` is the node clock (ms since the epoch). */
 export type ThrottleEvent = ThrottleTransition;
 
+/**
+ * A client gateway in front of a node's registered services, on the node's main thread; made by
+ * `startGateway`. Events: 'throttle' (a `ThrottleEvent`) at every change of the throttle,
+ * 'canaryFailed' and 'serverError' (the error); each goes to stderr when it has no listener.
+ */
 export class Gateway extends EventEmitter {
   private readonly connections = new Map<number, GatewayConnection>();
   private readonly throttle: ThrottleState;
@@ -222,6 +244,7 @@ export class Gateway extends EventEmitter {
     return this.bound;
   }
 
+  /** The counters since the gateway started and the latency over the last `windowMs`. */
   status(): GatewayStatus {
     const canary = this.canaryWindow.percentiles([0.5, 0.99]);
     const idle = this.idleCanaryWindow.percentiles([0.99]);

@@ -2,6 +2,7 @@
 import { ErrorCode, HordeError, invalidOption } from '../errors.js';
 import { GATEWAY_MAX_FRAME_BYTES } from './protocol.js';
 
+/** Options of `startGateway`; a bad one rejects with HORDE_INVALID_OPTION naming it. */
 export interface GatewayOptions {
   /** Where to listen; port 0 picks a free port (see `gateway.address`). */
   listen: { host: string; port: number };
@@ -33,15 +34,21 @@ export interface GatewayOptions {
   frameTimeoutMs?: number;
   /** A connection with nothing in flight for this long is closed (its client reconnects when it needs to). 0: never. Default 300,000 ms. */
   idleTimeoutMs?: number;
-  /** While throttling is on, requests in flight in the node are bounded by a window sized by the canaries (AdmissionWindow): between these. Default 2 and 1,024. */
+  /**
+   * Smallest size of the admission window: while throttling is on, the requests in flight in the
+   * node are bounded by a window the canaries size (widened by one per fast canary, halved by a
+   * slow one). Default 2.
+   */
   minInFlight?: number;
+  /** Largest size of the admission window, and where it starts (again at each `setThrottling`); at least `minInFlight`. Default 1,024. */
   maxInFlight?: number;
   /** Requests one connection may have in flight; past it: OVERLOADED replies. Default 1,024. */
   maxOutstandingPerConnection?: number;
   /** Replies a client has not read yet, in bytes; past it the connection is closed. Default 8 MiB. */
   maxWriteBufferBytes?: number;
-  /** A service gets at most this long to answer (and this long when the request gives none). Default 60,000 / 5,000 ms. */
+  /** Longest a service gets to answer, in ms; a request that asks for more gets this. Default 60,000 ms. */
   maxTimeoutMs?: number;
+  /** How long a service gets to answer a request that names no timeout, in ms; at most `maxTimeoutMs`. Default 5,000 ms. */
   defaultTimeoutMs?: number;
 }
 

@@ -25,6 +25,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ErrorCode, HordeError, invalidOption } from '../errors.js';
 import { workerEntry } from './worker-url.js';
 
+/**
+ * How a node's worker threads load TypeScript modules (option `typescript`, default `'auto'`).
+ * `'auto'`: register the application's tsx in each worker when the application runs under tsx or
+ * a module is TypeScript (`startNode` rejects with HORDE_TYPESCRIPT_LOADER when none is
+ * installed); `'tsx'`: always register it; `'off'`: never (a preload module registers a loader).
+ */
 export type TypeScriptMode = 'auto' | 'tsx' | 'off';
 
 const MODES: readonly string[] = ['auto', 'tsx', 'off'];

@@ -11,6 +11,7 @@ import { ErrorCode, HordeError } from '../errors.js';
 import { ErrorTally, classify, startRequest } from './outcome.js';
 import type { CapacityResult, LoadTarget } from './types.js';
 
+/** Options of `measureCapacity` and of `LoadTestOptions.capacityRun`. */
 export interface CapacityOptions {
   /** Requests in flight. Default 32. */
   concurrency?: number;
@@ -21,6 +22,11 @@ export interface CapacityOptions {
 const BUCKET_MS = 100;
 const WINDOW_MS = 1000;
 
+/**
+ * Measures the target's capacity closed-loop: `concurrency` requests in flight (each sent as soon
+ * as the one before settles) for `durationMs`; the rate is the best one-second window of
+ * completions. Leaves throttling as it is. Rejects with HORDE_LOADTEST_NO_CAPACITY when nothing completed.
+ */
 export async function measureCapacity(target: LoadTarget, options: CapacityOptions = {}): Promise<CapacityResult> {
   const concurrency = options.concurrency ?? 32;
   const durationMs = options.durationMs ?? 3000;

@@ -4,8 +4,11 @@
 // left out: it holds the transition).
 import type { CapacityResult, PhaseResult, StepStats, TargetCheck } from './types.js';
 
+/** The offered load, as a multiple of capacity, at and above which the targets are checked (5). */
 export const TARGET_MULTIPLE = 5;
+/** Canary target: the canary p99 at TARGET_MULTIPLE stays within this many times the phase's idle canary p99 (2). */
 export const CANARY_LIMIT_X_IDLE = 2;
+/** Goodput target: completions per second at TARGET_MULTIPLE stay at or above this share of the capacity (0.9). */
 export const GOODPUT_SHARE_OF_PEAK = 0.9;
 
 function stepsAtTarget(phase: PhaseResult): StepStats[] {
@@ -22,6 +25,11 @@ export function figuresAtTarget(phase: PhaseResult): { goodputPerS: number; cana
   return { goodputPerS: completed / seconds, canaryP99Ms: canaries.length === 0 ? null : Math.max(...canaries) };
 }
 
+/**
+ * Checks the targets on each phase with throttling on, over the steady seconds of its steps at or
+ * above TARGET_MULTIPLE: canary p99 and goodput, two checks a phase. A check that cannot be
+ * evaluated (no such step, no canary samples) has `pass: null` and says why in `note`.
+ */
 export function checkTargets(capacity: CapacityResult, phases: readonly PhaseResult[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const phase of phases) {

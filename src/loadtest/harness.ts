@@ -21,10 +21,13 @@ import { Sampler } from './sampler.js';
 import { buildSchedule, scheduleDurationMs, type ScheduleOptions } from './schedule.js';
 import type { CapacityResult, LoadTarget, LoadTestResult, PhaseResult, ScheduleStep } from './types.js';
 
+/** Options of `runLoadTest`; a bad one rejects it with HORDE_INVALID_OPTION naming the option, before any load. */
 export interface LoadTestOptions {
   /** Completed requests per second to build the schedule on. Default: measured (`capacityRun`). */
   capacity?: number;
+  /** The closed-loop run that measures capacity when `capacity` is not given (throttling off). Default 32 in flight for 3,000 ms. */
   capacityRun?: CapacityOptions;
+  /** The steps of each phase. Default: 8 steps of 5,000 ms from 0.1x to 5x capacity. */
   schedule?: ScheduleOptions;
   /** Run the schedule with throttling on, then off, and report both. Default false. */
   compare?: boolean;

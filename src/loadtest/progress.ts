@@ -5,8 +5,11 @@ import type { LiveStats } from './driver.js';
 
 /** Where progress goes: a writable stream (`isTTY` decides bar or lines). */
 export interface ProgressStream {
+  /** Writes a chunk of text; the return value (back pressure) is ignored. */
   write(chunk: string): boolean;
+  /** True: one bar redrawn in place (every 250 ms); otherwise plain lines, at most one a second. */
   isTTY?: boolean;
+  /** The terminal's width in characters; the bar line is cut to fit. Default 120. */
   columns?: number;
 }
 

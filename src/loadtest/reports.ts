@@ -4,11 +4,13 @@ import { dirname, join } from 'node:path';
 import { renderHtmlReport } from './report-html.js';
 import type { LoadTestResult } from './types.js';
 
+/** Writes `result` to `file` as indented JSON (every figure, histograms included), creating its directory; replaces an existing file. */
 export async function writeJsonReport(result: LoadTestResult, file: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
 }
 
+/** Writes the self-contained HTML report of `result` (`renderHtmlReport`) to `file`, creating its directory; replaces an existing file. */
 export async function writeHtmlReport(result: LoadTestResult, file: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, renderHtmlReport(result));

@@ -2,6 +2,7 @@
 import { invalidOption } from '../errors.js';
 import type { ScheduleStep } from './types.js';
 
+/** Options of `buildSchedule` and of `LoadTestOptions.schedule`; a bad one throws HORDE_INVALID_OPTION naming it (`schedule.stepMs`, ...). */
 export interface ScheduleOptions {
   /** Multiples of capacity, one per step. Default: a geometric ramp from `from` to `to`. */
   multiples?: number[];

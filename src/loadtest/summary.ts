@@ -68,6 +68,7 @@ export function formatCheck(check: TargetCheck): string {
   return `${verdict} [${check.phase}] ${check.name}:${figures} ${check.note}`;
 }
 
+/** The run as text for a terminal: capacity, a table of the steps with the phases side by side, each phase's totals and node peaks, and the target checks. */
 export function formatSummary(result: LoadTestResult): string {
   const c = result.capacity;
   const capacity = c.measured

@@ -7,6 +7,7 @@
 
 import { Down, Exit, type Context, type Process } from './types.js';
 
+/** The built-in kind that answers every message with the message itself, at once (the gateway's latency probe). */
 export const CANARY_KIND = 'horde.canary';
 
 export class Canary implements Process {

@@ -28,6 +28,7 @@
 
 import { ErrorCode, HordeError } from '../errors.js';
 
+/** The shard of the node's main thread (0xffff): `node.self` lives there; no executor has this number. */
 export const MAIN_SHARD = 0xffff;
 /** The poller worker's endpoint (timers). */
 export const POLLER_SHARD = 0xfffe;
@@ -47,9 +48,17 @@ const SMALL_SERIAL = 0x7fffffff;
 
 declare const acceptsBrand: unique symbol;
 
+/**
+ * The address of a process: a plain `{node, shard, serial}` value that can travel inside messages,
+ * across threads and nodes. Compare pids with `samePid`, not `===`. `M` is the message type the
+ * process accepts (compile time only).
+ */
 export interface Pid<M = unknown> {
+  /** The node's number in its cluster (option `nodeId`, 1..65535); 0 on a node without a cluster. */
   readonly node: number;
+  /** The executor that owns the process (0-based), or MAIN_SHARD and the other threads' endpoints. */
   readonly shard: number;
+  /** A non-negative safe integer, never reused on its shard while the node runs (a restarted node starts over). */
   readonly serial: number;
   /** Compile-time only: the messages this process accepts. */
   readonly [acceptsBrand]?: M;
@@ -62,6 +71,7 @@ export function pid<M = unknown>(node: number, shard: number, serial: number): P
   return { node, shard, serial };
 }
 
+/** True when `value` has the shape of a pid (u16 node and shard, non-negative safe integer serial): for checking what arrives in messages. */
 export function isPid(value: unknown): value is Pid {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
@@ -77,6 +87,7 @@ export function isPid(value: unknown): value is Pid {
   );
 }
 
+/** True when `a` and `b` address the same process (pids are values: two copies are not `===`). */
 export function samePid(a: Pid, b: Pid): boolean {
   return a.serial === b.serial && a.shard === b.shard && a.node === b.node;
 }

@@ -21,38 +21,60 @@ import { ErrorCode, HordeError } from '../errors.js';
 import { samePid, type Pid } from './pid.js';
 import { Exit, type Context, type ExitReason, type Process, type SystemMessage } from './types.js';
 
+/** The built-in kind to spawn for a supervisor; its spawn argument is a `SupervisorSpec`. */
 export const SUPERVISOR_KIND = 'horde.supervisor';
 
+/**
+ * Which children restart when one ends: `'one_for_one'` only that one; `'one_for_all'` all of
+ * them (the others stopped in reverse start order first); `'rest_for_one'` it and those started
+ * after it.
+ */
 export type RestartStrategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
+/**
+ * When a child is restarted: `'permanent'` always; `'transient'` only after an abnormal exit (not
+ * 'normal' or 'shutdown'); `'temporary'` never.
+ */
 export type RestartPolicy = 'permanent' | 'transient' | 'temporary';
 
+/** One child of a supervisor: what to spawn and when to restart it. Children start in list order. */
 export interface ChildSpec {
   /** Names the child in `which_children` answers; unique within the supervisor. */
   id: string;
+  /** The process kind to spawn (from a behaviour module, or a built-in one). */
   kind: string;
+  /** The spawn argument handed to the kind's factory, at every (re)start. */
   args?: unknown;
+  /** Default `'permanent'`. */
   restart?: RestartPolicy;
   /** The shard to run on (default: the supervisor's). */
   shard?: number;
 }
 
+/** A supervisor's spawn argument; an invalid one fails the spawn with HORDE_INVALID_OPTION. */
 export interface SupervisorSpec {
+  /** How a child's end affects its siblings. */
   strategy: RestartStrategy;
-  /** Most restarts allowed within `periodMs`. Default 3. */
+  /** Most restarts allowed within `periodMs`; one more stops every child and the supervisor exits with 'max_restart_intensity'. Default 3. */
   intensity?: number;
-  /** Default 5000 ms. */
+  /** The sliding window `intensity` counts restarts in, in ms. Default 5000. */
   periodMs?: number;
+  /** Started in order when the supervisor starts, stopped in reverse. */
   children: ChildSpec[];
 }
 
 /** Ask a supervisor `{ type: 'which_children' }`; it replies with `ChildInfo[]` in start order. */
 export interface WhichChildren {
+  /** The request's tag; a supervisor ignores other messages. */
   type: 'which_children';
 }
 
+/** One child in a supervisor's answer to `which_children`. */
 export interface ChildInfo {
+  /** The child's `ChildSpec.id`. */
   id: string;
+  /** The running child, or undefined while it is not running (ended and not restarted). */
   pid: Pid | undefined;
+  /** Times this child has been restarted. */
   restarts: number;
 }
 
@@ -85,6 +107,10 @@ export function validateSupervisorSpec(spec: unknown): SupervisorSpec {
   return s as SupervisorSpec;
 }
 
+/**
+ * The process behind kind `horde.supervisor`. Spawn that kind with a `SupervisorSpec`, or return
+ * `new Supervisor(spec)` from a kind of your own to give a supervisor a fixed spec.
+ */
 export class Supervisor implements Process<WhichChildren> {
   private readonly strategy: RestartStrategy;
   private readonly intensity: number;
@@ -94,6 +120,7 @@ export class Supervisor implements Process<WhichChildren> {
   /** Children this supervisor stopped or replaced (bounded): their exits are expected. */
   private readonly former: Pid[] = [];
 
+  /** Validates `spec`; throws HORDE_INVALID_OPTION naming what is wrong. */
   constructor(spec: SupervisorSpec) {
     const valid = validateSupervisorSpec(spec);
     this.strategy = valid.strategy;
@@ -102,11 +129,13 @@ export class Supervisor implements Process<WhichChildren> {
     this.children = valid.children.map((childSpec) => ({ spec: childSpec, pid: undefined, restarts: 0 }));
   }
 
+  /** Traps exits and starts the children in order, each linked to the supervisor. */
   init(ctx: Context<WhichChildren>): void {
     ctx.trapExits(true);
     for (const child of this.children) this.start(child, ctx);
   }
 
+  /** Restarts children as their exits arrive; answers `which_children` with `ChildInfo[]` in start order. */
   receive(msg: WhichChildren | SystemMessage, ctx: Context<WhichChildren>): void {
     if (msg instanceof Exit) {
       this.childExited(msg, ctx);
@@ -117,6 +146,7 @@ export class Supervisor implements Process<WhichChildren> {
     }
   }
 
+  /** Stops every running child with 'shutdown', last started first. */
   terminate(_reason: ExitReason, ctx: Context<WhichChildren>): void {
     this.stopRange(0, ctx);
   }

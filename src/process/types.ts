@@ -34,13 +34,21 @@ const DOWN_BRAND = Symbol.for('horde.Down');
 
 /** Delivered to a process that traps exits when a linked process ends (or sends it an exit). */
 export class Exit {
+  /** Always `'EXIT'`, so a message union can be narrowed on `type`. */
   readonly type = 'EXIT';
+  /** Brand that makes `instanceof Exit` hold across copies of horde; always true. */
   readonly [EXIT_BRAND] = true;
+  /**
+   * Made by the runtime when it delivers an exit signal (and by tests that feed one to a process).
+   * @param from The linked process that ended, or the process that sent the exit signal.
+   * @param reason Why: its exit reason ('normal', 'shutdown', 'noconnection', an error record, ...).
+   */
   constructor(
     readonly from: Pid,
     readonly reason: ExitReason,
   ) {}
 
+  /** `instanceof Exit` tests the brand, so it holds for an Exit made by another copy of horde. */
   static [Symbol.hasInstance](value: unknown): boolean {
     return hasBrand(value, EXIT_BRAND);
   }
@@ -48,27 +56,40 @@ export class Exit {
 
 /** Delivered to a monitoring process when the monitored one ends (or never existed: 'noproc'). */
 export class Down {
+  /** Always `'DOWN'`, so a message union can be narrowed on `type`. */
   readonly type = 'DOWN';
+  /** Brand that makes `instanceof Down` hold across copies of horde; always true. */
   readonly [DOWN_BRAND] = true;
+  /**
+   * Made by the runtime when a monitored process ends (and by tests that feed one to a process).
+   * @param ref The monitor's reference, as `ctx.monitor` returned it.
+   * @param pid The monitored process.
+   * @param reason Its exit reason: 'noproc' when it did not exist, 'noconnection' when its node was lost.
+   */
   constructor(
     readonly ref: number,
     readonly pid: Pid,
     readonly reason: ExitReason,
   ) {}
 
+  /** `instanceof Down` tests the brand, so it holds for a Down made by another copy of horde. */
   static [Symbol.hasInstance](value: unknown): boolean {
     return hasBrand(value, DOWN_BRAND);
   }
 }
 
+/** The messages the runtime itself delivers: `Exit` (when trapping exits) and `Down` (when monitoring). */
 export type SystemMessage = Exit | Down;
 
 /** Who to answer and under which reference: keep it to reply after the current message. */
 export interface ReplyToken {
+  /** The process that asked. */
   readonly to: Pid;
+  /** The reference its answer must carry (0 for a message that was not an ask). */
   readonly ref: number;
 }
 
+/** Options of `ctx.spawn` (`node.spawn` takes `shard` only). */
 export interface SpawnOptions {
   /** Link the new process to its parent atomically at creation (spawn_link). */
   link?: boolean;
@@ -76,6 +97,11 @@ export interface SpawnOptions {
   shard?: number;
 }
 
+/**
+ * What a process may do, handed to `init`, `receive` and `terminate` (valid only during that call).
+ * Sends, spawns, links and the rest are recorded and carried out after the callback returns; a
+ * callback that throws sends nothing. `M` is the messages the process accepts.
+ */
 export interface Context<M = unknown> {
   /** This process. */
   readonly self: Pid<M>;
@@ -96,9 +122,11 @@ export interface Context<M = unknown> {
   spawn<T = unknown>(kind: string, args?: unknown, options?: SpawnOptions): Pid<T>;
   /** Links this process and `pid`: when one ends abnormally, the other gets an exit signal. */
   link(pid: Pid): void;
+  /** Removes the link with `pid`, on both sides; no link is no error. */
   unlink(pid: Pid): void;
   /** Watches `pid`; a `Down` message arrives when it ends. Returns the monitor's reference. */
   monitor(pid: Pid): number;
+  /** Stops the monitor `ref`: a DOWN for it that arrives later is dropped. Unknown refs are ignored. */
   demonitor(ref: number): void;
   /** Ends this process with `reason` (default 'normal') once this callback returns. */
   exit(reason?: ExitReason): void;
@@ -120,15 +148,24 @@ export interface Context<M = unknown> {
   compute(task: string, input: unknown): number;
 }
 
+/**
+ * A process: a state machine that runs one callback at a time on its executor thread and never
+ * waits or does I/O. `M` is the messages it accepts. A callback that throws crashes the process
+ * with the error as its exit reason.
+ */
 export interface Process<M = unknown> {
+  /** Runs once when the process starts, before its first message. */
   init?(ctx: Context<M>): void;
+  /** Handles one message: a user message, or an `Exit` or `Down` when it traps exits or monitors. */
   receive(msg: M | SystemMessage, ctx: Context<M>): void;
+  /** Runs once when the process ends, for any reason (`'kill'` too; not when its executor thread crashes); what it sends still goes out. */
   terminate?(reason: ExitReason, ctx: Context<M>): void;
 }
 
 /** A process kind: builds a fresh process from the spawn arguments. */
 export type ProcessFactory = (args: never) => Process<never>;
 
+/** A behaviour module's process kinds: kind name to factory (`horde.*` names are reserved). */
 export type Behaviours = Readonly<Record<string, ProcessFactory>>;
 
 /** Lists the process kinds of a behaviour module; export the result as `behaviours`. */
