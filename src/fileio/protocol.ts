@@ -13,11 +13,14 @@ export interface FileWorkerData {
   computeModules: string[];
   preload: string[];
   computeThreads: number;
+  ringCapacity: number;
 }
 
 export interface FileWorkerStatus extends FileServiceStatus {
   /** Answers that could not be delivered (requester's ring and overflow full, or unknown). */
   undeliverable: number;
+  /** Answers the way back could not carry (too large, or not encodable), sent as error answers instead. */
+  refusedAnswers: number;
 }
 
 export interface FileWorkerApi {

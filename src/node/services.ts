@@ -48,6 +48,7 @@ export function startFileWorker(topology: Topology, options: ResolvedOptions, ev
     computeModules: options.computeModules,
     preload: options.preload,
     computeThreads: options.computeThreads,
+    ringCapacity: options.ringCapacity,
   };
   return WorkerHandle.start<FileWorkerApi>({
     name: 'file worker',
