@@ -20,6 +20,7 @@ export type { InboundVisitor, WaitOptions, WaitResult } from './ring/inbound.js'
 export { startNode, HordeNode } from './node/node.js';
 export type { AskOptions, DownNotice, NodeStatus } from './node/node.js';
 export type { NodeOptions } from './node/options.js';
+export type { ServiceStatus } from './node/service-thread.js';
 
 export { MAIN_SHARD, formatPid, isPid, pidKey, samePid } from './process/pid.js';
 export type { MessageOf, Pid } from './process/pid.js';

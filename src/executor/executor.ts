@@ -45,7 +45,7 @@ import { Doorbell } from '../ring/doorbell.js';
 import { InboundRings } from '../ring/inbound.js';
 import type { RingHandle } from '../ring/ring.js';
 import { pumpedEndpoint } from '../internal/control-endpoint.js';
-import { mainIndex, participantOf } from '../participant/participants.js';
+import { mainIndex, participantOf, serviceAt } from '../participant/participants.js';
 import { NodePressure } from '../internal/node-pressure.js';
 import { nowMs, useClockOffset } from '../internal/clock.js';
 import { Outbound, SendResult } from '../participant/outbound.js';
@@ -255,6 +255,10 @@ export class Executor {
           this.inbound.replace(this.positions[index]!, inbound);
           // Processes parked on the old ring's overflow (dropped with it) run again.
           this.shard.resume(index);
+          // A replaced service lost what it held: answered or sent again here, in the same step
+          // as the switch, so nothing is answered twice or left out.
+          const service = serviceAt(this.data.shards, index);
+          if (service !== undefined) this.shard.serviceLost(service);
         }),
       collectGarbage: () => {
         const gc = (globalThis as { gc?: () => void }).gc;

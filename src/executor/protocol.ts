@@ -60,7 +60,10 @@ export type ControlResult<T> = { ok: true; value: T } | { ok: false; error: Wire
 export interface ExecutorApi {
   spawn(pid: Pid, kind: string, args: unknown): ControlResult<null>;
   status(): ExecutorStatus;
-  /** Participant `index` was replaced: use these rings to and from it from now on. */
+  /**
+   * Participant `index` was replaced: use these rings to and from it from now on. For a service
+   * thread this also answers its unanswered requests and starts the timers again (Shard.serviceLost).
+   */
   replaceRings(index: number, inbound: RingHandle, outbound: RingHandle): ControlResult<null>;
   /** Every process of `shard` is gone: fire links and monitors on them with `reason`. */
   shardLost(shard: number, reason: ExitReason): ControlResult<null>;

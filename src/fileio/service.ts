@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import type { FileStat, IoReply, IoRequest, LogReadAnswer } from '../process/io.js';
+import { SERVICES, serviceNamed } from '../process/services.js';
 import { workerEntry } from '../internal/worker-url.js';
 import { atomicReplace } from './atomic.js';
 import { DEFAULT_READ_RECORDS, DurableLog } from './log.js';
@@ -203,7 +204,8 @@ function bytesOf(data: Uint8Array | string): Uint8Array {
   return typeof data === 'string' ? new TextEncoder().encode(data) : data;
 }
 
-const OPS = new Set(['read', 'write', 'append', 'fsync', 'replace', 'stat', 'list', 'remove', 'logAppend', 'logRead', 'compute']);
+/** The ops this service serves: its entry in the service list. */
+const OPS = new Set<string>(SERVICES[serviceNamed('fileio')]!.ops);
 
 function isCount(value: unknown): boolean {
   return value === undefined || (Number.isSafeInteger(value) && (value as number) >= 1);

@@ -2,7 +2,8 @@
  * Entry of the file I/O worker thread. It lives on its event loop (its work is asynchronous file
  * system calls and the piscina pool): an AsyncEndpoint reads requests from every participant's
  * ring and writes each answer back to the requester's participant; comlink on the control port
- * (whose listener also keeps the thread alive) answers status, replaceRings and stop.
+ * (whose listener also keeps the thread alive) answers the service API (status, replaceRings,
+ * stop, and the `fail` test hook).
  *
  * Every request gets one answer. An answer the way back cannot carry (larger than a ring record,
  * or a compute result no codec can encode) is replaced by an error answer with that error's code
@@ -13,25 +14,28 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Signal, type Envelope } from '../codec/envelope.js';
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import type { IoReply } from '../process/io.js';
-import { FILEIO_SHARD, pid as makePid, type Pid } from '../process/pid.js';
+import type { Pid } from '../process/pid.js';
+import { servicePid } from '../process/services.js';
 import { Doorbell } from '../ring/doorbell.js';
 import { maxPayloadFor } from '../ring/ring.js';
 import { AsyncEndpoint } from '../participant/async-endpoint.js';
 import { portEndpoint } from '../internal/control-endpoint.js';
 import { participantOf } from '../participant/participants.js';
+import { stallThread, type ServiceWorkerData } from '../participant/service-protocol.js';
 import { FileService } from './service.js';
-import type { FileWorkerApi, FileWorkerData } from './protocol.js';
+import type { FileWorkerApi } from './protocol.js';
 
-const data = workerData as FileWorkerData & { controlPort: MessagePort };
+const data = workerData as ServiceWorkerData & { controlPort: MessagePort };
 const port = parentPort!;
-const self = makePid(data.node, FILEIO_SHARD, 0);
+const self = servicePid(data.node, data.service);
+const { settings } = data;
 const service = new FileService({
-  dataDir: data.dataDir,
-  computeModules: data.computeModules,
-  preload: data.preload,
-  computeThreads: data.computeThreads,
+  dataDir: settings.dataDir,
+  computeModules: settings.computeModules,
+  preload: settings.preload,
+  computeThreads: settings.computeThreads,
   // A quarter of what one ring record carries: a default read's answer fits with room to spare.
-  readBytes: Math.floor(maxPayloadFor(data.ringCapacity) / 4),
+  readBytes: Math.floor(maxPayloadFor(settings.ringCapacity) / 4),
 });
 let undeliverable = 0;
 let refusedAnswers = 0;
@@ -89,6 +93,10 @@ const api: FileWorkerApi = {
     await service.close();
     await endpoint.close();
     setImmediate(() => data.controlPort.close());
+  },
+  fail: (stallMs, code) => {
+    stallThread(stallMs);
+    process.exit(code);
   },
 };
 expose(api, portEndpoint(data.controlPort));

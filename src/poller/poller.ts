@@ -20,29 +20,16 @@ import type { MessagePort } from 'node:worker_threads';
 import { Signal, decodeEnvelope } from '../codec/envelope.js';
 import { errorToWire, type WireError } from '../errors.js';
 import type { TimerRequest } from '../process/io.js';
-import { POLLER_SHARD, pid as makePid, type Pid } from '../process/pid.js';
+import type { Pid } from '../process/pid.js';
+import { servicePid } from '../process/services.js';
 import { Doorbell } from '../ring/doorbell.js';
 import { InboundRings } from '../ring/inbound.js';
-import type { RingHandle } from '../ring/ring.js';
 import { pumpedEndpoint } from '../internal/control-endpoint.js';
 import { participantOf } from '../participant/participants.js';
 import { nowMs, useClockOffset } from '../internal/clock.js';
 import { Outbound, SendResult } from '../participant/outbound.js';
+import { stallThread, type ServiceApi, type ServiceWorkerData } from '../participant/service-protocol.js';
 import { TimerWheel, type TimerId } from './wheel.js';
-
-export interface PollerWorkerData {
-  node: number;
-  /** Number of executors; the main thread is participant `shards`, this poller `shards + 1`. */
-  shards: number;
-  bell: SharedArrayBuffer;
-  /** The status block; its Int32 slot 0 is the control sequence (see executor/protocol.ts). */
-  status: SharedArrayBuffer;
-  inbound: (RingHandle | undefined)[];
-  outbound: (RingHandle | undefined)[];
-  overflowLimit: number;
-  /** The node clock's epoch offset (src/internal/clock.ts). */
-  clockOffset: number;
-}
 
 export interface PollerStatus {
   timers: number;
@@ -57,10 +44,8 @@ export interface PollerStatus {
   lastError?: WireError;
 }
 
-export interface PollerApi {
+export interface PollerApi extends ServiceApi {
   status(): PollerStatus;
-  /** Participant `index` was replaced: use these rings to and from it from now on. */
-  replaceRings(index: number, inbound: RingHandle, outbound: RingHandle): void;
   stop(): void;
 }
 
@@ -72,7 +57,7 @@ interface Timer {
 }
 
 export class Poller {
-  private readonly data: PollerWorkerData;
+  private readonly data: ServiceWorkerData;
   private readonly wheel: TimerWheel<Timer>;
   private readonly ids = new Map<number, TimerId>();
   private readonly inbound: InboundRings;
@@ -87,11 +72,11 @@ export class Poller {
   private lastError: WireError | undefined;
   private stopped = false;
 
-  constructor(data: PollerWorkerData, controlPort: MessagePort) {
+  constructor(data: ServiceWorkerData, controlPort: MessagePort) {
     this.data = data;
     useClockOffset(data.clockOffset);
     this.wheel = new TimerWheel<Timer>({ startMs: nowMs() });
-    this.self = makePid(data.node, POLLER_SHARD, 0);
+    this.self = servicePid(data.node, data.service);
     this.control = new Int32Array(data.status, 0, 1);
     this.inbound = new InboundRings(new Doorbell(data.bell), (_ring, _kind, bytes, offset, length) => this.onRecord(bytes, offset, length));
     data.inbound.forEach((handle, participant) => {
@@ -108,6 +93,10 @@ export class Poller {
       },
       stop: () => {
         this.stopped = true;
+      },
+      fail: (stallMs, code) => {
+        stallThread(stallMs);
+        process.exit(code);
       },
     };
     expose(api, endpoint.endpoint);

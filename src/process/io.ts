@@ -88,3 +88,13 @@ export interface TimerRequest {
   repeat: boolean;
   message: unknown;
 }
+
+/**
+ * Moves a repeating timer's `dueMs` past a fire delivered at `now`: to the first time after `now`
+ * on its schedule (due, due + period, ...). Its owner keeps it there, so that a replacement poller
+ * gets the timer due at its next fire not yet delivered.
+ */
+export function advanceRepeat(request: TimerRequest, now: number): void {
+  const { dueMs, delayMs } = request;
+  if (dueMs <= now) request.dueMs = dueMs + (Math.floor((now - dueMs) / delayMs) + 1) * delayMs;
+}

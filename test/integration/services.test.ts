@@ -89,13 +89,13 @@ describe('timers', () => {
     const n = await node();
     const client = await n.spawn<TimerClientMsg>('timer-client');
     await n.ask(client, { type: 'start', ms: 60_000, repeat: true });
-    await eventually(async () => (await n.status()).poller.timers === 1);
+    await eventually(async () => (await n.status()).services.poller!.timers === 1);
     const crashes: { reason: { code: string } }[] = [];
     n.on('processCrashed', (detail: { reason: { code: string } }) => crashes.push(detail));
     n.send(client, { type: 'bad-timer' });
     await eventually(() => crashes.length === 1);
     expect(crashes[0]!.reason.code).toBe(ErrorCode.INVALID_TIMER);
-    await eventually(async () => (await n.status()).poller.timers === 0);
+    await eventually(async () => (await n.status()).services.poller!.timers === 0);
   });
 
   it('drives the node’s periodic ticks through the same wheel', async () => {
@@ -205,7 +205,7 @@ describe('file I/O', () => {
     const client = await n.spawn<IoRequest>('io-client');
     expect(await io(n, client, { op: 'compute', task: 'cycle', input: null })).toMatchObject({ ok: false, error: { code: ErrorCode.UNENCODABLE_MESSAGE } });
     expect(await io(n, client, { op: 'compute', task: 'square', input: 3 })).toMatchObject({ ok: true, value: 9 });
-    expect((await n.status()).fileWorker.refusedAnswers).toBe(1);
+    expect((await n.status()).services.fileio!.refusedAnswers).toBe(1);
     expect(crashes).toEqual([]);
   });
 
