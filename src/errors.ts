@@ -106,8 +106,14 @@ export const ErrorCode = {
   LOADTEST_NO_CAPACITY: 'HORDE_LOADTEST_NO_CAPACITY',
   /** A pid allocator (an executor incarnation, the main thread) has used every serial it can make unique. */
   SERIALS_EXHAUSTED: 'HORDE_SERIALS_EXHAUSTED',
-  /** A worker thread exited before it answered a control call (an executor that crashed). */
+  /**
+   * A worker thread exited before it answered: a control call to an executor that crashed, or an
+   * io or compute request whose service thread died (it is restarted; the request may or may not
+   * have been carried out).
+   */
   WORKER_EXITED: 'HORDE_WORKER_EXITED',
+  /** A service thread of the node died more often than its restart intensity allows: the node stops. */
+  RESTART_INTENSITY: 'HORDE_RESTART_INTENSITY',
 } as const;
 
 /** One of the `ErrorCode` strings (`'HORDE_TIMEOUT'`, ...). */

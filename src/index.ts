@@ -27,6 +27,7 @@ export type { JsonValue } from './cluster/wire-check.js';
 export type { PollerStatus } from './poller/poller.js';
 export type { FileWorkerStatus } from './fileio/protocol.js';
 export type { FileServiceStatus } from './fileio/service.js';
+export type { ServiceStatus } from './node/service-thread.js';
 
 export { MAIN_SHARD, formatPid, isPid, pidKey, samePid } from './process/pid.js';
 export type { MessageOf, Pid } from './process/pid.js';

@@ -1,17 +1,15 @@
 /**
- * Executor: the loop of one executor worker thread. It owns one Shard and moves envelopes between
- * the shard and the rings.
+ * Executor: one executor worker thread. It owns one Shard and moves envelopes between the shard
+ * and the rings, as the work of a ParticipantLoop (src/participant/loop.ts), which publishes,
+ * moves overflow, pumps control messages, spins and parks around it.
  *
- * One pass of the loop:
+ * The executor's part of one pass:
  *   1. poll every inbound ring fairly (InboundRings: round-robin, POLL_BUDGET records per ring),
  *      decoding each envelope into the shard (user messages to mailboxes, signals to its queue);
  *   2. run up to TURNS_PER_PASS process turns (each at most the shard's budget of messages);
- *   3. publish what the turns wrote to outbound rings (one store per ring per pass);
- *   4. move overflow back into rings that have room, and resume the processes that waited on them;
- *   5. if a control message waits, pump it and yield to the event loop once (see protocol.ts);
- *   6. if nothing was done, spin, then park on the doorbell until a ring, a freed ring or a
- *      control message wakes it.
- * Steps 1-2 alternate, so neither a flood on the rings nor a busy process starves the other.
+ * then the loop publishes what the turns wrote, moves overflow back and resumes the processes
+ * that waited on it (`drained`), and parks when the shard has nothing left. Steps 1-2 alternate,
+ * so neither a flood on the rings nor a busy process starves the other.
  *
  * A full ring never blocks the loop (two executors waiting on each other would deadlock): the
  * envelope goes to Outbound's bounded overflow and the sender stops being run until it drains.
@@ -33,7 +31,6 @@
  * it.
  */
 
-import { expose } from 'comlink';
 import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import { RECORD_ENVELOPES, decodeEnvelope, malformedRun } from '../codec/envelope.js';
@@ -41,14 +38,12 @@ import { walkEnvelopes } from '../codec/envelope-header.js';
 import { errorToWire } from '../errors.js';
 import type { Pid } from '../process/pid.js';
 import type { Behaviours, ExitReason } from '../process/types.js';
-import { Doorbell } from '../ring/doorbell.js';
-import { InboundRings } from '../ring/inbound.js';
 import type { RingHandle } from '../ring/ring.js';
-import { pumpedEndpoint } from '../internal/control-endpoint.js';
-import { mainIndex, participantOf } from '../participant/participants.js';
+import { mainIndex, participantOf, serviceAt } from '../participant/participants.js';
+import { ParticipantLoop } from '../participant/loop.js';
 import { NodePressure } from '../internal/node-pressure.js';
 import { nowMs, useClockOffset } from '../internal/clock.js';
-import { Outbound, SendResult } from '../participant/outbound.js';
+import { SendResult, type Outbound } from '../participant/outbound.js';
 import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
 import { Shard, ROUTE_ACCEPTED, type ShardHost } from './shard.js';
 import type { Signal } from '../codec/envelope.js';
@@ -71,30 +66,24 @@ export interface ExecutorEvents {
 export class Executor {
   readonly shard: Shard;
   private readonly data: ExecutorWorkerData;
-  private readonly inbound: InboundRings;
+  private readonly loop: ParticipantLoop;
+  /** The loop's outbound rings (the hot path of every send). */
   private readonly outbound: Outbound;
   private readonly pressure: NodePressure;
   private pressureEpoch: number;
   /** Nodes some sender here is parked on (their blocked id is NODE_BLOCK_BASE + node). */
   private readonly parkedOnNodes = new Set<number>();
-  private readonly control: Int32Array;
   private readonly status: Float64Array;
   private readonly kindIndex: Map<string, number>;
-  private readonly pump: () => void;
-  /** Reader index in `inbound` of each participant's ring. */
-  private readonly positions: number[] = [];
   private readonly events: ExecutorEvents;
-  private controlSeen = 0;
   private lastKind = '';
   private lastKindIndex = -1;
   private deadLetters = 0;
-  private stopped = false;
 
   constructor(data: ExecutorWorkerData, behaviours: Behaviours, controlPort: MessagePort, events: ExecutorEvents) {
     this.data = data;
     this.events = events;
     useClockOffset(data.clockOffset);
-    this.control = new Int32Array(data.status, 0, 2);
     this.status = new Float64Array(data.status);
     this.status[StatusSlot.RUNNING_SERIAL] = -1;
     this.status[StatusSlot.SPAWNER_ID] = data.spawnerId;
@@ -107,43 +96,38 @@ export class Executor {
       budget: data.budget,
       mailboxLimit: data.mailboxLimit,
     });
-    this.inbound = new InboundRings(new Doorbell(data.bell), (_ring, kind, bytes, offset, length) => this.onRecord(kind, bytes, offset, length));
-    data.inbound.forEach((handle, participant) => {
-      if (handle !== undefined) this.positions[participant] = this.inbound.add(handle);
-    });
-    this.outbound = new Outbound(data.outbound, data.overflowLimit, { index: mainIndex(data.shards), localNode: data.node });
+    const runs = { index: mainIndex(data.shards), localNode: data.node };
+    this.loop = new ParticipantLoop(data, controlPort, (kind, bytes, offset, length) => this.onRecord(kind, bytes, offset, length), runs);
+    this.outbound = this.loop.outbound;
     this.pressure = new NodePressure(data.nodePressure);
     this.pressureEpoch = this.pressure.epoch;
-    const control = pumpedEndpoint(controlPort);
-    this.pump = control.pump;
-    expose(this.api(), control.endpoint);
+    this.loop.expose(this.api());
   }
 
   /** Runs passes until a control message or a stop; see the design note for one pass. */
   run(): void {
-    const inbound = this.inbound;
+    const loop = this.loop;
     const shard = this.shard;
-    const outbound = this.outbound;
-    const ready = (): boolean => this.controlPending() || outbound.canFlush() || this.pressureChanged();
-    const resume = (index: number): void => shard.resume(index);
-    for (;;) {
-      if (this.pressureChanged()) this.resumeNodes();
-      const polled = inbound.poll(POLL_BUDGET);
-      const handled = shard.runTurns(TURNS_PER_PASS, performance.now() + PASS_MS);
-      outbound.publish();
-      this.status[StatusSlot.PIDS_ALLOCATED] = shard.pidsAllocated;
-      if (outbound.congested) outbound.flushOverflow(resume);
-      if (this.controlPending()) {
-        this.pumpControl();
-        if (!this.stopped) setImmediate(() => this.run());
-        return;
-      }
-      if (polled === 0 && handled === 0 && !shard.hasWork()) {
+    loop.run({
+      spin: this.data.spin,
+      pass: () => {
+        if (this.pressureChanged()) this.resumeNodes();
+        const polled = loop.poll(POLL_BUDGET);
+        const handled = shard.runTurns(TURNS_PER_PASS, performance.now() + PASS_MS);
+        return polled !== 0 || handled !== 0;
+      },
+      published: () => {
+        this.status[StatusSlot.PIDS_ALLOCATED] = shard.pidsAllocated;
+      },
+      drained: (index) => shard.resume(index),
+      hasWork: () => shard.hasWork(),
+      parkMs: () => {
         this.status[StatusSlot.RUNNING_SERIAL] = -1;
         const giveUp = shard.nextSpawnWaitDeadline();
-        inbound.waitForWork({ spin: this.data.spin, ready, timeoutMs: giveUp === Number.POSITIVE_INFINITY ? undefined : Math.max(1, giveUp - nowMs()) });
-      }
-    }
+        return giveUp === Number.POSITIVE_INFINITY ? undefined : Math.max(1, giveUp - nowMs());
+      },
+      ready: () => this.pressureChanged(),
+    });
   }
 
   private host(): ShardHost {
@@ -227,15 +211,6 @@ export class Executor {
     this.shard.deliver(envelope.signal, envelope.to, envelope.from, envelope.ref, envelope.payload);
   }
 
-  private controlPending(): boolean {
-    return Atomics.load(this.control, StatusSlot.CONTROL_SEQ) !== this.controlSeen;
-  }
-
-  private pumpControl(): void {
-    this.controlSeen = Atomics.load(this.control, StatusSlot.CONTROL_SEQ);
-    this.pump();
-  }
-
   private api(): ExecutorApi {
     const attempt = (action: () => void): ControlResult<null> => {
       try {
@@ -251,10 +226,13 @@ export class Executor {
       status: () => this.statusReport(),
       replaceRings: (index: number, inbound: RingHandle, outbound: RingHandle) =>
         attempt(() => {
-          this.deadLetters += this.outbound.replace(index, outbound);
-          this.inbound.replace(this.positions[index]!, inbound);
+          this.deadLetters += this.loop.replaceRings(index, inbound, outbound);
           // Processes parked on the old ring's overflow (dropped with it) run again.
           this.shard.resume(index);
+          // A replaced service lost what it held: answered or sent again here, in the same step
+          // as the switch, so nothing is answered twice or left out.
+          const service = serviceAt(this.data.shards, index);
+          if (service !== undefined) this.shard.serviceLost(service);
         }),
       collectGarbage: () => {
         const gc = (globalThis as { gc?: () => void }).gc;
@@ -266,7 +244,7 @@ export class Executor {
       stop: () =>
         attempt(() => {
           this.shard.stopAll('shutdown');
-          this.stopped = true;
+          this.loop.stop();
         }),
     };
   }

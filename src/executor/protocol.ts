@@ -11,6 +11,7 @@
  */
 
 import type { WireError } from '../errors.js';
+import { CONTROL_SEQ_SLOT } from '../participant/loop.js';
 import type { Pid } from '../process/pid.js';
 import type { ExitReason } from '../process/types.js';
 import type { RingHandle } from '../ring/ring.js';
@@ -60,7 +61,10 @@ export type ControlResult<T> = { ok: true; value: T } | { ok: false; error: Wire
 export interface ExecutorApi {
   spawn(pid: Pid, kind: string, args: unknown): ControlResult<null>;
   status(): ExecutorStatus;
-  /** Participant `index` was replaced: use these rings to and from it from now on. */
+  /**
+   * Participant `index` was replaced: use these rings to and from it from now on. For a service
+   * thread this also answers its unanswered requests and starts the timers again (Shard.serviceLost).
+   */
   replaceRings(index: number, inbound: RingHandle, outbound: RingHandle): ControlResult<null>;
   /** Every process of `shard` is gone: fire links and monitors on them with `reason`. */
   shardLost(shard: number, reason: ExitReason): ControlResult<null>;
@@ -75,8 +79,8 @@ export interface ExecutorApi {
 
 /** Float64 slots of an executor's status block (written by the executor, read by the main thread). */
 export const StatusSlot = {
-  /** Int32 view: bumped by the main thread when a control message waits. */
-  CONTROL_SEQ: 0,
+  /** Int32 view: bumped by the main thread when a control message waits (see ParticipantLoop). */
+  CONTROL_SEQ: CONTROL_SEQ_SLOT,
   /** Float64 view from here on. Turns started so far (the watchdog's heartbeat). */
   TURNS: 1,
   /** Serial of the pid whose turn is running, or -1 between turns. */

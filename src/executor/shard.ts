@@ -35,8 +35,9 @@
  */
 
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
-import { FILEIO_SHARD, POLLER_SHARD, SerialAllocator, pid as makePid, pidKey, type Pid } from '../process/pid.js';
-import { IoResult, type IoReply, type IoRequest, type TimerOptions, type TimerRequest } from '../process/io.js';
+import { SerialAllocator, pid as makePid, pidKey, type Pid } from '../process/pid.js';
+import { SERVICES, TIMER_SERVICE, serviceForOp, serviceOfShard, servicePid } from '../process/services.js';
+import { IoResult, advanceRepeat, type IoReply, type IoRequest, type TimerOptions, type TimerRequest } from '../process/io.js';
 import { Down, Exit, type Behaviours, type Context, type ExitReason, type Process, type ReplyToken, type SpawnOptions } from '../process/types.js';
 import { NO_SLOTS, mailboxBase, mailboxClear, mailboxDrop, mailboxFrom, mailboxMessage, mailboxPush, mailboxRef, type Mailbox } from './mailbox.js';
 import { ProcessTable } from './process-table.js';
@@ -181,8 +182,11 @@ type SlotState = (typeof SlotState)[keyof typeof SlotState];
 class SlotExtras {
   /** Messages ahead of the mailbox: Exit, Down and timer messages. */
   system: unknown[] | undefined = undefined;
-  /** Pending timers: ref → whether it repeats. */
-  timers: Map<number, boolean> | undefined = undefined;
+  /**
+   * Pending timers: ref → its request, whose `dueMs` is kept at the next fire not yet delivered
+   * (so a replacement poller gets them due when they were due; see serviceLost).
+   */
+  timers: Map<number, TimerRequest> | undefined = undefined;
   links: Map<string, Pid> | undefined = undefined;
   /** Monitors this process holds: ref → watched pid. */
   monitors: Map<number, Pid> | undefined = undefined;
@@ -211,6 +215,8 @@ export interface ShardStats {
   blockedProcesses: number;
   /** Envelopes for processes whose spawn is still on its way here (see spawn-wait.ts). */
   awaitingSpawn: number;
+  /** Io and compute requests of this shard's processes not answered yet. */
+  pendingIo: number;
   messagesHandled: number;
   spawned: number;
   crashed: number;
@@ -238,9 +244,10 @@ export class Shard {
   private readonly spawnWait: SpawnWait;
   private readonly blocked: Slot[] = [];
   private readonly context: ShardContext;
-  /** This node's poller and file worker endpoints. */
-  private readonly poller: Pid;
-  private readonly fileio: Pid;
+  /** This node's service endpoints, in SERVICES order (src/process/services.ts). */
+  private readonly services: Pid[];
+  /** Io requests sent and not answered yet, per service: ref → requester. */
+  private readonly ioPending: Map<number, Pid>[];
 
   /** The slot whose callback is running (effects are recorded for it). */
   private current: Slot | undefined;
@@ -275,8 +282,8 @@ export class Shard {
     this.refs = new SerialAllocator(options.spawnerId);
     this.spawnWait = new SpawnWait(options.spawnerId, options.spawnFloors);
     this.context = new ShardContext(this);
-    this.poller = makePid(this.node, POLLER_SHARD, 0);
-    this.fileio = makePid(this.node, FILEIO_SHARD, 0);
+    this.services = SERVICES.map((_, service) => servicePid(this.node, service));
+    this.ioPending = SERVICES.map(() => new Map<number, Pid>());
   }
 
   // ---- entry points for the host -------------------------------------------------------------
@@ -396,6 +403,30 @@ export class Shard {
     this.drainSignals();
   }
 
+  /**
+   * Service `service` (its index in SERVICES) was replaced: its thread died. The io requests it had
+   * not answered get an IoResult with HORDE_WORKER_EXITED, and if it held the timers every timer
+   * of this shard's processes is started again on the replacement, due when it was due (a
+   * repeating one at its next fire not yet delivered; one that came due meanwhile fires at once).
+   */
+  serviceLost(service: number): void {
+    const endpoint = this.services[service]!;
+    const pending = this.ioPending[service]!;
+    const message = `the ${SERVICES[service]!.name} thread exited before it answered`;
+    for (const [ref, requester] of pending) {
+      const slot = this.table.get(requester.serial);
+      if (slot === undefined || slot.state === SlotState.DEAD) continue;
+      this.enqueue(slot, new IoResult(ref, false, undefined, errorToWire(new HordeError(ErrorCode.WORKER_EXITED, message))), endpoint, 0);
+    }
+    pending.clear();
+    if (service !== TIMER_SERVICE) return;
+    for (const slot of this.table.values()) {
+      const timers = slot.extras?.timers;
+      if (timers === undefined || slot.state === SlotState.DEAD) continue;
+      for (const [ref, request] of timers) this.emit(Signal.TIMER, endpoint, this.pidOf(slot), ref, request);
+    }
+  }
+
   /** Ends every process (terminate runs, links and monitors fire) with `reason`. */
   stopAll(reason: ExitReason): void {
     for (const slot of this.table.all()) this.end(slot, reason);
@@ -420,6 +451,7 @@ export class Shard {
       queuedMessages,
       blockedProcesses: this.blocked.length,
       awaitingSpawn: this.spawnWait.size,
+      pendingIo: this.ioPending.reduce((sum, pending) => sum + pending.size, 0),
       messagesHandled: this.messagesHandled,
       spawned: this.spawned,
       crashed: this.crashedCount,
@@ -705,19 +737,36 @@ export class Shard {
           break;
         case Op.TIMER_START: {
           const request = values[i] as TimerRequest;
-          (extrasOf(slot).timers ??= new Map()).set(refs[i]!, request.repeat);
-          this.emit(Signal.TIMER, this.poller, this.pidOf(slot), refs[i]!, request);
+          (extrasOf(slot).timers ??= new Map()).set(refs[i]!, request);
+          this.emit(Signal.TIMER, this.services[TIMER_SERVICE]!, this.pidOf(slot), refs[i]!, request);
           break;
         }
         case Op.TIMER_CANCEL:
-          if (slot.extras?.timers?.delete(refs[i]!) === true) this.emit(Signal.TIMER_CANCEL, this.poller, this.pidOf(slot), refs[i]!, undefined);
+          if (slot.extras?.timers?.delete(refs[i]!) === true) this.emit(Signal.TIMER_CANCEL, this.services[TIMER_SERVICE]!, this.pidOf(slot), refs[i]!, undefined);
           break;
         case Op.IO:
-          this.emit(Signal.IO, this.fileio, this.pidOf(slot), refs[i]!, values[i]);
+          this.request(slot, refs[i]!, values[i]);
           break;
       }
     }
     this.discardOutbox();
+  }
+
+  /**
+   * An io request goes to the service that serves its op, and is remembered until answered (see
+   * serviceLost); one whose op no service serves is answered here at once.
+   */
+  private request(slot: Slot, ref: number, request: unknown): void {
+    const self = this.pidOf(slot);
+    const op = (request as { op?: unknown } | null | undefined)?.op;
+    const service = serviceForOp(op);
+    if (service === undefined) {
+      const error = new HordeError(ErrorCode.INVALID_IO_REQUEST, `io request: unknown op ${typeof op === 'string' ? JSON.stringify(op) : typeof op}`);
+      this.enqueue(slot, new IoResult(ref, false, undefined, errorToWire(error)), undefined, 0);
+      return;
+    }
+    this.emit(Signal.IO, this.services[service]!, self, ref, request);
+    this.ioPending[service]!.set(ref, self);
   }
 
   private send(slot: Slot, to: Pid, message: unknown, ref: number): void {
@@ -751,6 +800,12 @@ export class Shard {
     const congested = this.host.route(signal, to, from, ref, payload);
     const sender = this.current;
     if (congested !== ROUTE_ACCEPTED && sender !== undefined && sender.state !== SlotState.DEAD) sender.blockedOn = congested;
+  }
+
+  /** Forgets an answered io request; false when none waits for this answer. */
+  private ioAnswered(from: Pid | undefined, ref: number): boolean {
+    const service = from === undefined ? undefined : serviceOfShard(from.shard);
+    return service !== undefined && this.ioPending[service]!.delete(ref);
   }
 
   private isLocal(target: Pid): boolean {
@@ -797,6 +852,11 @@ export class Shard {
   }
 
   private handleSignal(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void {
+    if (signal === Signal.IO_REPLY && !this.ioAnswered(from, ref)) {
+      // Already answered here: its service was replaced (serviceLost).
+      this.host.deadLetter(signal, to, from, payload);
+      return;
+    }
     if (signal === Signal.SPAWN) {
       const request = payload as SpawnRequest;
       if (this.table.has(to.serial)) {
@@ -842,9 +902,10 @@ export class Shard {
       case Signal.TIMER_FIRE: {
         // Only timers the process still holds: a cancel that crossed the fire in flight wins.
         const timers = slot.extras?.timers;
-        const repeat = timers?.get(ref);
-        if (repeat === undefined) break;
-        if (!repeat) timers!.delete(ref);
+        const request = timers?.get(ref);
+        if (request === undefined) break;
+        if (!request.repeat) timers!.delete(ref);
+        else advanceRepeat(request, this.host.now());
         this.deliverSystem(slot, payload);
         break;
       }
@@ -951,7 +1012,7 @@ export class Shard {
       }
       if (extras.timers !== undefined && extras.timers.size > 0) {
         // Timers die with their process: one cancel for all of them.
-        this.emit(Signal.TIMER_CANCEL, this.poller, self, 0, [...extras.timers.keys()]);
+        this.emit(Signal.TIMER_CANCEL, this.services[TIMER_SERVICE]!, self, 0, [...extras.timers.keys()]);
         extras.timers = undefined;
       }
       extras.system = undefined;

@@ -82,9 +82,10 @@
  * - `maxQueuedBytes` (default 64 MiB): bytes (headers included) waiting for the next batch; an
  *   append past it is refused with HORDE_OVERLOADED and nothing of it is written. So one batch is
  *   at most that big, and the memory held by waiting appends is bounded.
- * - Reads: `maxRecords` (default 1,024) and `maxBytes` of payload (default 1 MiB) per call; the
- *   first record is returned even when it alone is larger than `maxBytes`, so a reader always
- *   makes progress.
+ * - Reads: `maxRecords` (default 1,024) and `maxBytes` of payload (default 1 MiB) per call, each
+ *   record counting `perRecordBytes` (default 0) besides its payload, so a caller can bound what
+ *   the answer takes on its way (the file worker counts its framing); the first record is returned
+ *   even when it alone is larger than `maxBytes`, so a reader always makes progress.
  * - A sparse index of record offsets, one entry per 64 KiB of log, checks read offsets: at most
  *   64 KiB of headers are read to tell whether an offset is a record boundary (none for 0, the
  *   end, and the recent `nextOffset`s readers pass back). Its memory is 8 bytes per 64 KiB.
@@ -328,17 +329,19 @@ export class DurableLog {
   /**
    * Reads acknowledged records starting at `fromOffset`, which must be a record boundary (0, an
    * offset `append` returned, a `nextOffset`, or `endOffset`): anything else is HORDE_INVALID_OFFSET.
-   * A record that fails its checksum rejects the read with HORDE_LOG_CORRUPT.
+   * A record that fails its checksum rejects the read with HORDE_LOG_CORRUPT. Each record counts
+   * its payload plus `perRecordBytes` against `maxBytes`.
    */
-  read(fromOffset: number, maxRecords = DEFAULT_READ_RECORDS, maxBytes = DEFAULT_READ_BYTES): Promise<LogReadResult> {
+  read(fromOffset: number, maxRecords = DEFAULT_READ_RECORDS, maxBytes = DEFAULT_READ_BYTES, perRecordBytes = 0): Promise<LogReadResult> {
     if (this.closing !== undefined) return Promise.reject(closedError(this.path, 'read'));
     if (!Number.isInteger(maxRecords) || maxRecords < 1) return Promise.reject(optionError('maxRecords', 'a positive integer', maxRecords));
     if (!Number.isInteger(maxBytes) || maxBytes < 1) return Promise.reject(optionError('maxBytes', 'a positive integer', maxBytes));
+    if (!Number.isInteger(perRecordBytes) || perRecordBytes < 0) return Promise.reject(optionError('perRecordBytes', 'an integer >= 0', perRecordBytes));
     const end = this.committedEnd;
     if (!Number.isInteger(fromOffset) || fromOffset < 0 || fromOffset > end) {
       return Promise.reject(new HordeError(ErrorCode.INVALID_OFFSET, `log ${this.path}: offset ${String(fromOffset)} is outside the acknowledged log [0, ${end}]`));
     }
-    const reading = this.readRecords(fromOffset, end, maxRecords, maxBytes);
+    const reading = this.readRecords(fromOffset, end, maxRecords, maxBytes, perRecordBytes);
     this.reads.add(reading);
     const forget = (): void => {
       this.reads.delete(reading);
@@ -440,7 +443,7 @@ export class DurableLog {
     this.recentNext = (this.recentNext + 1) % RECENT_BOUNDARIES;
   }
 
-  private async readRecords(from: number, end: number, maxRecords: number, maxBytes: number): Promise<LogReadResult> {
+  private async readRecords(from: number, end: number, maxRecords: number, maxBytes: number, perRecordBytes: number): Promise<LogReadResult> {
     if (from === end) return { records: [], nextOffset: end };
     if (!(await this.isBoundary(from, end))) {
       throw new HordeError(ErrorCode.INVALID_OFFSET, `log ${this.path}: offset ${from} is not the start of a record`);
@@ -449,15 +452,15 @@ export class DurableLog {
     let window: Buffer = Buffer.alloc(0);
     let windowStart = from;
     let pos = from;
-    let payloadBytes = 0;
+    let countedBytes = 0;
     // Reads windows of at most READ_WINDOW bytes (or one whole record), no larger than what the
     // caller's limits can still take, never past the acknowledged end.
     const load = async (atLeast: number): Promise<void> => {
-      const budget = maxBytes - payloadBytes + LOG_HEADER_BYTES * (maxRecords - records.length);
+      const budget = maxBytes - countedBytes + LOG_HEADER_BYTES * (maxRecords - records.length);
       window = await this.readAt(pos, Math.min(end - pos, Math.max(atLeast, Math.min(READ_WINDOW, budget))));
       windowStart = pos;
     };
-    while (pos < end && records.length < maxRecords && payloadBytes < maxBytes) {
+    while (pos < end && records.length < maxRecords && countedBytes < maxBytes) {
       if (pos + LOG_HEADER_BYTES > windowStart + window.length) await load(LOG_HEADER_BYTES);
       if (pos + LOG_HEADER_BYTES > windowStart + window.length) {
         throw this.corrupt(pos, `the log holds ${end - pos} bytes where a record header should be`);
@@ -469,12 +472,12 @@ export class DurableLog {
       if (length > this.maxRecordBytes || frameEnd > end) {
         throw this.corrupt(pos, `its header claims ${length} bytes, beyond the acknowledged log`);
       }
-      if (records.length > 0 && payloadBytes + length > maxBytes) break;
+      if (records.length > 0 && countedBytes + length + perRecordBytes > maxBytes) break;
       if (frameEnd > windowStart + window.length) await load(LOG_HEADER_BYTES + length);
       const at = pos - windowStart + LOG_HEADER_BYTES;
       if (crc32c(window, at, length) !== dataCrc) throw this.corrupt(pos, 'its payload fails its checksum');
       records.push({ offset: pos, data: new Uint8Array(window.buffer, window.byteOffset + at, length) });
-      payloadBytes += length;
+      countedBytes += length + perRecordBytes;
       pos = frameEnd;
     }
     this.rememberBoundary(pos);

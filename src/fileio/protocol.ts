@@ -1,28 +1,16 @@
-// What the main thread and the file worker say to each other: start data and the control API.
-import type { RingHandle } from '../ring/ring.js';
+// What the main thread hears from the file worker: its status and its control API (the service API).
+import type { ServiceApi } from '../participant/service-protocol.js';
 import type { FileServiceStatus } from './service.js';
-
-export interface FileWorkerData {
-  node: number;
-  shards: number;
-  bell: SharedArrayBuffer;
-  inbound: (RingHandle | undefined)[];
-  outbound: (RingHandle | undefined)[];
-  overflowLimit: number;
-  dataDir: string | undefined;
-  computeModules: string[];
-  preload: string[];
-  computeThreads: number;
-}
 
 export interface FileWorkerStatus extends FileServiceStatus {
   /** Answers that could not be delivered (requester's ring and overflow full, or unknown). */
   undeliverable: number;
+  /** Answers the way back could not carry (too large, or not encodable), sent as error answers instead. */
+  refusedAnswers: number;
 }
 
-export interface FileWorkerApi {
+export interface FileWorkerApi extends ServiceApi {
   status(): FileWorkerStatus;
-  replaceRings(index: number, inbound: RingHandle, outbound: RingHandle): void;
   /** Closes every log and the compute pool; the worker then exits. */
   stop(): Promise<void>;
 }

@@ -10,7 +10,10 @@
  *
  * Bounds: at most MAX_IN_FLIGHT requests are being served at once; more are answered at once with
  * HORDE_OVERLOADED. Paths are confined to the data directory (paths.ts); without a data
- * directory, file and log requests are answered with HORDE_NO_DATA_DIR.
+ * directory, file and log requests are answered with HORDE_NO_DATA_DIR. A `logRead` answer is
+ * bounded by records and by bytes (`maxBytes`, default `readBytes`: each record counts its payload
+ * and LOG_READ_RECORD_BYTES of framing), so it fits the ring back to the requester; the answer
+ * says where to read on.
  */
 
 import { Piscina } from 'piscina';
@@ -18,14 +21,17 @@ import { appendFile, mkdir, open, readFile, readdir, rm, stat, writeFile } from 
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
-import type { FileStat, IoReply, IoRequest } from '../process/io.js';
+import type { FileStat, IoReply, IoRequest, LogReadAnswer } from '../process/io.js';
+import { SERVICES, serviceNamed } from '../process/services.js';
 import { workerEntry } from '../internal/worker-url.js';
 import { atomicReplace } from './atomic.js';
-import { DurableLog } from './log.js';
+import { DEFAULT_READ_RECORDS, DurableLog } from './log.js';
 import { resolveInDataDir } from './paths.js';
 import type { ComputeJob, ComputeOutcome } from './compute-task.js';
 
 export const MAX_IN_FLIGHT = 4096;
+/** What each record of a `logRead` answer counts against `maxBytes` besides its payload: its offset and tags. */
+export const LOG_READ_RECORD_BYTES = 64;
 const LOG_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const COMPUTE_ENTRY = workerEntry(import.meta.url, './compute-task.js');
 
@@ -34,6 +40,8 @@ export interface FileServiceOptions {
   computeModules: string[];
   preload: string[];
   computeThreads: number;
+  /** The default `maxBytes` of a `logRead`. */
+  readBytes: number;
 }
 
 export interface FileServiceStatus {
@@ -102,8 +110,12 @@ export class FileService {
         return this.compute(request.task, request.input);
       case 'logAppend':
         return (await this.log(request.log)).append(bytesOf(request.record));
-      case 'logRead':
-        return (await this.log(request.log)).read(request.offset, request.maxRecords);
+      case 'logRead': {
+        const log = await this.log(request.log);
+        const read = await log.read(request.offset, request.maxRecords ?? DEFAULT_READ_RECORDS, request.maxBytes ?? this.options.readBytes, LOG_READ_RECORD_BYTES);
+        const answer: LogReadAnswer = { records: read.records, nextOffset: read.nextOffset, endOffset: log.endOffset };
+        return answer;
+      }
       default:
         return this.file(request);
     }
@@ -192,7 +204,12 @@ function bytesOf(data: Uint8Array | string): Uint8Array {
   return typeof data === 'string' ? new TextEncoder().encode(data) : data;
 }
 
-const OPS = new Set(['read', 'write', 'append', 'fsync', 'replace', 'stat', 'list', 'remove', 'logAppend', 'logRead', 'compute']);
+/** The ops this service serves: its entry in the service list. */
+const OPS = new Set<string>(SERVICES[serviceNamed('fileio')]!.ops);
+
+function isCount(value: unknown): boolean {
+  return value === undefined || (Number.isSafeInteger(value) && (value as number) >= 1);
+}
 
 /** Checks the shape of a request that arrived from another thread. */
 function validate(request: unknown): IoRequest {
@@ -207,7 +224,11 @@ function validate(request: unknown): IoRequest {
   } else if (r.op === 'logAppend' || r.op === 'logRead') {
     if (typeof r.log !== 'string') fail('"log" must be a string');
     if (r.op === 'logAppend' && !(typeof r.record === 'string' || r.record instanceof Uint8Array)) fail('"record" must be a string or Uint8Array');
-    if (r.op === 'logRead' && !(Number.isSafeInteger(r.offset) && (r.offset as number) >= 0)) fail('"offset" must be an integer >= 0');
+    if (r.op === 'logRead') {
+      if (!(Number.isSafeInteger(r.offset) && (r.offset as number) >= 0)) fail('"offset" must be an integer >= 0');
+      if (!isCount(r.maxRecords)) fail('"maxRecords" must be an integer >= 1');
+      if (!isCount(r.maxBytes)) fail('"maxBytes" must be an integer >= 1');
+    }
   } else {
     if (typeof r.path !== 'string') fail('"path" must be a string');
     if ((r.op === 'write' || r.op === 'append' || r.op === 'replace') && !(typeof r.data === 'string' || r.data instanceof Uint8Array)) {

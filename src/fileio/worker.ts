@@ -2,30 +2,43 @@
  * Entry of the file I/O worker thread. It lives on its event loop (its work is asynchronous file
  * system calls and the piscina pool): an AsyncEndpoint reads requests from every participant's
  * ring and writes each answer back to the requester's participant; comlink on the control port
- * (whose listener also keeps the thread alive) answers status, replaceRings and stop.
+ * (whose listener also keeps the thread alive) answers the service API (status, replaceRings,
+ * stop, and the `fail` test hook).
+ *
+ * Every request gets one answer. An answer the way back cannot carry (larger than a ring record,
+ * or a compute result no codec can encode) is replaced by an error answer with that error's code
+ * (counted in `refusedAnswers`), never thrown into the event loop, which would end the thread.
  */
 import { expose } from 'comlink';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Signal, type Envelope } from '../codec/envelope.js';
-import { errorToWire } from '../errors.js';
-import { FILEIO_SHARD, pid as makePid } from '../process/pid.js';
+import { ErrorCode, HordeError, errorToWire } from '../errors.js';
+import type { IoReply } from '../process/io.js';
+import type { Pid } from '../process/pid.js';
+import { servicePid } from '../process/services.js';
 import { Doorbell } from '../ring/doorbell.js';
+import { maxPayloadFor } from '../ring/ring.js';
 import { AsyncEndpoint } from '../participant/async-endpoint.js';
 import { portEndpoint } from '../internal/control-endpoint.js';
 import { participantOf } from '../participant/participants.js';
+import { stallThread, type ServiceWorkerData } from '../participant/service-protocol.js';
 import { FileService } from './service.js';
-import type { FileWorkerApi, FileWorkerData } from './protocol.js';
+import type { FileWorkerApi } from './protocol.js';
 
-const data = workerData as FileWorkerData & { controlPort: MessagePort };
+const data = workerData as ServiceWorkerData & { controlPort: MessagePort };
 const port = parentPort!;
-const self = makePid(data.node, FILEIO_SHARD, 0);
+const self = servicePid(data.node, data.service);
+const { settings } = data;
 const service = new FileService({
-  dataDir: data.dataDir,
-  computeModules: data.computeModules,
-  preload: data.preload,
-  computeThreads: data.computeThreads,
+  dataDir: settings.dataDir,
+  computeModules: settings.computeModules,
+  preload: settings.preload,
+  computeThreads: settings.computeThreads,
+  // A quarter of what one ring record carries: a default read's answer fits with room to spare.
+  readBytes: Math.floor(maxPayloadFor(settings.ringCapacity) / 4),
 });
 let undeliverable = 0;
+let refusedAnswers = 0;
 
 const endpoint = new AsyncEndpoint(new Doorbell(data.bell), data.inbound, data.outbound, data.overflowLimit, {
   envelope: (envelope) => serve(envelope),
@@ -41,20 +54,49 @@ function serve(envelope: Envelope): void {
     undeliverable++;
     return;
   }
-  void service.handle(payload).then((reply) => {
-    const index = participantOf(from, data.node, data.shards);
-    const sent = index !== undefined && endpoint.send(index, { signal: Signal.IO_REPLY, to: from, from: self, ref, payload: reply });
-    if (!sent) undeliverable++;
-  });
+  service.handle(payload).then(
+    (reply) => answer(from, ref, reply),
+    (error: unknown) => answer(from, ref, { ok: false, error: errorToWire(error) }),
+  );
+}
+
+/** Sends `reply` to the requester; one that cannot be carried goes as an error answer instead. */
+function answer(to: Pid, ref: number, reply: IoReply): void {
+  const index = participantOf(to, data.node, data.shards);
+  if (index === undefined) {
+    undeliverable++;
+    return;
+  }
+  const envelope = { signal: Signal.IO_REPLY, to, from: self, ref, payload: reply };
+  try {
+    if (!endpoint.send(index, envelope)) undeliverable++;
+    return;
+  } catch (error) {
+    refusedAnswers++;
+    const code = error instanceof HordeError ? error.code : ErrorCode.UNKNOWN;
+    const why = error instanceof Error ? error.message : String(error);
+    envelope.payload = { ok: false, error: errorToWire(new HordeError(code, `the answer cannot be sent back: ${why}`)) };
+  }
+  try {
+    if (!endpoint.send(index, envelope)) undeliverable++;
+  } catch (error) {
+    // An error answer is small and plain: this is a bug, reported rather than thrown.
+    undeliverable++;
+    port.postMessage({ type: 'malformed', error: errorToWire(error) });
+  }
 }
 
 const api: FileWorkerApi = {
-  status: () => ({ ...service.status(), undeliverable }),
+  status: () => ({ ...service.status(), undeliverable, refusedAnswers }),
   replaceRings: (index, inbound, outbound) => endpoint.replace(index, inbound, outbound),
   stop: async () => {
     await service.close();
     await endpoint.close();
     setImmediate(() => data.controlPort.close());
+  },
+  fail: (stallMs, code) => {
+    stallThread(stallMs);
+    process.exit(code);
   },
 };
 expose(api, portEndpoint(data.controlPort));

@@ -15,6 +15,11 @@
  * monitors on the lost processes with 'executor_crashed' (supervisors restart them); the main
  * thread settles its own asks and monitors on that shard the same way.
  *
+ * Service threads (src/process/services.ts) are ServiceThreads (service-thread.ts), replaced when
+ * they die within a restart intensity; past it the node reports 'nodeFailed' and stops.
+ * Replacements (of executors and services) change the topology one at a time (`changeTopology`),
+ * so a thread started by one always gets the rings the others switched to.
+ *
  * Watchdog: every longReceiveMs/2 the main thread reads each executor's heartbeat; a turn whose
  * heartbeat has not moved for longReceiveMs is reported once (event `longReceive`, counted in
  * status()) with the pid and kind, at no cost to the executors' hot path.
@@ -26,31 +31,31 @@
  * cluster's directory and `whereis` answers from it.
  *
  * Events (EventEmitter): 'processCrashed', 'longReceive', 'executorCrashed', 'serviceCrashed',
- * 'malformed', 'clusterConnection', 'clusterMember'. With no listener, each is written to stderr (cluster
+ * 'nodeFailed', 'malformed', 'clusterConnection', 'clusterMember'. With no listener, each is written to stderr (cluster
  * member state changes only when `HORDE_DEBUG` is set), so nothing is silent.
  */
 
 import { EventEmitter } from 'node:events';
 import { ErrorCode, HordeError, errorFromWire, isWireError } from '../errors.js';
 import { Signal, decodeEnvelope } from '../codec/envelope.js';
-import { MAIN_SHARD, MAIN_SPAWNER, POLLER_SHARD, SerialAllocator, formatPid, isPid, pid as makePid, type Pid } from '../process/pid.js';
+import { MAIN_SHARD, MAIN_SPAWNER, SerialAllocator, formatPid, isPid, pid as makePid, type Pid } from '../process/pid.js';
+import { SERVICES, TIMER_SERVICE, servicePid } from '../process/services.js';
 import type { ExitReason, SpawnOptions } from '../process/types.js';
-import type { ControlResult, ExecutorStatus } from '../executor/protocol.js';
+import type { ControlResult, ExecutorApi, ExecutorStatus } from '../executor/protocol.js';
+import type { Remote } from 'comlink';
 import type { RingHandle } from '../ring/ring.js';
 import type { Envelope } from '../codec/envelope.js';
 import { heartbeat, spawnerProgress, startExecutor, type ExecutorHandle } from './executor-handle.js';
 import type { SpawnFloors } from '../executor/spawn-wait.js';
-import { ringData, startFileWorker, startPoller } from './services.js';
+import { ServiceThread, type ServiceCrash, type ServiceStatus, type ServiceThreadHost } from './service-thread.js';
 import { WorkerHandle } from './worker-handle.js';
-import { fileioIndex, mainIndex, participantCount, participantOf, participantOfShard, pollerIndex } from '../participant/participants.js';
-import type { PollerApi, PollerStatus } from '../poller/poller.js';
-import type { FileWorkerApi, FileWorkerStatus } from '../fileio/protocol.js';
+import { mainIndex, participantCount, participantOf, participantOfShard, serviceAt } from '../participant/participants.js';
 import { mkdir } from 'node:fs/promises';
 import { clockOffset, nowMs } from '../internal/clock.js';
-import type { TimerRequest } from '../process/io.js';
+import { advanceRepeat, type TimerRequest } from '../process/io.js';
 import { AsyncEndpoint } from '../participant/async-endpoint.js';
 import { resolveOptions, type NodeOptions, type ResolvedOptions } from './options.js';
-import { Topology } from './topology.js';
+import { Topology, ringData } from './topology.js';
 import { ClusterServer, type ClusterStatus, type MemberStatus } from '../cluster/cluster.js';
 import { encodeEnvelopeToBytes } from '../codec/envelope.js';
 import { answerToMissing, answerToMissingAt, countEnvelopes, forEachEnvelope, isDeadLetterWhenMissing, isDeadLetterWhenMissingAt, shardAt } from '../codec/envelope-header.js';
@@ -80,8 +85,8 @@ export interface NodeStatus {
   executorRestarts: number;
   /** Envelopes the main thread holds per participant while that ring is full. */
   mainOverflow: number[];
-  poller: PollerStatus;
-  fileWorker: FileWorkerStatus;
+  /** Each service thread by name (`poller`, `fileio`): its own figures and its restarts. */
+  services: Record<string, ServiceStatus>;
   /** The cluster server's view (undefined for a standalone node). */
   cluster: ClusterStatus | undefined;
 }
@@ -98,6 +103,12 @@ interface MainMonitor {
   onDown(notice: DownNotice): void;
 }
 
+/** A `node.every` tick: its callback, and its timer request (kept due at its next tick, for a replacement poller). */
+interface Tick {
+  tick: () => void;
+  request: TimerRequest;
+}
+
 const STOP_GRACE_MS = 10_000;
 /** `post`'s last argument for node.send and node.ask. */
 const REFUSE_IF_CONGESTED = true;
@@ -107,15 +118,19 @@ export class HordeNode extends EventEmitter {
   private readonly options: ResolvedOptions;
   private readonly topology: Topology;
   private readonly executors: ExecutorHandle[] = [];
-  private poller: WorkerHandle<PollerApi> | undefined;
-  private fileWorker: WorkerHandle<FileWorkerApi> | undefined;
+  /** One per entry of SERVICES, in that order. */
+  private readonly services: ServiceThread[];
+  /** The last topology change (a replacement); the next one starts after it. */
+  private topologyChange: Promise<unknown> = Promise.resolve();
+  /** Why the node stopped itself, if it did ('nodeFailed'). */
+  private failure: HordeError | undefined;
   private readonly endpoint: AsyncEndpoint;
   private readonly serials = new SerialAllocator(MAIN_SPAWNER);
   private readonly asks = new Map<number, PendingAsk>();
   /** Which peers are congested, shared with the executors (their senders to them wait). */
   private readonly nodePressure = new NodePressure();
   private readonly monitors = new Map<number, MainMonitor>();
-  private readonly ticks = new Map<number, () => void>();
+  private readonly ticks = new Map<number, Tick>();
   private readonly names = new Map<string, { pid: Pid; cancel: () => void }>();
   private readonly watchdog: NodeJS.Timeout;
   private readonly stalls = new Map<number, { turns: number; serial: number; since: number; reported: boolean }>();
@@ -157,6 +172,7 @@ export class HordeNode extends EventEmitter {
     );
     this.watchdog = setInterval(() => this.checkHeartbeats(), Math.max(5, Math.floor(options.longReceiveMs / 2)));
     this.watchdog.unref();
+    this.services = SERVICES.map((_, service) => new ServiceThread(service, this.serviceHost()));
   }
 
   /** @internal */
@@ -165,14 +181,7 @@ export class HordeNode extends EventEmitter {
     if (resolved.dataDir !== undefined) await mkdir(resolved.dataDir, { recursive: true });
     const node = new HordeNode(resolved);
     try {
-      const serviceEvents = {
-        malformed: (error: unknown) => node.report('malformed', error),
-        exited: (name: string, code: number, error: Error | undefined) => {
-          if (node.state === 'running') node.report('serviceCrashed', { name, code, error });
-        },
-      };
-      node.poller = await startPoller(node.topology, node.options, serviceEvents);
-      node.fileWorker = await startFileWorker(node.topology, node.options, serviceEvents);
+      for (const service of node.services) await service.start();
       for (let shard = 0; shard < node.options.executors; shard++) node.executors.push(await node.startExecutor(shard));
     } catch (error) {
       await node.stop();
@@ -263,9 +272,9 @@ export class HordeNode extends EventEmitter {
       throw new HordeError(ErrorCode.INVALID_TIMER, `every: period must be a finite number of ms > 0; got ${String(ms)}`);
     }
     const ref = this.serials.next();
-    const poller = makePid(this.options.nodeId, POLLER_SHARD, 0);
-    this.ticks.set(ref, tick);
+    const poller = servicePid(this.options.nodeId, TIMER_SERVICE);
     const request: TimerRequest = { dueMs: nowMs() + ms, delayMs: ms, repeat: true, message: null };
+    this.ticks.set(ref, { tick, request });
     this.post(Signal.TIMER, poller, ref, request);
     return () => {
       if (this.ticks.delete(ref) && this.state === 'running') this.postQuietly(Signal.TIMER_CANCEL, poller, ref, undefined);
@@ -356,14 +365,12 @@ export class HordeNode extends EventEmitter {
 
   async status(): Promise<NodeStatus> {
     this.assertRunning();
-    const [executors, poller, fileWorker] = await Promise.all([
+    const [executors, services] = await Promise.all([
       Promise.all(this.executors.map((_, shard) => this.executorStatus(shard))),
-      this.poller!.api.status(),
-      this.fileWorker!.api.status(),
+      Promise.all(this.services.map((service) => service.status())),
     ]);
     return {
-      poller,
-      fileWorker,
+      services: Object.fromEntries(this.services.map((service, i) => [service.name, services[i]!])),
       executors,
       deadLetters: this.deadLetters + executors.reduce((sum, e) => sum + e.deadLetters, 0),
       pendingAsks: this.asks.size,
@@ -411,22 +418,19 @@ export class HordeNode extends EventEmitter {
     // Executors first (their processes' terminate may still start timers or file requests), then
     // the service threads. A worker exits right after answering stop, and its answer may be lost
     // with the closing port, so the exit itself is what we wait for.
-    await Promise.all(this.executors.map((executor) => this.stopWorker(executor, () => WorkerHandle.unwrap(executor.api.stop()))));
-    const poller = this.poller;
-    const fileWorker = this.fileWorker;
-    await Promise.all([
-      poller === undefined ? undefined : this.stopWorker(poller, () => poller.api.stop()),
-      fileWorker === undefined ? undefined : this.stopWorker(fileWorker, () => fileWorker.api.stop()),
-    ]);
+    const failed = (error: unknown): void => this.report('serviceCrashed', error);
+    await Promise.all(this.executors.map((executor) => executor.shutDown((api) => WorkerHandle.unwrap(api.stop()), STOP_GRACE_MS, failed)));
+    await Promise.all(this.services.map((service) => service.stop(failed)));
     await this.endpoint.close();
     this.state = 'stopped';
   }
 
-  private async stopWorker(handle: WorkerHandle<unknown>, stop: () => Promise<unknown>): Promise<void> {
-    stop().catch((error: unknown) => this.report('serviceCrashed', error));
-    const grace = new Promise<'late'>((resolve) => setTimeout(resolve, STOP_GRACE_MS, 'late').unref());
-    if ((await Promise.race([handle.exited, grace])) === 'late') await handle.worker.terminate();
-    await handle.exited;
+  /** Test hook: service thread `name` stops serving for `stallMs` (its rings fill), then exits with `code`, as a crash would. */
+  failServiceThread(name: string, stallMs = 0, code = 70): void {
+    this.assertRunning();
+    const service = this.services.find((each) => each.name === name);
+    if (service === undefined) throw new HordeError(ErrorCode.INVALID_OPTION, `failServiceThread: no service thread "${name}" (${SERVICES.map((each) => each.name).join(', ')})`);
+    service.fail(stallMs, code);
   }
 
   /**
@@ -590,7 +594,10 @@ export class HordeNode extends EventEmitter {
       return;
     }
     if (signal === Signal.TIMER_FIRE) {
-      this.ticks.get(ref)?.();
+      const tick = this.ticks.get(ref);
+      if (tick === undefined) return;
+      advanceRepeat(tick.request, nowMs());
+      tick.tick();
       return;
     }
     if (signal === Signal.EXIT || signal === Signal.SPAWN) return;
@@ -650,7 +657,7 @@ export class HordeNode extends EventEmitter {
           if (this.state !== 'running') return;
           this.report('executorCrashed', { shard, code, error });
           if (!this.options.restartExecutors) return;
-          const replacing = this.replaceExecutor(shard);
+          const replacing = this.changeTopology(() => this.replaceExecutor(shard));
           this.replacing.set(shard, replacing);
           const settled = (): void => {
             if (this.replacing.get(shard) === replacing) this.replacing.delete(shard);
@@ -679,16 +686,10 @@ export class HordeNode extends EventEmitter {
       this.report('executorCrashed', { shard, code: -1, error });
       return;
     }
-    const shards = this.options.executors;
-    const rings = (other: number): [RingHandle, RingHandle] => [topology.rings[shard]![other]!, topology.rings[other]![shard]!];
-    this.endpoint.replace(shard, ...rings(mainIndex(shards)));
-    const others = this.executors.map((executor, index) => ({ executor, index })).filter(({ index }) => index !== shard);
-    await Promise.all([
-      ...others.map(({ executor, index }) => WorkerHandle.unwrap(executor.api.replaceRings(shard, ...rings(index)))),
-      this.poller!.api.replaceRings(shard, ...rings(pollerIndex(shards))),
-      this.fileWorker!.api.replaceRings(shard, ...rings(fileioIndex(shards))),
-    ]);
-    await Promise.all(others.map(({ executor }) => WorkerHandle.unwrap(executor.api.shardLost(shard, 'executor_crashed'))));
+    await this.switchRings(shard);
+    await Promise.all(
+      this.executors.filter((_, index) => index !== shard).map((executor) => this.callExecutor(executor, (api) => api.shardLost(shard, 'executor_crashed'))),
+    );
     // Only this node's pids on that shard: a remote node's shard of the same number is unaffected.
     const lost = (target: Pid): boolean => target.shard === shard && target.node === this.options.nodeId;
     for (const [ref, monitor] of [...this.monitors]) {
@@ -697,6 +698,67 @@ export class HordeNode extends EventEmitter {
     for (const [ref, ask] of [...this.asks]) {
       if (lost(ask.target)) this.fireDown(ref, ask.target, 'executor_crashed');
     }
+  }
+
+  /** Runs `change` (a replacement) once the topology changes queued before it have finished. */
+  private changeTopology<T>(change: () => Promise<T>): Promise<T> {
+    const next = this.topologyChange.then(change, change);
+    this.topologyChange = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Participant `index` has new rings (its thread was replaced): every other participant switches
+   * to them. A replaced service's requests are answered by the executors that sent them (see
+   * Executor.replaceRings); a replaced poller gets the main thread's ticks again.
+   */
+  private async switchRings(index: number): Promise<void> {
+    const topology = this.topology;
+    const shards = this.options.executors;
+    const rings = (other: number): [RingHandle, RingHandle] => [topology.rings[index]![other]!, topology.rings[other]![index]!];
+    this.endpoint.replace(index, ...rings(mainIndex(shards)));
+    if (serviceAt(shards, index) === TIMER_SERVICE) this.restartTicks();
+    await Promise.all([
+      ...this.executors.map((executor, shard) => (shard === index ? undefined : this.callExecutor(executor, (api) => api.replaceRings(index, ...rings(shard))))),
+      ...this.services.map((service) => (service.index === index ? undefined : service.replaceRings(index, ...rings(service.index)))),
+    ]);
+  }
+
+  /** A control call to an executor inside a topology change: one that died meanwhile is replaced by a later change. */
+  private async callExecutor(executor: ExecutorHandle, invoke: (api: Remote<ExecutorApi>) => Promise<ControlResult<null>>): Promise<void> {
+    try {
+      await WorkerHandle.unwrap(executor.call(invoke));
+    } catch (error) {
+      if (!WorkerHandle.exitedFirst(error)) throw error;
+    }
+  }
+
+  /** The timer service was replaced: every `node.every` tick starts again on it, due at its next tick. */
+  private restartTicks(): void {
+    const poller = servicePid(this.options.nodeId, TIMER_SERVICE);
+    for (const [ref, { request }] of this.ticks) this.postQuietly(Signal.TIMER, poller, ref, request);
+  }
+
+  private serviceHost(): ServiceThreadHost {
+    return {
+      topology: this.topology,
+      options: this.options,
+      running: () => this.state === 'running',
+      now: nowMs,
+      change: (change) => this.changeTopology(change),
+      switchRings: (index) => this.switchRings(index),
+      crashed: (crash: ServiceCrash) => this.report('serviceCrashed', crash),
+      gaveUp: (error) => this.fail(error),
+      malformed: (error) => this.report('malformed', error),
+    };
+  }
+
+  /** The node cannot go on (a service thread keeps dying): reported as 'nodeFailed', then stopped. */
+  private fail(error: HordeError): void {
+    if (this.state !== 'running') return;
+    this.failure = error;
+    this.report('nodeFailed', error);
+    this.stop().catch((stopError: unknown) => this.report('nodeFailed', stopError));
   }
 
   /**
@@ -731,7 +793,7 @@ export class HordeNode extends EventEmitter {
     });
   }
 
-  private report(event: 'processCrashed' | 'longReceive' | 'executorCrashed' | 'serviceCrashed' | 'malformed' | 'clusterConnection' | 'clusterMember', detail: unknown): void {
+  private report(event: 'processCrashed' | 'longReceive' | 'executorCrashed' | 'serviceCrashed' | 'nodeFailed' | 'malformed' | 'clusterConnection' | 'clusterMember', detail: unknown): void {
     if (this.listenerCount(event) > 0) {
       this.emit(event, detail);
       return;
@@ -741,7 +803,10 @@ export class HordeNode extends EventEmitter {
   }
 
   private assertRunning(): void {
-    if (this.state !== 'running') throw new HordeError(ErrorCode.NODE_STOPPED, 'the node is stopping or stopped');
+    if (this.state === 'running') return;
+    const failure = this.failure;
+    if (failure === undefined) throw new HordeError(ErrorCode.NODE_STOPPED, 'the node is stopping or stopped');
+    throw new HordeError(ErrorCode.NODE_STOPPED, `the node stopped itself: ${failure.message}`, { cause: failure });
   }
 }
 

@@ -46,6 +46,10 @@ export interface NodeOptions {
   resourceLimits?: ResourceLimits;
   /** Replace an executor that dies. Default true. */
   restartExecutors?: boolean;
+  /** Restarts of one service thread (the poller, the file worker) allowed within `serviceRestartPeriodMs`; one more stops the node. Default 5. */
+  serviceRestartIntensity?: number;
+  /** The window of `serviceRestartIntensity`, in ms. Default 60,000. */
+  serviceRestartPeriodMs?: number;
   /** The directory every file request and durable log of processes is confined to. Default: none (file requests fail with HORDE_NO_DATA_DIR). */
   dataDir?: string;
   /** Modules exporting `tasks` (an object of functions) that `ctx.compute` may run. */
@@ -69,6 +73,8 @@ export interface ResolvedOptions {
   longReceiveMs: number;
   resourceLimits: ResourceLimits | undefined;
   restartExecutors: boolean;
+  serviceRestartIntensity: number;
+  serviceRestartPeriodMs: number;
   dataDir: string | undefined;
   computeModules: string[];
   computeThreads: number;
@@ -138,6 +144,8 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     longReceiveMs: integer('longReceiveMs', options.longReceiveMs, 1000, 10, 2_147_483_647),
     resourceLimits: options.resourceLimits,
     restartExecutors: options.restartExecutors ?? true,
+    serviceRestartIntensity: integer('serviceRestartIntensity', options.serviceRestartIntensity, 5, 0, 1_000_000),
+    serviceRestartPeriodMs: integer('serviceRestartPeriodMs', options.serviceRestartPeriodMs, 60_000, 1, 2_147_483_647),
     dataDir: resolveDataDir(options.dataDir),
     computeModules,
     computeThreads: integer('computeThreads', options.computeThreads, 0, 0, 256),

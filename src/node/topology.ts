@@ -1,11 +1,13 @@
 /**
  * The rings of one node: a doorbell per participant (each executor, then the main thread at index
- * `executors`) and one SPSC ring per ordered pair, `rings[from][to]`. Each ring's consumer bell is
- * its reader's, its producer bell its writer's, so both wake-ups (records arrived, space freed)
- * reach the right thread.
+ * `executors`, then the service threads; see participants.ts) and one SPSC ring per ordered pair,
+ * `rings[from][to]`. Each ring's consumer bell is its reader's, its producer bell its writer's, so
+ * both wake-ups (records arrived, space freed) reach the right thread. A replaced thread's
+ * participant gets a new bell and new rings both ways (`renew`); the others are told to switch.
  */
 import { Doorbell } from '../ring/doorbell.js';
 import { createRing, type RingHandle } from '../ring/ring.js';
+import type { ResolvedOptions } from './options.js';
 
 export class Topology {
   readonly bells: Doorbell[];
@@ -44,4 +46,16 @@ export class Topology {
   private ring(from: number, to: number): RingHandle {
     return createRing({ capacity: this.capacity, consumerBell: this.bells[to]!, producerBell: this.bells[from]! });
   }
+}
+
+/** What every participant's worker (executors and services) needs to find its rings. */
+export function ringData(topology: Topology, options: ResolvedOptions, index: number) {
+  return {
+    node: options.nodeId,
+    shards: options.executors,
+    bell: topology.bells[index]!.buffer,
+    inbound: topology.inboundOf(index),
+    outbound: topology.outboundOf(index),
+    overflowLimit: options.overflowLimit,
+  };
 }

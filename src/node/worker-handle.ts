@@ -1,7 +1,7 @@
 /**
- * WorkerHandle: the main thread's grip on one of the node's worker threads (an executor, the
- * poller, the file worker): starting it, waiting for its 'ready', its comlink control API, the
- * shared status block, its other messages, and how it ended.
+ * WorkerHandle: the main thread's grip on one of the node's worker threads (an executor, a
+ * service thread): starting it, waiting for its 'ready', its comlink control API, the shared
+ * status block, its other messages, how it ended, and stopping it.
  *
  * Control calls go over a dedicated MessageChannel. A worker may be parked in Atomics.wait, so
  * every message posted to it is followed by a bump of CONTROL_SEQ in its status block and a ring of
@@ -132,8 +132,26 @@ export class WorkerHandle<Api> {
     });
   }
 
+  /**
+   * Asks the worker to stop and resolves once it exited, terminating it if it has not after
+   * `graceMs`. The stop call goes straight to the API: a worker exits right after answering and
+   * its answer may be lost with the closing port, so the exit is what counts; a stop call that
+   * fails goes to `onError`.
+   */
+  async shutDown(stop: (api: Remote<Api>) => Promise<unknown>, graceMs: number, onError: (error: unknown) => void): Promise<void> {
+    stop(this.api).catch(onError);
+    const grace = new Promise<'late'>((resolve) => setTimeout(resolve, graceMs, 'late').unref());
+    if ((await Promise.race([this.exited, grace])) === 'late') await this.worker.terminate();
+    await this.exited;
+  }
+
   private exitedError(): HordeError {
     return new HordeError(ErrorCode.WORKER_EXITED, `${this.name} exited (code ${String(this.exitCode)}) before it answered`);
+  }
+
+  /** Whether `error` says the worker exited before it answered (see `call`). */
+  static exitedFirst(error: unknown): boolean {
+    return error instanceof HordeError && error.code === ErrorCode.WORKER_EXITED;
   }
 
   /** Awaits a control call's result, rebuilding its error (with its code) on failure. */

@@ -1,24 +1,28 @@
 /**
- * Participants of a node's ring topology: executors 0..shards-1, then the main thread, the
- * poller and the file worker. Every thread routes a pid to a participant with `participantOf`,
- * without a lookup: the shard is in the pid.
+ * Participants of a node's ring topology: executors 0..shards-1, then the main thread, then the
+ * service threads in the order of SERVICES (src/process/services.ts). Every thread routes a pid to
+ * a participant with `participantOf`, without a lookup: the shard is in the pid.
  */
-import { FILEIO_SHARD, MAIN_SHARD, POLLER_SHARD, type Pid } from '../process/pid.js';
+import { MAIN_SHARD, type Pid } from '../process/pid.js';
+import { SERVICES, serviceOfShard } from '../process/services.js';
 
 export function mainIndex(shards: number): number {
   return shards;
 }
 
-export function pollerIndex(shards: number): number {
-  return shards + 1;
+/** The participant index of service `service` (its index in SERVICES). */
+export function serviceIndex(shards: number, service: number): number {
+  return shards + 1 + service;
 }
 
-export function fileioIndex(shards: number): number {
-  return shards + 2;
+/** The service at participant `index`, or undefined for an executor or the main thread. */
+export function serviceAt(shards: number, index: number): number | undefined {
+  const service = index - shards - 1;
+  return service >= 0 && service < SERVICES.length ? service : undefined;
 }
 
 export function participantCount(shards: number): number {
-  return shards + 3;
+  return shards + 1 + SERVICES.length;
 }
 
 /**
@@ -33,14 +37,8 @@ export function participantOf(target: Pid, node: number, shards: number): number
 
 /** The participant holding a local pid with this shard number (undefined: no such shard). */
 export function participantOfShard(shard: number, shards: number): number | undefined {
-  switch (shard) {
-    case MAIN_SHARD:
-      return mainIndex(shards);
-    case POLLER_SHARD:
-      return pollerIndex(shards);
-    case FILEIO_SHARD:
-      return fileioIndex(shards);
-    default:
-      return shard < shards ? shard : undefined;
-  }
+  if (shard < shards) return shard;
+  if (shard === MAIN_SHARD) return mainIndex(shards);
+  const service = serviceOfShard(shard);
+  return service === undefined ? undefined : serviceIndex(shards, service);
 }

@@ -8,41 +8,30 @@
  * envelope goes to its owner's executor, which puts the message ahead of the owner's mailbox and
  * drops it if the owner cancelled the timer in the meantime (so a cancel racing a fire is exact).
  *
- * One pass: poll the rings, advance the wheel to nowMs() firing what is due, publish, move
- * overflow back into rings, pump control messages. Time is the node clock (src/internal/clock.ts). Then sleep on the doorbell until the next due
+ * It is the work of a ParticipantLoop (src/participant/loop.ts). Its part of one pass: advance
+ * the wheel to nowMs() firing what is due, poll the rings, advance again; the loop then publishes,
+ * moves overflow back into rings and pumps control messages. Time is the node clock
+ * (src/internal/clock.ts). With no request waiting it parks without spinning until the next due
  * timer (Atomics.wait's timeout), a request, freed ring space or a control message wakes it.
  * Lateness is the wake-up latency of Atomics.wait plus the wheel's 1 ms tick; `npm run bench --
  * timers` measures it under load.
+ *
+ * It keeps nothing that cannot be rebuilt: when the thread dies its replacement starts with an
+ * empty wheel, and the timers' owners send their pending timers again (Shard.serviceLost).
  */
 
-import { expose } from 'comlink';
 import type { MessagePort } from 'node:worker_threads';
 import { Signal, decodeEnvelope } from '../codec/envelope.js';
 import { errorToWire, type WireError } from '../errors.js';
 import type { TimerRequest } from '../process/io.js';
-import { POLLER_SHARD, pid as makePid, type Pid } from '../process/pid.js';
-import { Doorbell } from '../ring/doorbell.js';
-import { InboundRings } from '../ring/inbound.js';
-import type { RingHandle } from '../ring/ring.js';
-import { pumpedEndpoint } from '../internal/control-endpoint.js';
+import type { Pid } from '../process/pid.js';
+import { servicePid } from '../process/services.js';
 import { participantOf } from '../participant/participants.js';
+import { ParticipantLoop } from '../participant/loop.js';
 import { nowMs, useClockOffset } from '../internal/clock.js';
-import { Outbound, SendResult } from '../participant/outbound.js';
+import { SendResult } from '../participant/outbound.js';
+import { stallThread, type ServiceApi, type ServiceWorkerData } from '../participant/service-protocol.js';
 import { TimerWheel, type TimerId } from './wheel.js';
-
-export interface PollerWorkerData {
-  node: number;
-  /** Number of executors; the main thread is participant `shards`, this poller `shards + 1`. */
-  shards: number;
-  bell: SharedArrayBuffer;
-  /** The status block; its Int32 slot 0 is the control sequence (see executor/protocol.ts). */
-  status: SharedArrayBuffer;
-  inbound: (RingHandle | undefined)[];
-  outbound: (RingHandle | undefined)[];
-  overflowLimit: number;
-  /** The node clock's epoch offset (src/internal/clock.ts). */
-  clockOffset: number;
-}
 
 export interface PollerStatus {
   timers: number;
@@ -57,10 +46,8 @@ export interface PollerStatus {
   lastError?: WireError;
 }
 
-export interface PollerApi {
+export interface PollerApi extends ServiceApi {
   status(): PollerStatus;
-  /** Participant `index` was replaced: use these rings to and from it from now on. */
-  replaceRings(index: number, inbound: RingHandle, outbound: RingHandle): void;
   stop(): void;
 }
 
@@ -72,70 +59,56 @@ interface Timer {
 }
 
 export class Poller {
-  private readonly data: PollerWorkerData;
+  private readonly data: ServiceWorkerData;
   private readonly wheel: TimerWheel<Timer>;
   private readonly ids = new Map<number, TimerId>();
-  private readonly inbound: InboundRings;
-  private readonly outbound: Outbound;
-  private readonly control: Int32Array;
-  private readonly pump: () => void;
+  private readonly loop: ParticipantLoop;
   private readonly self: Pid;
   private readonly stats: PollerStatus = { timers: 0, started: 0, fired: 0, cancelled: 0, deadLetters: 0, malformed: 0, refused: 0 };
-  /** Reader index in `inbound` of each participant's ring. */
-  private readonly positions: number[] = [];
-  private controlSeen = 0;
   private lastError: WireError | undefined;
-  private stopped = false;
 
-  constructor(data: PollerWorkerData, controlPort: MessagePort) {
+  constructor(data: ServiceWorkerData, controlPort: MessagePort) {
     this.data = data;
     useClockOffset(data.clockOffset);
     this.wheel = new TimerWheel<Timer>({ startMs: nowMs() });
-    this.self = makePid(data.node, POLLER_SHARD, 0);
-    this.control = new Int32Array(data.status, 0, 1);
-    this.inbound = new InboundRings(new Doorbell(data.bell), (_ring, _kind, bytes, offset, length) => this.onRecord(bytes, offset, length));
-    data.inbound.forEach((handle, participant) => {
-      if (handle !== undefined) this.positions[participant] = this.inbound.add(handle);
-    });
-    this.outbound = new Outbound(data.outbound, data.overflowLimit);
-    const endpoint = pumpedEndpoint(controlPort);
-    this.pump = endpoint.pump;
+    this.self = servicePid(data.node, data.service);
+    this.loop = new ParticipantLoop(data, controlPort, (_kind, bytes, offset, length) => this.onRecord(bytes, offset, length));
     const api: PollerApi = {
       status: () => ({ ...this.stats, timers: this.wheel.size, ...(this.lastError === undefined ? {} : { lastError: this.lastError }) }),
       replaceRings: (index, inbound, outbound) => {
-        this.stats.deadLetters += this.outbound.replace(index, outbound);
-        this.inbound.replace(this.positions[index]!, inbound);
+        this.stats.deadLetters += this.loop.replaceRings(index, inbound, outbound);
       },
-      stop: () => {
-        this.stopped = true;
+      stop: () => this.loop.stop(),
+      fail: (stallMs, code) => {
+        stallThread(stallMs);
+        process.exit(code);
       },
     };
-    expose(api, endpoint.endpoint);
+    this.loop.expose(api);
   }
 
   run(): void {
     const fire = (timer: Timer, id: TimerId): void => this.fire(timer, id);
-    const ready = (): boolean => this.controlPending() || this.outbound.canFlush();
-    for (;;) {
-      // Advance before reading requests too: a delay counts from now, not from when the wheel
-      // last moved (the poller may have slept for a long time).
-      this.wheel.advance(nowMs(), fire);
-      this.inbound.poll();
-      this.wheel.advance(nowMs(), fire);
-      this.outbound.publish();
-      if (this.outbound.congested) this.outbound.flushOverflow(() => undefined);
-      if (this.controlPending()) {
-        this.controlSeen = Atomics.load(this.control, 0);
-        this.pump();
-        if (!this.stopped) setImmediate(() => this.run());
-        return;
-      }
-      if (this.inbound.hasWork()) continue;
-      const due = this.wheel.nextDue();
-      const wait = due === undefined ? undefined : Math.max(0, due - nowMs());
-      if (wait === 0) continue;
-      this.inbound.waitForWork(wait === undefined ? { spin: 0, ready } : { spin: 0, ready, timeoutMs: wait });
-    }
+    const loop = this.loop;
+    const wheel = this.wheel;
+    loop.run({
+      spin: 0,
+      pass: () => {
+        // Advance before reading requests too: a delay counts from now, not from when the wheel
+        // last moved (the poller may have slept for a long time).
+        wheel.advance(nowMs(), fire);
+        loop.poll();
+        wheel.advance(nowMs(), fire);
+        return false;
+      },
+      // Fires that waited for room are sent; nothing here waits on them.
+      drained: () => undefined,
+      hasWork: () => loop.inbound.hasWork(),
+      parkMs: () => {
+        const due = wheel.nextDue();
+        return due === undefined ? undefined : Math.max(0, due - nowMs());
+      },
+    });
   }
 
   private onRecord(bytes: Uint8Array, offset: number, length: number): void {
@@ -184,11 +157,7 @@ export class Poller {
       this.stats.deadLetters++;
       return;
     }
-    const result = this.outbound.send(index, { signal: Signal.TIMER_FIRE, to: owner, from: this.self, ref: timer.ref, payload: timer.message });
+    const result = this.loop.outbound.send(index, { signal: Signal.TIMER_FIRE, to: owner, from: this.self, ref: timer.ref, payload: timer.message });
     if (result === SendResult.REFUSED) this.stats.deadLetters++;
-  }
-
-  private controlPending(): boolean {
-    return Atomics.load(this.control, 0) !== this.controlSeen;
   }
 }

@@ -24,12 +24,26 @@ export type IoRequest =
   | { op: 'remove'; path: string; recursive?: boolean }
   /** Appends to the durable log `log` (a name, not a path); answered after fsync with `{offset}`. */
   | { op: 'logAppend'; log: string; record: IoData }
-  /** Reads acknowledged records from `offset`: `{records: [{offset, data}], nextOffset}`. */
-  | { op: 'logRead'; log: string; offset: number; maxRecords?: number }
+  /**
+   * Reads acknowledged records from `offset`: `{records: [{offset, data}], nextOffset, endOffset}`,
+   * at most `maxRecords` (default 1,024) and about `maxBytes` (payload plus 64 per record; default
+   * a quarter of a ring record, 128 KiB with 1 MiB rings). Read on from `nextOffset` while it is
+   * below `endOffset`.
+   */
+  | { op: 'logRead'; log: string; offset: number; maxRecords?: number; maxBytes?: number }
   /** Runs `task` from the node's compute modules on the piscina pool. */
   | { op: 'compute'; task: string; input: unknown };
 
 export type IoOp = IoRequest['op'];
+
+/** What `logRead` answers. */
+export interface LogReadAnswer {
+  records: { offset: number; data: Uint8Array }[];
+  /** Where the next read starts: the end of the last record returned. */
+  nextOffset: number;
+  /** The end of the acknowledged log when answered: more records wait while `nextOffset` is below it. */
+  endOffset: number;
+}
 
 export interface FileStat {
   size: number;
@@ -73,4 +87,14 @@ export interface TimerRequest {
   delayMs: number;
   repeat: boolean;
   message: unknown;
+}
+
+/**
+ * Moves a repeating timer's `dueMs` past a fire delivered at `now`: to the first time after `now`
+ * on its schedule (due, due + period, ...). Its owner keeps it there, so that a replacement poller
+ * gets the timer due at its next fire not yet delivered.
+ */
+export function advanceRepeat(request: TimerRequest, now: number): void {
+  const { dueMs, delayMs } = request;
+  if (dueMs <= now) request.dueMs = dueMs + (Math.floor((now - dueMs) / delayMs) + 1) * delayMs;
 }

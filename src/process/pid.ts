@@ -4,8 +4,9 @@
  *
  * Compact numeric form, used for routing: `node` (u16, the node's number in its cluster; 0 is the
  * local node until the cluster assigns numbers), `shard` (u16, the executor that owns the process;
- * MAIN_SHARD, POLLER_SHARD and FILEIO_SHARD for the endpoints of the node's other threads), `serial` (a safe integer unique within the shard,
- * never reused). A pid's shard is a field, so any thread routes without a lookup. Names are for
+ * MAIN_SHARD for the main thread's endpoint, and the numbers from MAX_SHARDS up for the service
+ * threads' (src/process/services.ts)), `serial` (a safe integer unique within the shard, never
+ * reused). A pid's shard is a field, so any thread routes without a lookup. Names are for
  * people and the registry (`register`/`whereis`), never for routing.
  *
  * Serials are allocated without coordination: every allocator (each executor incarnation, the main
@@ -30,10 +31,7 @@ import { ErrorCode, HordeError } from '../errors.js';
 
 /** The shard of the node's main thread (0xffff): `node.self` lives there; no executor has this number. */
 export const MAIN_SHARD = 0xffff;
-/** The poller worker's endpoint (timers). */
-export const POLLER_SHARD = 0xfffe;
-/** The file I/O worker's endpoint (files, the durable log, compute). */
-export const FILEIO_SHARD = 0xfffd;
+/** Executor shards are below this; the numbers from here to MAIN_SHARD are the service threads' (services.ts). */
 export const MAX_SHARDS = 0xfff0;
 /** The main thread's allocator (executor incarnations take 1, 2, ... in start order). */
 export const MAIN_SPAWNER = 0;

@@ -18,6 +18,7 @@
  */
 
 import { ErrorCode, HordeError } from '../errors.js';
+import { RestartIntensity } from '../internal/restart-intensity.js';
 import { samePid, type Pid } from './pid.js';
 import { Exit, type Context, type ExitReason, type Process, type SystemMessage } from './types.js';
 
@@ -113,10 +114,8 @@ export function validateSupervisorSpec(spec: unknown): SupervisorSpec {
  */
 export class Supervisor implements Process<WhichChildren> {
   private readonly strategy: RestartStrategy;
-  private readonly intensity: number;
-  private readonly periodMs: number;
+  private readonly restarts: RestartIntensity;
   private readonly children: Child[];
-  private restartTimes: number[] = [];
   /** Children this supervisor stopped or replaced (bounded): their exits are expected. */
   private readonly former: Pid[] = [];
 
@@ -124,8 +123,7 @@ export class Supervisor implements Process<WhichChildren> {
   constructor(spec: SupervisorSpec) {
     const valid = validateSupervisorSpec(spec);
     this.strategy = valid.strategy;
-    this.intensity = valid.intensity ?? 3;
-    this.periodMs = valid.periodMs ?? 5000;
+    this.restarts = new RestartIntensity(valid.intensity ?? 3, valid.periodMs ?? 5000);
     this.children = valid.children.map((childSpec) => ({ spec: childSpec, pid: undefined, restarts: 0 }));
   }
 
@@ -164,10 +162,7 @@ export class Supervisor implements Process<WhichChildren> {
     const abnormal = exit.reason !== 'normal' && exit.reason !== 'shutdown';
     if (policy === 'temporary' || (policy === 'transient' && !abnormal)) return;
 
-    const now = ctx.now;
-    this.restartTimes = this.restartTimes.filter((time) => now - time < this.periodMs);
-    this.restartTimes.push(now);
-    if (this.restartTimes.length > this.intensity) {
+    if (!this.restarts.allow(ctx.now)) {
       ctx.exit('max_restart_intensity');
       return;
     }

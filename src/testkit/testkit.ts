@@ -9,12 +9,17 @@
  *
  * Tests talk to processes through probes: pids on the main-thread shard whose messages collect in
  * `probe.messages`; `ask` sends from a fresh probe and runs until the answer arrives.
+ *
+ * Service threads are simulated too: the poller is the production TimerWheel driven by `advance`,
+ * and every io request is answered by `options.io`. `crashService(name)` loses one as a node does
+ * when the thread dies: what is on its channels is gone, and each shard is told (Shard.serviceLost).
  */
 
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import type { IoReply, IoRequest, TimerRequest } from '../process/io.js';
 import { TimerWheel, type TimerId } from '../poller/wheel.js';
-import { FILEIO_SHARD, MAIN_SHARD, MAIN_SPAWNER, POLLER_SHARD, SerialAllocator, pid as makePid, type Pid } from '../process/pid.js';
+import { MAIN_SHARD, MAIN_SPAWNER, SerialAllocator, pid as makePid, type Pid } from '../process/pid.js';
+import { TIMER_SERVICE, serviceNamed, serviceOfShard, servicePid, serviceShard, type ServiceName } from '../process/services.js';
 import { withBuiltins } from '../process/builtins.js';
 import type { Behaviours, ExitReason, SpawnOptions } from '../process/types.js';
 import { ROUTE_ACCEPTED, Shard, type ShardHost } from '../executor/shard.js';
@@ -90,11 +95,9 @@ export class TestKit {
   private readonly behaviours: Behaviours;
   private readonly limits: { budget?: number; mailboxLimit?: number };
   private clockMs: number;
-  private readonly wheel: TimerWheel<{ owner: Pid; ref: number; message: unknown; repeat: boolean }>;
+  private wheel: TimerWheel<{ owner: Pid; ref: number; message: unknown; repeat: boolean }>;
   private readonly timerIds = new Map<number, TimerId>();
   private readonly io: (request: IoRequest) => IoReply;
-  private readonly pollerPid = makePid(0, POLLER_SHARD, 0);
-  private readonly fileioPid = makePid(0, FILEIO_SHARD, 0);
   private steps = 0;
   private nextShard = 0;
   private nextSpawnerId = 1;
@@ -127,7 +130,7 @@ export class TestKit {
     this.clockMs += ms;
     this.wheel.advance(this.clockMs, (timer) => {
       if (!timer.repeat) this.timerIds.delete(timer.ref);
-      this.enqueue(POLLER_SHARD, { signal: Signal.TIMER_FIRE, to: timer.owner, from: this.pollerPid, ref: timer.ref, payload: timer.message });
+      this.enqueue(serviceShard(TIMER_SERVICE), { signal: Signal.TIMER_FIRE, to: timer.owner, from: servicePid(0, TIMER_SERVICE), ref: timer.ref, payload: timer.message });
     });
   }
 
@@ -223,6 +226,22 @@ export class TestKit {
     for (const shard of this.shards) if (shard !== replacement) shard.shardLost(index, 'executor_crashed');
   }
 
+  /**
+   * Simulates the death of service thread `name` and its replacement: envelopes on the way to or
+   * from it are lost (for the poller, every timer it held), and every shard is told, as the node
+   * tells its executors: unanswered io requests get HORDE_WORKER_EXITED, timers are started again.
+   */
+  crashService(name: ServiceName): void {
+    const service = serviceNamed(name);
+    const shard = serviceShard(service);
+    for (const [key, queue] of this.channels) if (key.startsWith(`${shard}>`) || key.endsWith(`>${shard}`)) queue.length = 0;
+    if (service === TIMER_SERVICE) {
+      this.wheel = new TimerWheel({ startMs: this.clockMs });
+      this.timerIds.clear();
+    }
+    for (const each of this.shards) each.serviceLost(service);
+  }
+
   private newShard(index: number, spawnFloors?: SpawnFloors): Shard {
     const options = { node: 0, shard: index, spawnerId: this.nextSpawnerId++, ...(spawnFloors === undefined ? {} : { spawnFloors }) };
     return new Shard(this.hostFor(index), this.behaviours, { ...options, ...this.limits });
@@ -251,13 +270,14 @@ export class TestKit {
 
   private deliver(envelope: InFlight): void {
     const { signal, to, from, ref, payload } = envelope;
-    if (to.shard === POLLER_SHARD) {
+    const service = serviceOfShard(to.shard);
+    if (service === TIMER_SERVICE) {
       this.pollerRequest(envelope);
       return;
     }
-    if (to.shard === FILEIO_SHARD && signal === Signal.IO && from !== undefined) {
+    if (service !== undefined && signal === Signal.IO && from !== undefined) {
       const reply = this.io(payload as IoRequest);
-      this.enqueue(FILEIO_SHARD, { signal: Signal.IO_REPLY, to: from, from: this.fileioPid, ref, payload: reply });
+      this.enqueue(to.shard, { signal: Signal.IO_REPLY, to: from, from: servicePid(0, service), ref, payload: reply });
       return;
     }
     if (to.shard === MAIN_SHARD) {

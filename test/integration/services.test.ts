@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ErrorCode } from '../../src/errors.js';
 import { startNode, type HordeNode } from '../../src/node/node.js';
 import type { NodeOptions } from '../../src/node/options.js';
-import type { IoRequest } from '../../src/process/io.js';
+import type { IoRequest, LogReadAnswer } from '../../src/process/io.js';
 import type { Pid } from '../../src/process/pid.js';
 import type { CounterMsg, TimerClientMsg } from '../fixtures/behaviours.js';
 
@@ -89,13 +89,13 @@ describe('timers', () => {
     const n = await node();
     const client = await n.spawn<TimerClientMsg>('timer-client');
     await n.ask(client, { type: 'start', ms: 60_000, repeat: true });
-    await eventually(async () => (await n.status()).poller.timers === 1);
+    await eventually(async () => (await n.status()).services.poller!.timers === 1);
     const crashes: { reason: { code: string } }[] = [];
     n.on('processCrashed', (detail: { reason: { code: string } }) => crashes.push(detail));
     n.send(client, { type: 'bad-timer' });
     await eventually(() => crashes.length === 1);
     expect(crashes[0]!.reason.code).toBe(ErrorCode.INVALID_TIMER);
-    await eventually(async () => (await n.status()).poller.timers === 0);
+    await eventually(async () => (await n.status()).services.poller!.timers === 0);
   });
 
   it('drives the node’s periodic ticks through the same wheel', async () => {
@@ -159,6 +159,54 @@ describe('file I/O', () => {
     expect(records.map((r) => new TextDecoder().decode(r.data))).toEqual(['one', 'two', 'three']);
     expect(records.map((r) => r.offset)).toEqual(offsets);
     expect(await io(n, client, { op: 'logAppend', log: '../evil', record: 'x' })).toMatchObject({ ok: false });
+  });
+
+  it('pages logRead by bytes: a read asking for 100,000 records of a big log answers in bounded pages', async () => {
+    const n = await node();
+    const client = await n.spawn<IoRequest>('io-client');
+    const record = (i: number): string => `record-${String(i).padStart(6, '0')}-`.padEnd(64, 'x');
+    // In batches well under the file worker's 4,096 requests in flight.
+    for (let start = 0; start < 10_000; start += 1000) {
+      const batch = Array.from({ length: 1000 }, (_, i) => io(n, client, { op: 'logAppend', log: 'big', record: record(start + i) }));
+      for (const answer of await Promise.all(batch)) expect(answer.ok).toBe(true);
+    }
+    const readAll = async (limits: { maxRecords?: number; maxBytes?: number }): Promise<{ records: string[]; pages: number[] }> => {
+      const records: string[] = [];
+      const pages: number[] = [];
+      let offset = 0;
+      for (;;) {
+        const answer = await io(n, client, { op: 'logRead', log: 'big', offset, ...limits });
+        expect(answer.ok).toBe(true);
+        const page = answer.value as LogReadAnswer;
+        pages.push(page.records.length);
+        for (const each of page.records) records.push(new TextDecoder().decode(each.data));
+        offset = page.nextOffset;
+        if (offset === page.endOffset) return { records, pages };
+      }
+    };
+    const first = (await io(n, client, { op: 'logRead', log: 'big', offset: 0, maxRecords: 100_000 })).value as LogReadAnswer;
+    expect(first.records.length).toBeGreaterThan(0);
+    expect(first.records.length).toBeLessThan(10_000);
+    expect(first.nextOffset).toBeLessThan(first.endOffset);
+    const all = await readAll({ maxRecords: 100_000 });
+    expect(all.records).toEqual(Array.from({ length: 10_000 }, (_, i) => record(i)));
+    expect(all.pages.length).toBeGreaterThan(1);
+    // An explicit maxBytes: each record counts its 64 bytes and 64 of framing.
+    const small = await readAll({ maxRecords: 100_000, maxBytes: 64 * 128 });
+    expect(small.records).toHaveLength(10_000);
+    expect(Math.max(...small.pages)).toBeLessThanOrEqual(64);
+    expect(await io(n, client, { op: 'logRead', log: 'big', offset: 0, maxBytes: 0 })).toMatchObject({ ok: false, error: { code: ErrorCode.INVALID_IO_REQUEST } });
+  }, 60_000);
+
+  it('answers with an error, instead of ending the file worker, when the answer cannot be carried back', async () => {
+    const n = await node();
+    const crashes: unknown[] = [];
+    n.on('serviceCrashed', (crash) => crashes.push(crash));
+    const client = await n.spawn<IoRequest>('io-client');
+    expect(await io(n, client, { op: 'compute', task: 'cycle', input: null })).toMatchObject({ ok: false, error: { code: ErrorCode.UNENCODABLE_MESSAGE } });
+    expect(await io(n, client, { op: 'compute', task: 'square', input: 3 })).toMatchObject({ ok: true, value: 9 });
+    expect((await n.status()).services.fileio!.refusedAnswers).toBe(1);
+    expect(crashes).toEqual([]);
   });
 
   it('refuses file requests on a node without a data directory', async () => {

@@ -117,6 +117,12 @@ describe('DurableLog round trips', () => {
     const total = byBytes.records.reduce((sum, r) => sum + r.data.length, 0);
     expect(total).toBeLessThanOrEqual(150);
     expect(total + (sizes[byBytes.records.length] ?? 0)).toBeGreaterThan(150);
+    // With a cost per record besides its payload (what the file worker counts for its framing).
+    const withCost = await log.read(0, 1000, 400, 50);
+    const counted = withCost.records.reduce((sum, r) => sum + r.data.length + 50, 0);
+    expect(counted).toBeLessThanOrEqual(400);
+    expect(counted + (sizes[withCost.records.length] ?? 0) + 50).toBeGreaterThan(400);
+    await rejectsWithCode(log.read(0, 1000, 400, -1), ErrorCode.INVALID_OPTION);
     const tiny = await log.read(offsets[5] ?? -1, 1000, 1);
     expect(tiny.records).toHaveLength(1);
     expect(tiny.records[0]?.data).toEqual(payload(5, sizes[5] ?? -1));
