@@ -5,7 +5,9 @@
  * One pass of the loop:
  *   1. poll every inbound ring fairly (InboundRings: round-robin, POLL_BUDGET records per ring),
  *      decoding each envelope into the shard (user messages to mailboxes, signals to its queue);
- *   2. run up to TURNS_PER_PASS process turns (each at most the shard's budget of messages);
+ *   2. run up to TURNS_PER_PASS process turns (each at most the shard's budget of messages), for
+ *      at most PASS_MS by the shard's clock reads plus the message running then (see "Slices" in
+ *      shard.ts);
  *   3. publish what the turns wrote to outbound rings (one store per ring per pass);
  *   4. move overflow back into rings that have room, and resume the processes that waited on them;
  *   5. if a control message waits, pump it and yield to the event loop once (see protocol.ts);
@@ -21,10 +23,14 @@
  * runs longer than its threshold without ever timing a receive here.
  *
  * Tuning: POLL_BUDGET 256 and TURNS_PER_PASS 256 amortise the per-pass publish and poll (see
- * `npm run bench -- savina`); PASS_MS = 1 ends a pass of long turns early (the shard checks the
- * clock every 4 turns), which took timer lateness under a busy shard from 480 ms to a few ms
- * (`npm run bench -- timers`, case lateness, horde-loaded). A single turn is bounded by the
- * budget in messages and, when many wait, by about 1 ms (see shard.ts).
+ * `npm run bench -- savina`). PASS_MS = 1 ends a pass of long turns: the shard returns at the
+ * first clock read past it, and reads after every message once messages are expensive, so the
+ * rings wait at most about 1 ms plus the message running. A turn cut by the end of a pass runs
+ * again after what the poll delivered, and a process whose turns fill their slice gets a pass of
+ * its own, so an ask to a cheap process beside a neighbour of 2 ms messages is answered after the
+ * message running when it came (`npm run bench -- fairness`: p50 255 ms before, about 2 ms now).
+ * The shard's clock is `elapsedMs` of its host, performance.now() here; HORDE_CLOCK_CHECKS=every in
+ * the environment makes it read the clock after every message, for comparisons.
  *
  * Congested nodes: a send to another node whose bit is set in the shared NodePressure (the
  * cluster server sets it while that peer's queue is over its limit) is written as usual, then
@@ -49,7 +55,7 @@ import { NodePressure } from '../internal/node-pressure.js';
 import { nowMs, useClockOffset } from '../internal/clock.js';
 import { Outbound, SendResult } from './outbound.js';
 import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
-import { Shard, ROUTE_ACCEPTED, type ShardHost } from './shard.js';
+import { Shard, ROUTE_ACCEPTED, type ClockChecks, type ShardHost } from './shard.js';
 import type { Signal } from '../codec/envelope.js';
 
 
@@ -59,6 +65,18 @@ const NODE_BLOCK_BASE = 1 << 20;
 const TURNS_PER_PASS = 256;
 /** A pass of turns ends after about this long, so rings (timer fires, replies) are read promptly. */
 const PASS_MS = 1;
+
+/**
+ * The environment variable that switches the shard's clock checks (ClockChecks) for comparisons:
+ * `every` reads the clock after every message; unset or `adaptive` is the default.
+ */
+export const CLOCK_CHECKS_ENV = 'HORDE_CLOCK_CHECKS';
+
+function clockChecksFromEnv(): ClockChecks | undefined {
+  const value = process.env[CLOCK_CHECKS_ENV];
+  // The shard refuses any other value with HORDE_INVALID_OPTION.
+  return value === undefined || value === '' ? undefined : (value as ClockChecks);
+}
 
 export interface ExecutorEvents {
   /** A process ended abnormally (its links and monitors were told too). */
@@ -105,6 +123,7 @@ export class Executor {
       spawnFloors: data.spawnFloors,
       budget: data.budget,
       mailboxLimit: data.mailboxLimit,
+      clockChecks: clockChecksFromEnv(),
     });
     this.inbound = new InboundRings(new Doorbell(data.bell), (_ring, kind, bytes, offset, length) => this.onRecord(kind, bytes, offset, length));
     data.inbound.forEach((handle, participant) => {
@@ -128,7 +147,7 @@ export class Executor {
     for (;;) {
       if (this.pressureChanged()) this.resumeNodes();
       const polled = inbound.poll(POLL_BUDGET);
-      const handled = shard.runTurns(TURNS_PER_PASS, performance.now() + PASS_MS);
+      const handled = shard.runTurns(TURNS_PER_PASS, PASS_MS);
       outbound.publish();
       this.status[StatusSlot.PIDS_ALLOCATED] = shard.pidsAllocated;
       if (outbound.congested) outbound.flushOverflow(resume);
@@ -148,6 +167,7 @@ export class Executor {
   private host(): ShardHost {
     return {
       now: nowMs,
+      elapsedMs: () => performance.now(),
       route: (signal, to, from, ref, payload) => this.route(signal, to, from, ref, payload),
       deadLetter: () => {
         this.deadLetters++;
