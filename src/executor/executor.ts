@@ -23,12 +23,16 @@
  * runs longer than its threshold without ever timing a receive here.
  *
  * Tuning: POLL_BUDGET 256 and TURNS_PER_PASS 256 amortise the per-pass publish and poll (see
- * `npm run bench -- savina`). PASS_MS = 1 ends a pass of long turns: the shard returns at the
- * first clock read past it, and reads after every message once messages are expensive, so the
- * rings wait at most about 1 ms plus the message running. A turn cut by the end of a pass runs
- * again after what the poll delivered, and a process whose turns fill their slice gets a pass of
- * its own, so an ask to a cheap process beside a neighbour of 2 ms messages is answered after the
- * message running when it came (`npm run bench -- fairness`: p50 255 ms before, about 2 ms now).
+ * `npm run bench -- savina`). PASS_MS ends a pass of long turns: the shard returns at the first
+ * clock read past it, and reads after every message once messages are expensive, so the rings
+ * wait at most PASS_MS plus the message running. A turn cut by the end of a pass runs again after
+ * what the poll delivered, and a process whose turns fill the slice gets a pass of its own, so an
+ * ask to a cheap process beside a neighbour of 2 ms messages is answered after the message running
+ * when it came (`npm run bench -- fairness`: p50 255 ms before, about 2.1 ms now). PASS_MS is the
+ * slice: with 1 ms the echo's p50 beside a neighbour of 50 us messages was 1.09-1.11 ms, with
+ * 0.5 ms 0.58-0.72 ms, with 0.25 ms 0.33-0.39 ms (two alternated runs on the loaded 2-core VM).
+ * A pass costs its poll and publish, about a microsecond, so 0.25 ms passes cost long turns well
+ * under 1%; cheap turns mostly end a pass by TURNS_PER_PASS before its time is up.
  * The shard's clock is `elapsedMs` of its host, performance.now() here; HORDE_CLOCK_CHECKS=every in
  * the environment makes it read the clock after every message, for comparisons.
  *
@@ -63,8 +67,11 @@ const POLL_BUDGET = 256;
 /** Blocked ids from here on name a congested node (below it: a participant's ring). */
 const NODE_BLOCK_BASE = 1 << 20;
 const TURNS_PER_PASS = 256;
-/** A pass of turns ends after about this long, so rings (timer fires, replies) are read promptly. */
-const PASS_MS = 1;
+/**
+ * A pass of turns ends after about this long (the slice), so rings (timer fires, replies, asks)
+ * are read promptly: see Tuning.
+ */
+const PASS_MS = 0.25;
 
 /**
  * The environment variable that switches the shard's clock checks (ClockChecks) for comparisons:

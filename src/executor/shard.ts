@@ -12,14 +12,14 @@
  * no flood of user messages delays them by more than one turn.
  *
  * Slices (elapsed time): a `receive` cannot be preempted, but between messages a process can.
- * A turn also ends at the first clock read at least TURN_SLICE_MS (1 ms) after it began, and
- * `runTurns(maxTurns, sliceMs)` returns at the first read past its slice, so the host gets back to
- * its rings within the slice plus the message that was running. The process whose turn that cut
- * is held and queued behind whatever the host delivers before the next call: an ask that waited in
- * a ring runs before the neighbour's next slice. A process whose turn used up its own slice is
- * *timed*: its turns read the clock after every message, and each begins a runTurns of its own,
- * so what the turns before it sent is published before it holds the thread again. A turn of it
- * that ends otherwise (mailbox empty, budget spent, parked) makes it untimed again.
+ * `runTurns(maxTurns, sliceMs)` (a pass) returns at the first clock read at least `sliceMs` after
+ * it began, cutting the turn that was running, so the host gets back to its rings within the
+ * slice plus the message that was running. The process whose turn that cut is held and queued
+ * behind whatever the host delivers before the next pass: an ask that waited in a ring runs
+ * before the neighbour's next slice. A process cut after it had run half a slice or more is
+ * *timed*: its turns read the clock after every message, and each begins a pass of its own, so
+ * what the turns before it sent is published before it holds the thread again. A turn of it that
+ * ends otherwise (mailbox empty, budget spent, parked) makes it untimed again.
  *
  * The clock is the host's (`elapsedMs`: performance.now() in an executor, the simulated clock in
  * the testkit). A read costs 40-100 ns on the 2-core VM and a cheap message 50-100 ns (in-shard
@@ -131,8 +131,6 @@ export interface SpawnRequest {
 }
 
 export const DEFAULT_TURN_BUDGET = 64;
-/** A turn ends at the first clock read at least this long after it began (see "Slices"). */
-export const TURN_SLICE_MS = 1;
 /** Most messages between two clock reads (ADAPTIVE), and where the interval starts. */
 const MAX_CLOCK_INTERVAL = 64;
 /**
@@ -232,8 +230,8 @@ class SlotExtras {
   /** Its mailbox hit the limit; it is being ended with 'mailbox_overflow'. */
   overflowed = false;
   /**
-   * Its last turn ran out of time (TURN_SLICE_MS): its turns read the clock after every message
-   * and begin a pass of their own (see "Slices" in the design note).
+   * Its last turn ran out of time after using at least half a slice: its turns read the clock
+   * after every message and begin a pass of their own (see "Slices" in the design note).
    */
   timed = false;
 
@@ -315,6 +313,7 @@ export class Shard {
   private untilClockRead: number;
   private lastReadMs = 0;
   private passEndMs = Number.POSITIVE_INFINITY;
+  private sliceMs = Number.POSITIVE_INFINITY;
   /** The process whose turn the end of the last pass cut: queued behind what arrived since. */
   private preempted: Slot | undefined;
 
@@ -405,6 +404,7 @@ export class Shard {
     // The count to the next read goes on, so a process whose turns are short still meets one.
     this.lastReadMs = this.host.elapsedMs();
     this.passEndMs = this.lastReadMs + sliceMs;
+    this.sliceMs = sliceMs;
     let ran = 0;
     for (let turn = 0; turn < maxTurns; turn++) {
       const slot = queue.peek();
@@ -576,7 +576,7 @@ export class Shard {
 
   /**
    * One turn of `slot`: its messages until its budget is spent, its mailbox is empty, it is parked
-   * or ended, or a clock read finds its slice or the pass over. Returns whether the pass is over.
+   * or ended, or a clock read finds the pass's slice over. Returns whether it is over.
    */
   private runTurn(slot: Slot): boolean {
     const process = slot.process;
@@ -634,7 +634,7 @@ export class Shard {
       if (slot.blockedOn !== ROUTE_ACCEPTED) break;
       if (--this.untilClockRead === 0 || timed) {
         const now = this.readClock();
-        if (now - turnStart >= TURN_SLICE_MS || now >= this.passEndMs) {
+        if (now >= this.passEndMs) {
           outOfTime = true;
           break;
         }
@@ -642,18 +642,18 @@ export class Shard {
     }
     this.current = undefined;
     if (slot.state === SlotState.DEAD) return false;
-    // Timed from its next turn on if this one used up its own slice; untimed once a turn ends early.
+    // Timed from its next turn on if the end of the pass cut it after it had run half a slice or
+    // more (not a cheap turn that happened to be running then); untimed once a turn ends early.
     if (outOfTime) {
-      if (!timed && this.lastReadMs - turnStart >= TURN_SLICE_MS) extrasOf(slot).timed = true;
+      if (!timed && this.lastReadMs - turnStart >= this.sliceMs / 2) extrasOf(slot).timed = true;
     } else if (timed) {
       slot.extras!.timed = false;
     }
-    const passOver = outOfTime && this.lastReadMs >= this.passEndMs;
     if (slot.blockedOn !== ROUTE_ACCEPTED) this.blocked.push(slot);
     else if (!hasWork(slot)) slot.state = SlotState.IDLE;
-    else if (passOver) this.preempted = slot;
+    else if (outOfTime) this.preempted = slot;
     else this.runQueue.push(slot);
-    return passOver;
+    return outOfTime;
   }
 
   /**

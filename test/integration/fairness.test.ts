@@ -3,7 +3,7 @@
 // echo. What is measured is behaviour, not time: how many neighbour messages ran during each round
 // trip (the echo answers with the count). Before turns were sliced by the clock, the executor read
 // its rings once every 64 neighbour messages and published the answer after as many more: about
-// 127 of them a round trip (255 ms). Now a pass ends after the message that fills a 1 ms slice,
+// 127 of them a round trip (255 ms). Now a pass ends after the message that fills its slice,
 // the echo runs before the neighbour's next message and its answer is published at once: about
 // one a round trip, more only when the main thread itself is slow to ask again.
 import { afterEach, describe, expect, it } from 'vitest';
