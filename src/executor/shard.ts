@@ -28,12 +28,13 @@
  * cases lost about half their rate (medians of three alternated runs on the loaded VM: ping-pong
  * 3.8M against 7.3M msgs/s, thread ring 3.4M against 8.8M, counting 5.3M against 12.6M). So the
  * shard reads the clock every `clockInterval` messages, counted across turns and passes and
- * adapted to what the reads see: a read more than CLOCK_GAP_MS (0.1 ms) after the last one sets
+ * adapted to what the reads see: a read more than CLOCK_GAP_MS (0.05 ms) after the last one sets
  * the interval to one message; a whole interval that took under half of that doubles it, up to
  * 64 (the count the scheduler used before; from one back to 64 takes six reads). Cheap work thus
- * costs a read per 64 messages and one per pass, as before; messages of 50 us or more are read
- * after each (under 0.2% of their cost); in between, reads come every 0.05-0.1 ms, so a pass ends
- * within about 0.1 ms of its slice even when no turn is long enough to be timed.
+ * costs a read per 64 messages and one per pass, as before; messages of 25 us or more are read
+ * after each (under 0.4% of their cost); in between, reads come every 0.025-0.05 ms, so a pass
+ * ends within about 0.05 ms of its slice (0.25 ms in an executor) even when no turn is long
+ * enough to be timed.
  *
  * What it does not catch: a process whose messages were cheap and turn expensive runs up to the
  * current interval (at most 64 messages) before a read sees the time; from that read on it is
@@ -138,7 +139,7 @@ const MAX_CLOCK_INTERVAL = 64;
  * later than this sets the interval to one message; one that comes within half of it doubles the
  * interval (up to MAX_CLOCK_INTERVAL).
  */
-const CLOCK_GAP_MS = 0.1;
+const CLOCK_GAP_MS = 0.05;
 export const DEFAULT_MAILBOX_LIMIT = 1_000_000;
 
 /** What `ShardHost.route` returns when the destination took the envelope without congestion. */
