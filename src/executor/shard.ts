@@ -22,11 +22,11 @@
  * ends otherwise (mailbox empty, budget spent, parked) makes it untimed again.
  *
  * The clock is the host's (`elapsedMs`: performance.now() in an executor, the simulated clock in
- * the testkit). A read costs 40-100 ns on the 2-core VM and a cheap message 50-100 ns (in-shard
- * ping-pong: 10-25M msgs/s), so cheap messages must not pay a read each: with a read after every
- * message (`clockChecks: 'every'`, HORDE_CLOCK_CHECKS=every in an executor) the in-shard Savina
- * cases lost about half their rate (medians of three alternated runs on the loaded VM: ping-pong
- * 3.8M against 7.3M msgs/s, thread ring 3.4M against 8.8M, counting 5.3M against 12.6M). So the
+ * the testkit). A read costs 40-100 ns on the 2-core VM and a cheap message 40-80 ns, so cheap
+ * messages must not pay a read each: with a read after every message (`clockChecks: 'every'`,
+ * HORDE_CLOCK_CHECKS=every in an executor) a bare shard on one thread lost about half its rate
+ * (CPU time, the two alternated in one process: ping-pong 8.5M against 16.2M msgs/s, thread ring
+ * 9.1M against 16.0M, counting 10.9M against 23.8M, Savina's big 8.1M against 13.2M). So the
  * shard reads the clock every `clockInterval` messages, counted across turns and passes and
  * adapted to what the reads see: a read more than CLOCK_GAP_MS (0.05 ms) after the last one sets
  * the interval to one message; a whole interval that took under half of that doubles it, up to
@@ -34,7 +34,9 @@
  * costs a read per 64 messages and one per pass, as before; messages of 25 us or more are read
  * after each (under 0.4% of their cost); in between, reads come every 0.025-0.05 ms, so a pass
  * ends within about 0.05 ms of its slice (0.25 ms in an executor) even when no turn is long
- * enough to be timed.
+ * enough to be timed. Against the scheduler before (a count checked between turns only), the
+ * count and tests cost the same bare shard 7% on ping-pong, 4% on thread ring, 5% on big and
+ * nothing on counting; keeping the count per turn instead of per message saved nothing measurable.
  *
  * What it does not catch: a process whose messages were cheap and turn expensive runs up to the
  * current interval (at most 64 messages) before a read sees the time; from that read on it is
