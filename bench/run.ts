@@ -26,12 +26,14 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   savina: () => import('./savina.js'),
   fileio: () => import('./fileio.js'),
   cluster: () => import('./cluster.js'),
+  fairness: () => import('./fairness.js'),
 };
 
 const USAGE = `usage: node --import tsx bench/run.ts [suite[:arg,...]...] [--table]
 suites: ${Object.keys(SUITES).join(', ')} (default: all)
 savina's arguments: cases and/or systems, e.g. savina:pingpong,counting or savina:spawn,horde-1shard,beam
-cluster's arguments: cases and/or systems, e.g. cluster:beam,naive-json or cluster:ask-rtt`;
+cluster's arguments: cases and/or systems, e.g. cluster:beam,naive-json or cluster:ask-rtt
+fairness's arguments: cases and/or systems, e.g. fairness:flood-2ms or fairness:horde-1shard,beam`;
 
 /** `savina:pingpong,beam` -> name 'savina', args ['pingpong', 'beam']. */
 function parseSpec(spec: string): { name: string; args: string[] } {

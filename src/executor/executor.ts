@@ -6,7 +6,9 @@
  * The executor's part of one pass:
  *   1. poll every inbound ring fairly (InboundRings: round-robin, POLL_BUDGET records per ring),
  *      decoding each envelope into the shard (user messages to mailboxes, signals to its queue);
- *   2. run up to TURNS_PER_PASS process turns (each at most the shard's budget of messages);
+ *   2. run up to TURNS_PER_PASS process turns (each at most the shard's budget of messages), for
+ *      at most PASS_MS by the shard's clock reads plus the message running then (see "Slices" in
+ *      shard.ts);
  * then the loop publishes what the turns wrote, moves overflow back and resumes the processes
  * that waited on it (`drained`), and parks when the shard has nothing left. Steps 1-2 alternate,
  * so neither a flood on the rings nor a busy process starves the other.
@@ -19,10 +21,18 @@
  * runs longer than its threshold without ever timing a receive here.
  *
  * Tuning: POLL_BUDGET 256 and TURNS_PER_PASS 256 amortise the per-pass publish and poll (see
- * `npm run bench -- savina`); PASS_MS = 1 ends a pass of long turns early (the shard checks the
- * clock every 64 messages), which took timer lateness under a busy shard from 480 ms to a few ms
- * (`npm run bench -- timers`, case lateness, horde-loaded). A single turn is bounded by the
- * budget in messages and, when many wait, by about 1 ms (see shard.ts).
+ * `npm run bench -- savina`). PASS_MS ends a pass of long turns: the shard returns at the first
+ * clock read past it, and reads after every message once messages are expensive, so the rings
+ * wait at most PASS_MS plus the message running. A turn cut by the end of a pass runs again after
+ * what the poll delivered, and a process whose turns fill the slice gets a pass of its own, so an
+ * ask to a cheap process beside a neighbour of 2 ms messages is answered after the message running
+ * when it came (`npm run bench -- fairness`: p50 255 ms before, about 2.1 ms now). PASS_MS is the
+ * slice: with 1 ms the echo's p50 beside a neighbour of 50 us messages was 1.09-1.11 ms, with
+ * 0.5 ms 0.58-0.72 ms, with 0.25 ms 0.33-0.39 ms (two alternated runs on the loaded 2-core VM).
+ * A pass costs its poll and publish, about a microsecond, so 0.25 ms passes cost long turns well
+ * under 1%; cheap turns mostly end a pass by TURNS_PER_PASS before its time is up.
+ * The shard's clock is `elapsedMs` of its host, performance.now() here; HORDE_CLOCK_CHECKS=every in
+ * the environment makes it read the clock after every message, for comparisons.
  *
  * Congested nodes: a send to another node whose bit is set in the shared NodePressure (the
  * cluster server sets it while that peer's queue is over its limit) is written as usual, then
@@ -45,7 +55,7 @@ import { NodePressure } from '../internal/node-pressure.js';
 import { nowMs, useClockOffset } from '../internal/clock.js';
 import { SendResult, type Outbound } from '../participant/outbound.js';
 import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
-import { Shard, ROUTE_ACCEPTED, type ShardHost } from './shard.js';
+import { Shard, ROUTE_ACCEPTED, type ClockChecks, type ShardHost } from './shard.js';
 import type { Signal } from '../codec/envelope.js';
 
 
@@ -53,8 +63,23 @@ const POLL_BUDGET = 256;
 /** Blocked ids from here on name a congested node (below it: a participant's ring). */
 const NODE_BLOCK_BASE = 1 << 20;
 const TURNS_PER_PASS = 256;
-/** A pass of turns ends after about this long, so rings (timer fires, replies) are read promptly. */
-const PASS_MS = 1;
+/**
+ * A pass of turns ends after about this long (the slice), so rings (timer fires, replies, asks)
+ * are read promptly: see Tuning.
+ */
+const PASS_MS = 0.25;
+
+/**
+ * The environment variable that switches the shard's clock checks (ClockChecks) for comparisons:
+ * `every` reads the clock after every message; unset or `adaptive` is the default.
+ */
+export const CLOCK_CHECKS_ENV = 'HORDE_CLOCK_CHECKS';
+
+function clockChecksFromEnv(): ClockChecks | undefined {
+  const value = process.env[CLOCK_CHECKS_ENV];
+  // The shard refuses any other value with HORDE_INVALID_OPTION.
+  return value === undefined || value === '' ? undefined : (value as ClockChecks);
+}
 
 export interface ExecutorEvents {
   /** A process ended abnormally (its links and monitors were told too). */
@@ -95,6 +120,7 @@ export class Executor {
       spawnFloors: data.spawnFloors,
       budget: data.budget,
       mailboxLimit: data.mailboxLimit,
+      clockChecks: clockChecksFromEnv(),
     });
     const runs = { index: mainIndex(data.shards), localNode: data.node };
     this.loop = new ParticipantLoop(data, controlPort, (kind, bytes, offset, length) => this.onRecord(kind, bytes, offset, length), runs);
@@ -113,7 +139,7 @@ export class Executor {
       pass: () => {
         if (this.pressureChanged()) this.resumeNodes();
         const polled = loop.poll(POLL_BUDGET);
-        const handled = shard.runTurns(TURNS_PER_PASS, performance.now() + PASS_MS);
+        const handled = shard.runTurns(TURNS_PER_PASS, PASS_MS);
         return polled !== 0 || handled !== 0;
       },
       published: () => {
@@ -133,6 +159,7 @@ export class Executor {
   private host(): ShardHost {
     return {
       now: nowMs,
+      elapsedMs: () => performance.now(),
       route: (signal, to, from, ref, payload) => this.route(signal, to, from, ref, payload),
       deadLetter: () => {
         this.deadLetters++;

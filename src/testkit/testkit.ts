@@ -315,6 +315,7 @@ export class TestKit {
   private hostFor(index: number): ShardHost {
     return {
       now: () => this.clockMs,
+      elapsedMs: () => this.clockMs,
       route: (signal, to, from, ref, payload) => {
         this.enqueue(index, { signal, to, from, ref, payload });
         return ROUTE_ACCEPTED;

@@ -232,7 +232,10 @@ describe('gateway client', () => {
 
 describe('gateway throttling', () => {
   it('sheds pipelined requests with OVERLOADED, holds a simple client, and recovers', async () => {
-    const expensive = await node.spawn('expensive', { costMs: 4 }, { shard: 0 });
+    // The scheduler is fair between messages, so a canary on shard 0 waits for the request that is
+    // running when it arrives: requests of 100 ms make it late by up to 100 ms (with 4 ms ones it
+    // would be answered within a few ms, however long the backlog).
+    const expensive = await node.spawn('expensive', { costMs: 100 }, { shard: 0 });
     node.register('expensive', expensive);
     try {
       const gw = await gateway({ throttle: true, highMarkMs: 60, lowMarkMs: 20, holdMs: 100, canaryPeriodMs: 10, pipelineAllowance: 3 });
@@ -243,8 +246,8 @@ describe('gateway throttling', () => {
       const modest = await client(gw); // pipelines two requests: still within the allowance of 3
       const waiting = [1, 2].map(() => modest.request('tool', { type: 'silent' }, { timeoutMs: 30_000 }).then(() => 'ok', (error: HordeError) => error.code));
       await eventually(() => gw.status().inFlight === 2);
-      // About 2.4 s of work on shard 0: the canary there waits behind it.
-      const flood = Array.from({ length: 600 }, (_, i) => piper.request('expensive', i, { timeoutMs: 60_000 }).then(() => 'ok', (error: HordeError) => error.code));
+      // About 2.4 s of work on shard 0.
+      const flood = Array.from({ length: 24 }, (_, i) => piper.request('expensive', i, { timeoutMs: 60_000 }).then(() => 'ok', (error: HordeError) => error.code));
       await eventually(() => gw.status().throttled);
       expect(changes[0]).toMatchObject({ throttled: true });
       expect(changes[0]!.canaryMs).toBeGreaterThan(60);
@@ -288,14 +291,15 @@ describe('gateway throttling', () => {
   });
 
   it('stops shedding and releases waiting clients when throttling is switched off', async () => {
-    const expensive = await node.spawn('expensive', { costMs: 4 }, { shard: 0 });
+    // Requests of 100 ms: a canary waits for the one running (see the test above).
+    const expensive = await node.spawn('expensive', { costMs: 100 }, { shard: 0 });
     node.register('expensive', expensive);
     try {
       const gw = await gateway({ throttle: true, highMarkMs: 60, lowMarkMs: 20, holdMs: 100 });
       const c = await client(gw);
       const simple = await client(gw);
       // Some of the flood may be shed if the throttle turns on while the gateway still reads it.
-      const flood = Array.from({ length: 400 }, (_, i) => c.request('expensive', i, { timeoutMs: 60_000 }).then(() => 'ok', (error: HordeError) => error.code));
+      const flood = Array.from({ length: 16 }, (_, i) => c.request('expensive', i, { timeoutMs: 60_000 }).then(() => 'ok', (error: HordeError) => error.code));
       await eventually(() => gw.status().throttled);
       let heldDone = false;
       const held = simple.request('echo', 'released', { timeoutMs: 60_000 }).finally(() => (heldDone = true));

@@ -11,6 +11,7 @@ function recordingHost(): ShardHost & { dead: unknown[]; crashes: { pid: Pid; re
     crashes: [] as { pid: Pid; reason: ExitReason }[],
     routed: [] as { signal: Signal; to: Pid; payload: unknown }[],
     now: () => 0,
+    elapsedMs: () => 0,
     route: (signal: Signal, to: Pid, _from: Pid | undefined, _ref: number, payload: unknown) => {
       host.routed.push({ signal, to, payload });
       return ROUTE_ACCEPTED;

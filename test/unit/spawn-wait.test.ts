@@ -24,6 +24,7 @@ function testHost(): ShardHost & { time: number; dead: { signal: Signal; to: Pid
     dead: [] as { signal: Signal; to: Pid; payload: unknown }[],
     routed: [] as Routed[],
     now: () => host.time,
+    elapsedMs: () => host.time,
     route: (signal: Signal, to: Pid, _from: Pid | undefined, ref: number, payload: unknown) => {
       host.routed.push({ signal, to, ref, payload });
       return ROUTE_ACCEPTED;
