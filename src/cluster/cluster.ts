@@ -41,7 +41,7 @@ import { lookup } from 'node:dns/promises';
 import { createServer, connect as netConnect, isIP, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import { randomBytes } from 'node:crypto';
-import { RUN_MAX_BYTES, Signal, type Envelope } from '../codec/envelope.js';
+import { ENVELOPE_HEADER_BYTES, RUN_MAX_BYTES, Signal, isSignal, type Envelope } from '../codec/envelope.js';
 import { ErrorCode, HordeError } from '../errors.js';
 import type { Pid } from '../process/pid.js';
 import { Connection, type LocalIdentity } from './connection.js';
@@ -341,6 +341,15 @@ export class ClusterServer extends EventEmitter {
         peer.duplicateBatches++;
         this.owe(peer, frame.lane, lane.receivedSeq);
       }
+      return;
+    }
+    if (!(data instanceof Uint8Array)) {
+      // Larger than this node takes (one envelope over what its rings carry): a dead letter, and
+      // acknowledged, or the peer would send it again on every connection.
+      if (data.head.length === ENVELOPE_HEADER_BYTES && isSignal(signalAt(data.head, 0))) this.bounce(data.head, 0);
+      else this.deadLetters(1);
+      lane.delivered(frame.seq);
+      this.owe(peer, frame.lane, frame.seq);
       return;
     }
     const own = this.host.nodeId;
