@@ -11,8 +11,8 @@
  * - Incoming: `receivedSeq` is the last batch delivered. A batch at or below it is a resend of
  *   one already delivered: acknowledged again and dropped. Fragments of one batch are reassembled
  *   (bounded by `maxBatchBytes`) and delivered only when the last one arrived. A batch larger
- *   than that (from a peer that takes larger messages: one envelope over what this node
- *   takes) is not kept: its fragments are counted and dropped, and the owner gets the
+ *   than that (from a peer that takes larger messages: one envelope over this node's
+ *   maxMessageBytes) is not kept: its fragments are counted and dropped, and the owner gets the
  *   header of its first envelope to count and acknowledge it (refusing it would make the peer
  *   resend it on every connection).
  */

@@ -38,7 +38,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import { RECORD_ENVELOPES, decodeEnvelope, malformedRun } from '../codec/envelope.js';
 import { walkEnvelopes } from '../codec/envelope-header.js';
-import { errorToWire } from '../errors.js';
+import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import type { Pid } from '../process/pid.js';
 import type { Behaviours, ExitReason } from '../process/types.js';
 import { Doorbell } from '../ring/doorbell.js';
@@ -49,6 +49,7 @@ import { mainIndex, participantOf } from '../participant/participants.js';
 import { NodePressure } from '../internal/node-pressure.js';
 import { nowMs, useClockOffset } from '../internal/clock.js';
 import { Outbound, SendResult } from '../participant/outbound.js';
+import { reassembling } from '../participant/chunks.js';
 import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
 import { Shard, ROUTE_ACCEPTED, type ShardHost } from './shard.js';
 import type { Signal } from '../codec/envelope.js';
@@ -66,6 +67,8 @@ export interface ExecutorEvents {
   crashed(pid: Pid, kind: string, reason: ExitReason): void;
   /** An inbound record that did not decode (a bug in a peer thread: it is counted and skipped). */
   malformed(error: unknown): void;
+  /** A message over maxMessageBytes was refused at its sender (counted as a dead letter; the sender goes on). */
+  refused(from: Pid | undefined, to: Pid, error: HordeError): void;
 }
 
 export class Executor {
@@ -107,11 +110,12 @@ export class Executor {
       budget: data.budget,
       mailboxLimit: data.mailboxLimit,
     });
-    this.inbound = new InboundRings(new Doorbell(data.bell), (_ring, kind, bytes, offset, length) => this.onRecord(kind, bytes, offset, length));
+    const visit = reassembling((_ring, kind, bytes, offset, length) => this.onRecord(kind, bytes, offset, length), data.maxMessageBytes, (error) => this.malformed(error));
+    this.inbound = new InboundRings(new Doorbell(data.bell), visit);
     data.inbound.forEach((handle, participant) => {
       if (handle !== undefined) this.positions[participant] = this.inbound.add(handle);
     });
-    this.outbound = new Outbound(data.outbound, data.overflowLimit, { index: mainIndex(data.shards), localNode: data.node });
+    this.outbound = new Outbound(data.outbound, data, { index: mainIndex(data.shards), localNode: data.node });
     this.pressure = new NodePressure(data.nodePressure);
     this.pressureEpoch = this.pressure.epoch;
     const control = pumpedEndpoint(controlPort);
@@ -174,7 +178,17 @@ export class Executor {
       this.deadLetters++;
       return ROUTE_ACCEPTED;
     }
-    const result = this.outbound.send(index, { signal, to, from, ref, payload });
+    let result: SendResult;
+    try {
+      result = this.outbound.send(index, { signal, to, from, ref, payload });
+    } catch (error) {
+      // Over maxMessageBytes: this send is refused and the sender goes on (a message no codec can
+      // encode still fails its sender, through the shard).
+      if (!(error instanceof HordeError) || error.code !== ErrorCode.MESSAGE_TOO_LARGE) throw error;
+      this.deadLetters++;
+      this.events.refused(from, to, error);
+      return ROUTE_ACCEPTED;
+    }
     if (result === SendResult.WRITTEN) {
       // Accepted; but if its node is congested, the sender waits (see node-pressure.ts).
       if (to.node === this.data.node || !this.pressure.isCongested(to.node)) return ROUTE_ACCEPTED;
@@ -207,10 +221,13 @@ export class Executor {
       return;
     }
     const stop = walkEnvelopes(bytes, offset, offset + length, this.visitEnvelope);
-    if (stop !== offset + length) {
-      this.deadLetters++;
-      this.events.malformed(malformedRun(stop - offset, length));
-    }
+    if (stop !== offset + length) this.malformed(malformedRun(stop - offset, length));
+  }
+
+  /** An inbound record that does not decode (or a broken chunk stream): counted and reported. */
+  private malformed(error: unknown): void {
+    this.deadLetters++;
+    this.events.malformed(error);
   }
 
   private readonly visitEnvelope = (bytes: Uint8Array, offset: number, length: number): void => this.onEnvelopeBytes(bytes, offset, length);
@@ -220,8 +237,7 @@ export class Executor {
     try {
       envelope = decodeEnvelope(bytes, offset, length);
     } catch (error) {
-      this.deadLetters++;
-      this.events.malformed(error);
+      this.malformed(error);
       return;
     }
     this.shard.deliver(envelope.signal, envelope.to, envelope.from, envelope.ref, envelope.payload);

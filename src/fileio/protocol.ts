@@ -9,6 +9,8 @@ export interface FileWorkerData {
   inbound: (RingHandle | undefined)[];
   outbound: (RingHandle | undefined)[];
   overflowLimit: number;
+  /** The largest message (envelope bytes) this thread sends or reassembles. */
+  maxMessageBytes: number;
   dataDir: string | undefined;
   computeModules: string[];
   preload: string[];

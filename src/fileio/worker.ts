@@ -7,8 +7,9 @@
 import { expose } from 'comlink';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Signal, type Envelope } from '../codec/envelope.js';
-import { errorToWire } from '../errors.js';
-import { FILEIO_SHARD, pid as makePid } from '../process/pid.js';
+import { ErrorCode, HordeError, errorToWire } from '../errors.js';
+import type { IoReply } from '../process/io.js';
+import { FILEIO_SHARD, pid as makePid, type Pid } from '../process/pid.js';
 import { Doorbell } from '../ring/doorbell.js';
 import { AsyncEndpoint } from '../participant/async-endpoint.js';
 import { portEndpoint } from '../internal/control-endpoint.js';
@@ -27,7 +28,7 @@ const service = new FileService({
 });
 let undeliverable = 0;
 
-const endpoint = new AsyncEndpoint(new Doorbell(data.bell), data.inbound, data.outbound, data.overflowLimit, {
+const endpoint = new AsyncEndpoint(new Doorbell(data.bell), data.inbound, data.outbound, data, {
   envelope: (envelope) => serve(envelope),
   malformed: (error) => port.postMessage({ type: 'malformed', error: errorToWire(error) }),
   dropped: (count) => {
@@ -43,9 +44,18 @@ function serve(envelope: Envelope): void {
   }
   void service.handle(payload).then((reply) => {
     const index = participantOf(from, data.node, data.shards);
-    const sent = index !== undefined && endpoint.send(index, { signal: Signal.IO_REPLY, to: from, from: self, ref, payload: reply });
-    if (!sent) undeliverable++;
+    if (index === undefined || !answer(index, from, ref, reply)) undeliverable++;
   });
+}
+
+/** Sends an answer; one that cannot travel (over maxMessageBytes, or unencodable) is answered with that error instead. */
+function answer(index: number, to: Pid, ref: number, reply: IoReply): boolean {
+  try {
+    return endpoint.send(index, { signal: Signal.IO_REPLY, to, from: self, ref, payload: reply });
+  } catch (error) {
+    if (!(error instanceof HordeError) || (error.code !== ErrorCode.MESSAGE_TOO_LARGE && error.code !== ErrorCode.UNENCODABLE_MESSAGE)) throw error;
+    return endpoint.send(index, { signal: Signal.IO_REPLY, to, from: self, ref, payload: { ok: false, error: errorToWire(error) } });
+  }
 }
 
 const api: FileWorkerApi = {

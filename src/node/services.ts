@@ -25,6 +25,7 @@ export function ringData(topology: Topology, options: ResolvedOptions, index: nu
     inbound: topology.inboundOf(index),
     outbound: topology.outboundOf(index),
     overflowLimit: options.overflowLimit,
+    maxMessageBytes: options.maxMessageBytes,
   };
 }
 

@@ -28,6 +28,7 @@ import { pumpedEndpoint } from '../internal/control-endpoint.js';
 import { participantOf } from '../participant/participants.js';
 import { nowMs, useClockOffset } from '../internal/clock.js';
 import { Outbound, SendResult } from '../participant/outbound.js';
+import { reassembling } from '../participant/chunks.js';
 import { TimerWheel, type TimerId } from './wheel.js';
 
 export interface PollerWorkerData {
@@ -40,6 +41,8 @@ export interface PollerWorkerData {
   inbound: (RingHandle | undefined)[];
   outbound: (RingHandle | undefined)[];
   overflowLimit: number;
+  /** The largest message (envelope bytes) this thread sends or reassembles. */
+  maxMessageBytes: number;
   /** The node clock's epoch offset (src/internal/clock.ts). */
   clockOffset: number;
 }
@@ -93,11 +96,12 @@ export class Poller {
     this.wheel = new TimerWheel<Timer>({ startMs: nowMs() });
     this.self = makePid(data.node, POLLER_SHARD, 0);
     this.control = new Int32Array(data.status, 0, 1);
-    this.inbound = new InboundRings(new Doorbell(data.bell), (_ring, _kind, bytes, offset, length) => this.onRecord(bytes, offset, length));
+    const visit = reassembling((_ring, _kind, bytes, offset, length) => this.onRecord(bytes, offset, length), data.maxMessageBytes, (error) => this.countMalformed(error));
+    this.inbound = new InboundRings(new Doorbell(data.bell), visit);
     data.inbound.forEach((handle, participant) => {
       if (handle !== undefined) this.positions[participant] = this.inbound.add(handle);
     });
-    this.outbound = new Outbound(data.outbound, data.overflowLimit);
+    this.outbound = new Outbound(data.outbound, data);
     const endpoint = pumpedEndpoint(controlPort);
     this.pump = endpoint.pump;
     const api: PollerApi = {
@@ -143,9 +147,7 @@ export class Poller {
     try {
       envelope = decodeEnvelope(bytes, offset, length);
     } catch (error) {
-      // A record that does not decode is a bug in a peer thread: counted, and the rest go on.
-      this.stats.malformed++;
-      this.lastError = errorToWire(error);
+      this.countMalformed(error);
       return;
     }
     const { signal, from, ref, payload } = envelope;
@@ -166,6 +168,12 @@ export class Poller {
     } else {
       this.stats.deadLetters++;
     }
+  }
+
+  /** A record that does not decode (or a broken chunk stream) is a bug in a peer thread: counted, and the rest go on. */
+  private countMalformed(error: unknown): void {
+    this.stats.malformed++;
+    this.lastError = errorToWire(error);
   }
 
   private cancel(ref: number): void {

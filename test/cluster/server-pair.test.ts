@@ -1,6 +1,6 @@
 // Two cluster servers on loopback with hosts that record what reaches them (no executors): the
-// congestion bit across a reconnect, and an envelope larger than the receiver takes, in a batch
-// it keeps and in one larger than its batches may be.
+// congestion bit across a reconnect, and an envelope larger than the receiver takes (its
+// maxMessageBytes), in a batch it keeps and in one larger than its batches may be.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterServer, type ClusterHost } from '../../src/cluster/cluster.js';
 import { resolveClusterOptions } from '../../src/cluster/options.js';
