@@ -6,8 +6,8 @@
  * Design note (each side runs on one thread; the ring between them is the only thing shared):
  * - Format (record kinds in src/codec/envelope.ts): RECORD_CHUNK_FIRST carries an 8-byte header
  *   (the whole record's length as u32 LE, its kind as u8, three zero bytes) and the first bytes;
- *   each RECORD_CHUNK carries the next bytes. A chunk record is at most a quarter of the ring (and
- *   at most its largest record), so the ring holds about four and the consumer frees room while
+ *   each RECORD_CHUNK carries the next bytes. A chunk record, header included, is a quarter of the
+ *   ring (at most its largest record), so the ring holds four and the consumer frees room while
  *   the producer writes the next.
  * - Order: a producer writes the chunks of one record one after another and nothing else on that
  *   ring until the last one (Outbound keeps everything sent after it in the destination's
@@ -58,6 +58,7 @@ import { CHUNK_HEADER_BYTES, RECORD_CHUNK, RECORD_CHUNK_FIRST, RECORD_ENVELOPE, 
 import { ErrorCode, HordeError } from '../errors.js';
 import type { InboundVisitor } from '../ring/inbound.js';
 import type { RingWriter } from '../ring/ring.js';
+import { RECORD_HEADER_BYTES } from '../ring/layout.js';
 import { BufferView } from '../internal/buffer-view.js';
 
 /** The largest reassembly buffer a reader keeps for the next large record. */
@@ -66,9 +67,12 @@ export const SPARE_MAX_BYTES = 4 << 20;
 /** A Buffer over the record chunks are copied from (see BufferView). */
 const sourceView = new BufferView();
 
-/** Bytes of one chunk record on `writer`'s ring: a quarter of the ring, at most its largest record. */
+/**
+ * Payload bytes of one chunk record on `writer`'s ring: with its header a quarter of the ring (so
+ * four fill it exactly, and one never has to skip the end of the ring), at most its largest record.
+ */
 export function chunkRecordBytes(writer: RingWriter): number {
-  return Math.min(writer.maxPayload, writer.capacity / 4) & ~3;
+  return Math.min(writer.maxPayload, writer.capacity / 4 - RECORD_HEADER_BYTES) & ~3;
 }
 
 /**

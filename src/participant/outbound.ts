@@ -176,15 +176,17 @@ export class Outbound {
 
   /**
    * The room destination `index` must have before its overflow moves back (see the note above),
-   * and never less than its next record needs (an envelope may be larger than RESUME_MAX of the
-   * ring; a large one's next record is a chunk).
+   * and never less than its next envelope needs (one may be larger than RESUME_MAX of the ring).
+   * A large envelope on its way moves on as soon as its next chunk fits: its senders resume only
+   * once all of it is in the ring anyway.
    */
   private resumeWant(index: number): number {
     const writer = this.writers[index]!;
+    const next = this.overflow[index]!.peek()?.length ?? 0;
+    if (next > writer.maxPayload) return chunkRecordBytes(writer);
     const capacity = writer.capacity;
     const want = Math.min(this.overflowBytes[index]! + capacity * RESUME_HEADROOM, capacity * RESUME_MAX) | 0;
-    const next = this.overflow[index]!.peek()?.length ?? 0;
-    return Math.max(want, next > writer.maxPayload ? chunkRecordBytes(writer) : next);
+    return Math.max(want, next);
   }
 
   /** Makes every record written since the last publish visible (one store per ring). */
