@@ -64,8 +64,8 @@ import { BufferView } from '../internal/buffer-view.js';
 /** The largest reassembly buffer a reader keeps for the next large record. */
 export const SPARE_MAX_BYTES = 4 << 20;
 
-/** A Buffer over the record chunks are copied from (see BufferView). */
-const sourceView = new BufferView();
+/** A Buffer over the ring chunks are read from (see BufferView). */
+const ringView = new BufferView();
 
 /**
  * Payload bytes of one chunk record on `writer`'s ring: with its header a quarter of the ring (so
@@ -92,7 +92,9 @@ export function writeChunks(writer: RingWriter, bytes: Uint8Array, kind: number,
       writer.view.setUint32(at, total, true);
       writer.view.setUint32(at + 4, kind, true);
     }
-    sourceView.copy(bytes, sent, sent + n, writer.bytes, at + header);
+    // A view per chunk (a quarter of the ring), not a cached Buffer: that would keep the last
+    // large envelope alive after it left.
+    writer.bytes.set(bytes.subarray(sent, sent + n), at + header);
     sent += n;
   }
   return sent;
@@ -162,7 +164,7 @@ class Reassembly {
     if (total > this.maxMessageBytes) return this.refuse(ring, `a chunked record announces ${total} bytes, more than maxMessageBytes (${this.maxMessageBytes})`);
     if (data > total) return this.refuse(ring, `a first chunk holds ${data} bytes of a ${total}-byte record`);
     const buffer = this.take(total);
-    sourceView.copy(bytes, offset + CHUNK_HEADER_BYTES, offset + length, buffer, 0);
+    ringView.copy(bytes, offset + CHUNK_HEADER_BYTES, offset + length, buffer, 0);
     const partial: Assembly = { source: bytes, buffer, kind, total, have: data };
     this.partials[ring] = partial;
     this.open++;
@@ -180,7 +182,7 @@ class Reassembly {
       this.refuse(ring, `chunks hold more than the ${partial.total} bytes their record announced`);
       return;
     }
-    sourceView.copy(bytes, offset, offset + length, partial.buffer, partial.have);
+    ringView.copy(bytes, offset, offset + length, partial.buffer, partial.have);
     partial.have += length;
     if (partial.have === partial.total) this.deliver(ring, partial);
   }

@@ -24,7 +24,8 @@
  *
  * Large envelopes: one larger than the ring's largest record (half the ring) goes in chunks
  * (chunks.ts), written at once as far as the ring has room; the rest waits at the head of the
- * overflow, with everything sent after it, and moves on like any overflow. So a large envelope
+ * overflow, with everything sent after it, and moves on a chunk at a time as the consumer frees
+ * room (no headroom waited for: its senders resume only once all of it is in). So a large envelope
  * congests its destination until its last chunk is in the ring, and its sender waits for that as
  * for a full ring. One larger than `maxMessageBytes` is refused at once with MESSAGE_TOO_LARGE,
  * before anything is written or allocated (envelope.ts).
