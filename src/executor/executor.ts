@@ -36,7 +36,7 @@
 import { expose } from 'comlink';
 import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
-import { RECORD_ENVELOPES, decodeEnvelope, malformedRun } from '../codec/envelope.js';
+import { RECORD_ENVELOPES, Signal, decodeEnvelope, malformedRun } from '../codec/envelope.js';
 import { walkEnvelopes } from '../codec/envelope-header.js';
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import type { Pid } from '../process/pid.js';
@@ -52,7 +52,6 @@ import { Outbound, SendResult } from '../participant/outbound.js';
 import { reassembling } from '../participant/chunks.js';
 import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
 import { Shard, ROUTE_ACCEPTED, type ShardHost } from './shard.js';
-import type { Signal } from '../codec/envelope.js';
 
 
 const POLL_BUDGET = 256;
@@ -183,10 +182,12 @@ export class Executor {
       result = this.outbound.send(index, { signal, to, from, ref, payload });
     } catch (error) {
       // Over maxMessageBytes: this send is refused and the sender goes on (a message no codec can
-      // encode still fails its sender, through the shard).
+      // encode still fails its sender, through the shard). A file request is answered with the
+      // error, as the file worker would answer it, so its process does not wait for ever.
       if (!(error instanceof HordeError) || error.code !== ErrorCode.MESSAGE_TOO_LARGE) throw error;
       this.deadLetters++;
       this.events.refused(from, to, error);
+      if (signal === Signal.IO && from !== undefined) this.shard.deliver(Signal.IO_REPLY, from, to, ref, { ok: false, error: errorToWire(error) });
       return ROUTE_ACCEPTED;
     }
     if (result === SendResult.WRITTEN) {
