@@ -186,11 +186,17 @@ export function encodeEnvelope(target: EnvelopeTarget, envelope: Envelope, runTa
  * `encodeEnvelope` for a sender that keeps what the ring does not take (Outbound): returns
  * undefined once the envelope is written into `target`; otherwise the envelope's bytes in a new
  * array, from the payload already encoded, when the ring is full or the envelope is larger than
- * one record can be (`target.maxPayload`: the caller sends it in chunks). Throws as
- * `encodeEnvelope` does, and MESSAGE_TOO_LARGE, having written and allocated nothing, for an
- * envelope of more than `maxBytes`.
+ * one record can be (`target.maxPayload`: the caller sends it in chunks; its bytes go where
+ * `large(length)` says). Throws as `encodeEnvelope` does, and MESSAGE_TOO_LARGE, having written
+ * and allocated nothing, for an envelope of more than `maxBytes`.
  */
-export function encodeEnvelopeOrBytes(target: EnvelopeTarget & { readonly maxPayload: number }, envelope: Envelope, runTag: number, maxBytes: number): Uint8Array | undefined {
+export function encodeEnvelopeOrBytes(
+  target: EnvelopeTarget & { readonly maxPayload: number },
+  envelope: Envelope,
+  runTag: number,
+  maxBytes: number,
+  large: (length: number) => Uint8Array,
+): Uint8Array | undefined {
   checkEnvelope(envelope);
   const payload = encodePayload(envelope.payload);
   const bodyLength = bodyBytes(payload);
@@ -203,8 +209,11 @@ export function encodeEnvelopeOrBytes(target: EnvelopeTarget & { readonly maxPay
       writeEnvelope(target.view, target.bytes, offset, envelope, payload, bodyLength);
       return undefined;
     }
+    return bytesOf(envelope, payload, bodyLength);
   }
-  return bytesOf(envelope, payload, bodyLength);
+  const bytes = large(length);
+  writeEnvelope(new DataView(bytes.buffer, bytes.byteOffset, length), bytes, 0, envelope, payload, bodyLength);
+  return bytes;
 }
 
 /**
