@@ -26,6 +26,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   savina: () => import('./savina.js'),
   fileio: () => import('./fileio.js'),
   cluster: () => import('./cluster.js'),
+  large: () => import('./large.js'),
 };
 
 const USAGE = `usage: node --import tsx bench/run.ts [suite[:arg,...]...] [--table]
