@@ -27,6 +27,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   fileio: () => import('./fileio.js'),
   cluster: () => import('./cluster.js'),
   fairness: () => import('./fairness.js'),
+  large: () => import('./large.js'),
 };
 
 const USAGE = `usage: node --import tsx bench/run.ts [suite[:arg,...]...] [--table]

@@ -16,6 +16,8 @@ export const ErrorCode = {
   INVALID_OPTION: 'HORDE_INVALID_OPTION',
   /** A record is larger than the ring can ever hold (more than half its capacity), or than a durable log's `maxRecordBytes`. */
   RECORD_TOO_LARGE: 'HORDE_RECORD_TOO_LARGE',
+  /** A message whose encoded envelope is larger than the node's `maxMessageBytes`: refused at the sender (the sending process keeps running). */
+  MESSAGE_TOO_LARGE: 'HORDE_MESSAGE_TOO_LARGE',
   /** A ring kind tag outside 0..254 (255 is reserved for the wrap marker). */
   INVALID_RECORD_KIND: 'HORDE_INVALID_RECORD_KIND',
   /** A shared buffer does not hold a ring or doorbell of the expected layout. */

@@ -41,7 +41,7 @@ import { lookup } from 'node:dns/promises';
 import { createServer, connect as netConnect, isIP, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import { randomBytes } from 'node:crypto';
-import { RUN_MAX_BYTES, Signal, type Envelope } from '../codec/envelope.js';
+import { ENVELOPE_HEADER_BYTES, RUN_MAX_BYTES, Signal, isSignal, type Envelope } from '../codec/envelope.js';
 import { ErrorCode, HordeError } from '../errors.js';
 import type { Pid } from '../process/pid.js';
 import { Connection, type LocalIdentity } from './connection.js';
@@ -62,7 +62,7 @@ export interface ClusterHost {
   readonly nodeId: number;
   /** Executor threads (on this node's business card). */
   readonly executors: number;
-  /** Largest envelope a ring can carry (a batch may hold one of these). */
+  /** Largest envelope this node takes (its maxMessageBytes; a batch may hold one of these). */
   readonly maxEnvelopeBytes: number;
   /**
    * Copies one envelope addressed to this node (`run` false), or a run of envelopes for the same
@@ -373,6 +373,15 @@ export class ClusterServer extends EventEmitter {
       }
       return;
     }
+    if (!(data instanceof Uint8Array)) {
+      // Larger than this node takes (one envelope over its maxMessageBytes): a dead letter, and
+      // acknowledged, or the peer would send it again on every connection.
+      if (data.head.length === ENVELOPE_HEADER_BYTES && isSignal(signalAt(data.head, 0))) this.bounce(data.head, 0);
+      else this.deadLetters(1);
+      lane.delivered(frame.seq);
+      this.owe(peer, frame.lane, frame.seq);
+      return;
+    }
     const own = this.host.nodeId;
     // Check the whole batch before delivering any of it.
     forEachEnvelope(data, (offset) => {
@@ -389,7 +398,8 @@ export class ClusterServer extends EventEmitter {
 
   /**
    * Hands a checked batch to the host: consecutive envelopes for the same executor shard as one
-   * run (of at most RUN_MAX_BYTES and the rings' largest record), anything else one by one. The
+   * run (of at most RUN_MAX_BYTES and maxMessageBytes; a run larger than a ring record crosses
+   * in chunks), anything else one by one; an envelope over maxMessageBytes is a dead letter. The
    * monitors and links it carries are tracked on the way, each before its run is delivered.
    */
   private deliverInRuns(peer: Peer, data: Uint8Array): void {
@@ -407,9 +417,9 @@ export class ClusterServer extends EventEmitter {
     forEachEnvelope(data, (offset, length) => {
       const signal = signalAt(data, offset);
       const to = shardAt(data, offset);
-      if (to < executors && length > maxEnvelope) {
-        // Larger than this node's rings hold (the peer's may be larger): a dead letter, like a
-        // message the ring refuses its sender here.
+      if (length > maxEnvelope) {
+        // Larger than this node's maxMessageBytes (the peer's may be larger): a dead letter, like
+        // a message refused at its sender here.
         flush(offset);
         this.bounce(data, offset);
         return;

@@ -10,9 +10,14 @@
  *   message at once. A batch keeps its sequence number across resends.
  * - Incoming: `receivedSeq` is the last batch delivered. A batch at or below it is a resend of
  *   one already delivered: acknowledged again and dropped. Fragments of one batch are reassembled
- *   (bounded by `maxBatchBytes`) and delivered only when the last one arrived.
+ *   (bounded by `maxBatchBytes`) and delivered only when the last one arrived. A batch larger
+ *   than that (from a peer that takes larger messages: one envelope over this node's
+ *   maxMessageBytes) is not kept: its fragments are counted and dropped, and the owner gets the
+ *   header of its first envelope to count and acknowledge it (refusing it would make the peer
+ *   resend it on every connection).
  */
 import { ErrorCode, HordeError } from '../errors.js';
+import { ENVELOPE_HEADER_BYTES } from '../codec/envelope.js';
 import { countEnvelopes } from '../codec/envelope-header.js';
 import { BufferView } from '../internal/buffer-view.js';
 
@@ -38,6 +43,13 @@ export interface InflightBatch {
   sent: number;
 }
 
+/** A batch larger than `maxBatchBytes`, received whole but not kept. */
+export interface DroppedBatch {
+  /** The first bytes of its first envelope (its header, when the batch is at least that long). */
+  readonly head: Uint8Array;
+  readonly bytes: number;
+}
+
 export class Lane {
   private readonly segments: Segment[] = [];
   /** Full-size segment buffers whose batches were acknowledged, for reuse (at most POOL_SIZE). */
@@ -51,6 +63,8 @@ export class Lane {
   /** Fragments of the batch being reassembled, copied in as they come (the frames are views). */
   private reassembly = new Uint8Array(0);
   private reassemblyBytes = 0;
+  /** The batch being received past `maxBatchBytes` (dropped as it comes), if any. */
+  private dropping: { head: Uint8Array; bytes: number } | undefined;
   resent = 0;
   duplicates = 0;
   /** A batch went out in this session (so the peer may hold state about it). */
@@ -133,16 +147,29 @@ export class Lane {
   }
 
   /**
-   * One Batch frame arrived: returns the complete batch data to deliver, or undefined (a fragment,
-   * or a duplicate). Throws HORDE_MALFORMED_FRAME when reassembly would exceed `maxBatchBytes`.
-   * `data` may be a view valid only during the call (FrameDecoder): fragments are copied into one
-   * reassembly buffer, kept for the next batch while it is at most twice `batchBytes`. The answer
-   * is valid until the next `receive`.
+   * One Batch frame arrived: returns the complete batch data to deliver, a DroppedBatch (complete,
+   * larger than `maxBatchBytes`: to count and acknowledge, not deliver), or undefined (a fragment,
+   * or a duplicate). Throws HORDE_MALFORMED_FRAME for a gap in sequence numbers. `data` may be a
+   * view valid only during the call (FrameDecoder): fragments are copied into one reassembly
+   * buffer, kept for the next batch while it is at most twice `batchBytes`. The answer is valid
+   * until the next `receive`.
    */
-  receive(seq: number, data: Uint8Array, last: boolean): Uint8Array | undefined {
+  receive(seq: number, data: Uint8Array, last: boolean): Uint8Array | DroppedBatch | undefined {
     const total = this.reassemblyBytes + data.length;
-    if (total > this.maxBatchBytes) {
-      throw new HordeError(ErrorCode.MALFORMED_FRAME, `batch ${seq} exceeds ${this.maxBatchBytes} bytes`);
+    if (this.dropping === undefined && total > this.maxBatchBytes) {
+      const head = new Uint8Array(Math.min(ENVELOPE_HEADER_BYTES, total));
+      const kept = Math.min(this.reassemblyBytes, head.length);
+      head.set(this.reassembly.subarray(0, kept));
+      head.set(data.subarray(0, head.length - kept), kept);
+      this.dropPartial();
+      this.dropping = { head, bytes: 0 };
+    }
+    if (this.dropping !== undefined) {
+      this.dropping.bytes += total - this.reassemblyBytes;
+      if (!last) return undefined;
+      const dropped = this.dropping;
+      this.dropping = undefined;
+      return this.inSequence(seq) ? dropped : undefined;
     }
     let whole = data;
     if (!last || this.reassemblyBytes > 0) {
@@ -157,14 +184,19 @@ export class Lane {
       whole = this.reassembly.subarray(0, total);
       this.dropPartial();
     }
+    return this.inSequence(seq) ? whole : undefined;
+  }
+
+  /** Whether batch `seq` is the next to deliver (false: a duplicate); throws on a gap. */
+  private inSequence(seq: number): boolean {
     if (seq <= this.receivedSeq) {
       this.duplicates++;
-      return undefined;
+      return false;
     }
     if (seq !== this.receivedSeq + 1) {
       throw new HordeError(ErrorCode.MALFORMED_FRAME, `batch ${seq} arrived after ${this.receivedSeq}: a gap`);
     }
-    return whole;
+    return true;
   }
 
   /** Marks batch `seq` delivered (after its envelopes reached the rings). */
@@ -174,6 +206,7 @@ export class Lane {
 
   /** A connection broke mid-batch: fragments received so far will come again. */
   dropPartial(): void {
+    this.dropping = undefined;
     this.reassemblyBytes = 0;
     if (this.reassembly.length > 2 * this.batchBytes) this.reassembly = new Uint8Array(0);
   }

@@ -102,6 +102,17 @@ export const RECORD_ENVELOPE = 1;
  * consumer walks a run with `walkEnvelopes` (envelope-header.ts) and decodes each envelope on its own.
  */
 export const RECORD_ENVELOPES = 2;
+/**
+ * Ring record kinds of a record larger than the ring's largest record (half the ring): its bytes
+ * travel as chunks, in order and never interleaved with other records of the same ring. The first
+ * chunk starts with CHUNK_HEADER_BYTES saying how long the whole record is and what kind it is
+ * (RECORD_ENVELOPE, or RECORD_ENVELOPES); the others are bytes only. The reader hands the whole
+ * record on as if it had come in one piece (src/participant/chunks.ts).
+ */
+export const RECORD_CHUNK_FIRST = 3;
+export const RECORD_CHUNK = 4;
+/** The first chunk's header: u32 total length of the record (LE), u8 its kind, three zero bytes. */
+export const CHUNK_HEADER_BYTES = 8;
 /** A run grows to at most this many bytes (and never past the ring's largest record). */
 export const RUN_MAX_BYTES = 32 * 1024;
 /** Envelopes at least this large never join a run (they gain nothing, and stay off BULK's way). */
@@ -174,16 +185,63 @@ export function encodeEnvelope(target: EnvelopeTarget, envelope: Envelope, runTa
   return true;
 }
 
-/** The bytes `encodeEnvelope` would write, in a new array of exactly that size. */
-export function encodeEnvelopeToBytes(envelope: Envelope): Uint8Array {
+/**
+ * `encodeEnvelope` for a sender that keeps what the ring does not take (Outbound): returns
+ * undefined once the envelope is written into `target`; otherwise the envelope's bytes in a new
+ * array, from the payload already encoded, when the ring is full or the envelope is larger than
+ * one record can be (`target.maxPayload`: the caller sends it in chunks; its bytes go where
+ * `large(length)` says). Throws as `encodeEnvelope` does, and MESSAGE_TOO_LARGE, having written
+ * and allocated nothing, for an envelope of more than `maxBytes`.
+ */
+export function encodeEnvelopeOrBytes(
+  target: EnvelopeTarget & { readonly maxPayload: number },
+  envelope: Envelope,
+  runTag: number,
+  maxBytes: number,
+  large: (length: number) => Uint8Array,
+): Uint8Array | undefined {
   checkEnvelope(envelope);
   const payload = encodePayload(envelope.payload);
   const bodyLength = bodyBytes(payload);
+  const length = ENVELOPE_HEADER_BYTES + bodyLength;
+  if (length > maxBytes) throw tooLarge(length, maxBytes);
+  if (length <= target.maxPayload) {
+    const offset =
+      runTag >= 0 && length < RUN_ENVELOPE_MAX ? target.reserveInRun(RECORD_ENVELOPES, runTag, length, RUN_MAX_BYTES) : target.reserve(RECORD_ENVELOPE, length);
+    if (offset >= 0) {
+      writeEnvelope(target.view, target.bytes, offset, envelope, payload, bodyLength);
+      return undefined;
+    }
+    return bytesOf(envelope, payload, bodyLength);
+  }
+  const bytes = large(length);
+  writeEnvelope(new DataView(bytes.buffer, bytes.byteOffset, length), bytes, 0, envelope, payload, bodyLength);
+  return bytes;
+}
+
+/**
+ * The bytes `encodeEnvelope` would write, in a new array of exactly that size. Throws as
+ * `encodeEnvelope` does, and MESSAGE_TOO_LARGE, having allocated nothing, for an envelope of more
+ * than `maxBytes`.
+ */
+export function encodeEnvelopeToBytes(envelope: Envelope, maxBytes = Number.POSITIVE_INFINITY): Uint8Array {
+  checkEnvelope(envelope);
+  const payload = encodePayload(envelope.payload);
+  const bodyLength = bodyBytes(payload);
+  if (ENVELOPE_HEADER_BYTES + bodyLength > maxBytes) throw tooLarge(ENVELOPE_HEADER_BYTES + bodyLength, maxBytes);
+  return bytesOf(envelope, payload, bodyLength);
+}
+
+function bytesOf(envelope: Envelope, payload: EncodedPayload, bodyLength: number): Uint8Array {
   // Memory from Buffer's pool (small envelopes are kept this way when a ring is full, many at a
   // time), handed out as a plain Uint8Array so that `slice` copies as callers expect.
   const buffer = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + bodyLength);
   writeEnvelope(new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength), buffer, 0, envelope, payload, bodyLength);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+function tooLarge(length: number, maxBytes: number): HordeError {
+  return new HordeError(ErrorCode.MESSAGE_TOO_LARGE, `message refused: its envelope is ${length} bytes, more than maxMessageBytes (${maxBytes})`);
 }
 
 /**

@@ -43,9 +43,9 @@
 
 import { getHeapStatistics } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
-import { RECORD_ENVELOPES, decodeEnvelope, malformedRun } from '../codec/envelope.js';
+import { RECORD_ENVELOPES, Signal, decodeEnvelope, malformedRun } from '../codec/envelope.js';
 import { walkEnvelopes } from '../codec/envelope-header.js';
-import { errorToWire } from '../errors.js';
+import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import type { Pid } from '../process/pid.js';
 import type { Behaviours, ExitReason } from '../process/types.js';
 import type { RingHandle } from '../ring/ring.js';
@@ -56,7 +56,6 @@ import { nowMs, useClockOffset } from '../internal/clock.js';
 import { SendResult, type Outbound } from '../participant/outbound.js';
 import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
 import { Shard, ROUTE_ACCEPTED, type ClockChecks, type ShardHost } from './shard.js';
-import type { Signal } from '../codec/envelope.js';
 
 
 const POLL_BUDGET = 256;
@@ -86,6 +85,8 @@ export interface ExecutorEvents {
   crashed(pid: Pid, kind: string, reason: ExitReason): void;
   /** An inbound record that did not decode (a bug in a peer thread: it is counted and skipped). */
   malformed(error: unknown): void;
+  /** A message over maxMessageBytes was refused at its sender (counted as a dead letter; the sender goes on). */
+  refused(from: Pid | undefined, to: Pid, error: HordeError): void;
 }
 
 export class Executor {
@@ -123,7 +124,7 @@ export class Executor {
       clockChecks: clockChecksFromEnv(),
     });
     const runs = { index: mainIndex(data.shards), localNode: data.node };
-    this.loop = new ParticipantLoop(data, controlPort, (kind, bytes, offset, length) => this.onRecord(kind, bytes, offset, length), runs);
+    this.loop = new ParticipantLoop(data, controlPort, (kind, bytes, offset, length) => this.onRecord(kind, bytes, offset, length), (error) => this.malformed(error), runs);
     this.outbound = this.loop.outbound;
     this.pressure = new NodePressure(data.nodePressure);
     this.pressureEpoch = this.pressure.epoch;
@@ -185,7 +186,19 @@ export class Executor {
       this.deadLetters++;
       return ROUTE_ACCEPTED;
     }
-    const result = this.outbound.send(index, { signal, to, from, ref, payload });
+    let result: SendResult;
+    try {
+      result = this.outbound.send(index, { signal, to, from, ref, payload });
+    } catch (error) {
+      // Over maxMessageBytes: this send is refused and the sender goes on (a message no codec can
+      // encode still fails its sender, through the shard). A file request is answered with the
+      // error, as the file worker would answer it, so its process does not wait for ever.
+      if (!(error instanceof HordeError) || error.code !== ErrorCode.MESSAGE_TOO_LARGE) throw error;
+      this.deadLetters++;
+      this.events.refused(from, to, error);
+      if (signal === Signal.IO && from !== undefined) this.shard.deliver(Signal.IO_REPLY, from, to, ref, { ok: false, error: errorToWire(error) });
+      return ROUTE_ACCEPTED;
+    }
     if (result === SendResult.WRITTEN) {
       // Accepted; but if its node is congested, the sender waits (see node-pressure.ts).
       if (to.node === this.data.node || !this.pressure.isCongested(to.node)) return ROUTE_ACCEPTED;
@@ -218,10 +231,13 @@ export class Executor {
       return;
     }
     const stop = walkEnvelopes(bytes, offset, offset + length, this.visitEnvelope);
-    if (stop !== offset + length) {
-      this.deadLetters++;
-      this.events.malformed(malformedRun(stop - offset, length));
-    }
+    if (stop !== offset + length) this.malformed(malformedRun(stop - offset, length));
+  }
+
+  /** An inbound record that does not decode (or a broken chunk stream): counted and reported. */
+  private malformed(error: unknown): void {
+    this.deadLetters++;
+    this.events.malformed(error);
   }
 
   private readonly visitEnvelope = (bytes: Uint8Array, offset: number, length: number): void => this.onEnvelopeBytes(bytes, offset, length);
@@ -231,8 +247,7 @@ export class Executor {
     try {
       envelope = decodeEnvelope(bytes, offset, length);
     } catch (error) {
-      this.deadLetters++;
-      this.events.malformed(error);
+      this.malformed(error);
       return;
     }
     this.shard.deliver(envelope.signal, envelope.to, envelope.from, envelope.ref, envelope.payload);

@@ -35,6 +35,8 @@ export interface ExecutorWorkerData {
   budget: number;
   mailboxLimit: number;
   overflowLimit: number;
+  /** The largest message (envelope bytes) this executor sends or reassembles. */
+  maxMessageBytes: number;
   spin: number;
   /** The node clock's epoch offset (src/internal/clock.ts). */
   clockOffset: number;

@@ -13,6 +13,7 @@ const behaviours = await loadBehaviours(data.behaviourModules);
 const executor = new Executor(data, behaviours, data.controlPort, {
   crashed: (pid, kind, reason) => port.postMessage({ type: 'crashed', pid, kind, reason }),
   malformed: (error) => port.postMessage({ type: 'malformed', error: errorToWire(error) }),
+  refused: (from, to, error) => port.postMessage({ type: 'refused', from, to, error: errorToWire(error) }),
 });
 port.postMessage({ type: 'ready', kinds: Object.keys(behaviours).sort() });
 executor.run();

@@ -40,7 +40,7 @@ const service = new FileService({
 let undeliverable = 0;
 let refusedAnswers = 0;
 
-const endpoint = new AsyncEndpoint(new Doorbell(data.bell), data.inbound, data.outbound, data.overflowLimit, {
+const endpoint = new AsyncEndpoint(new Doorbell(data.bell), data.inbound, data.outbound, data, {
   envelope: (envelope) => serve(envelope),
   malformed: (error) => port.postMessage({ type: 'malformed', error: errorToWire(error) }),
   dropped: (count) => {

@@ -15,10 +15,22 @@ export type ExecutorHandle = WorkerHandle<ExecutorApi>;
 export interface ExecutorEvents {
   crashed(pid: Pid, kind: string, reason: ExitReason): void;
   malformed(error: WireError): void;
+  /** A message over maxMessageBytes was refused at its sending process (which goes on). */
+  refused(refusal: MessageRefusal): void;
   exited(code: number, error: Error | undefined): void;
 }
 
-type ExecutorMessage = { type: 'crashed'; pid: Pid; kind: string; reason: ExitReason } | { type: 'malformed'; error: WireError };
+/** The detail of a 'messageRefused' event: who sent what to whom, and why it was refused. */
+export interface MessageRefusal {
+  from: Pid | undefined;
+  to: Pid;
+  error: WireError;
+}
+
+type ExecutorMessage =
+  | { type: 'crashed'; pid: Pid; kind: string; reason: ExitReason }
+  | { type: 'malformed'; error: WireError }
+  | ({ type: 'refused' } & MessageRefusal);
 
 export function startExecutor(
   data: Omit<ExecutorWorkerData, 'status'>,
@@ -36,6 +48,7 @@ export function startExecutor(
       const known = message as ExecutorMessage;
       if (known.type === 'crashed') events.crashed(known.pid, known.kind, known.reason);
       else if (known.type === 'malformed') events.malformed(known.error);
+      else if (known.type === 'refused') events.refused({ from: known.from, to: known.to, error: known.error });
     },
     onExit: (code, error) => events.exited(code, error),
   });

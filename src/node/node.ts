@@ -31,7 +31,8 @@
  * cluster's directory and `whereis` answers from it.
  *
  * Events (EventEmitter): 'processCrashed', 'longReceive', 'executorCrashed', 'serviceCrashed',
- * 'nodeFailed', 'malformed', 'clusterConnection', 'clusterMember'. With no listener, each is written to stderr (cluster
+ * 'nodeFailed', 'malformed', 'messageRefused' (a process's message over maxMessageBytes:
+ * `{from, to, error}`), 'clusterConnection', 'clusterMember'. With no listener, each is written to stderr (cluster
  * member state changes only when `HORDE_DEBUG` is set), so nothing is silent.
  */
 
@@ -60,7 +61,6 @@ import { ClusterServer, type ClusterStatus, type MemberStatus } from '../cluster
 import { encodeEnvelopeToBytes } from '../codec/envelope.js';
 import { answerToMissing, answerToMissingAt, countEnvelopes, forEachEnvelope, isDeadLetterWhenMissing, isDeadLetterWhenMissingAt, shardAt } from '../codec/envelope-header.js';
 import { NodePressure } from '../internal/node-pressure.js';
-import { maxPayloadFor } from '../ring/ring.js';
 import type { JsonValue } from '../cluster/wire-check.js';
 
 export interface AskOptions {
@@ -158,7 +158,7 @@ export class HordeNode extends EventEmitter {
       this.topology.bells[main]!,
       this.topology.inboundOf(main),
       this.topology.outboundOf(main),
-      options.overflowLimit,
+      options,
       {
         envelope: (envelope) => this.onEnvelope(envelope),
         malformed: (error) => this.report('malformed', error),
@@ -219,7 +219,8 @@ export class HordeNode extends EventEmitter {
 
   /**
    * Sends `msg` to `to`. Throws HORDE_OVERLOADED when the way there is full (retry later): the
-   * ring and overflow to a local executor, or the queue to another node over `maxPendingBytes`.
+   * ring and overflow to a local executor, or the queue to another node over `maxPendingBytes`;
+   * HORDE_MESSAGE_TOO_LARGE for a message over `maxMessageBytes` (nothing is sent).
    */
   send<T>(to: Pid<T>, msg: NoInfer<T>): void {
     this.assertRunning();
@@ -444,7 +445,7 @@ export class HordeNode extends EventEmitter {
       if (refuseIfCongested && this.nodePressure.isCongested(to.node)) {
         throw new HordeError(ErrorCode.OVERLOADED, `the queue to node ${to.node} is over maxPendingBytes (the peer reads too slowly); retry later`);
       }
-      const bytes = encodeEnvelopeToBytes({ signal, to, from: this.self, ref, payload });
+      const bytes = encodeEnvelopeToBytes({ signal, to, from: this.self, ref, payload }, this.options.maxMessageBytes);
       this.cluster.forward(bytes, 0, bytes.length);
       return;
     }
@@ -540,7 +541,7 @@ export class HordeNode extends EventEmitter {
     return {
       nodeId: this.options.nodeId,
       executors: this.options.executors,
-      maxEnvelopeBytes: maxPayloadFor(this.options.ringCapacity),
+      maxEnvelopeBytes: this.options.maxMessageBytes,
       deliverRaw: (bytes: Uint8Array, offset: number, length: number, run: boolean): void => {
         if (this.deliverFromPeer(bytes, offset, length, run)) return;
         forEachEnvelope(bytes.subarray(offset, offset + length), (at, envelopeLength) => this.deliverFromPeer(bytes, offset + at, envelopeLength, false));
@@ -653,6 +654,7 @@ export class HordeNode extends EventEmitter {
           this.report('processCrashed', { pid, kind, reason });
         },
         malformed: (error) => this.report('malformed', error),
+        refused: (refusal) => this.report('messageRefused', refusal),
         exited: (code, error) => {
           if (this.state !== 'running') return;
           this.report('executorCrashed', { shard, code, error });
@@ -793,7 +795,10 @@ export class HordeNode extends EventEmitter {
     });
   }
 
-  private report(event: 'processCrashed' | 'longReceive' | 'executorCrashed' | 'serviceCrashed' | 'nodeFailed' | 'malformed' | 'clusterConnection' | 'clusterMember', detail: unknown): void {
+  private report(
+    event: 'processCrashed' | 'longReceive' | 'executorCrashed' | 'serviceCrashed' | 'nodeFailed' | 'malformed' | 'messageRefused' | 'clusterConnection' | 'clusterMember',
+    detail: unknown,
+  ): void {
     if (this.listenerCount(event) > 0) {
       this.emit(event, detail);
       return;

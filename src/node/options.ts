@@ -11,6 +11,11 @@ import { DEFAULT_MAILBOX_LIMIT, DEFAULT_TURN_BUDGET } from '../executor/shard.js
 import { preloadWithTypeScript, type TypeScriptMode } from '../internal/typescript-loader.js';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from '../cluster/options.js';
 
+/** maxMessageBytes: default 64 MiB; from 4 KiB to 1 GiB (V8 strings stop at about 512 MiB of text anyway). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 << 20;
+const MIN_MAX_MESSAGE_BYTES = 4096;
+const MAX_MAX_MESSAGE_BYTES = 1 << 30;
+
 export interface NodeOptions {
   /**
    * Behaviour modules (URLs, file URLs or absolute paths) every executor loads. Default: none (a
@@ -36,6 +41,13 @@ export interface NodeOptions {
   mailboxLimit?: number;
   /** Envelopes a thread keeps per destination while that ring is full. Default 65,536. */
   overflowLimit?: number;
+  /**
+   * The largest message between two threads (or arriving from a peer node), as its encoded
+   * envelope (40-byte header and payload); a larger one is refused at the sender with
+   * HORDE_MESSAGE_TOO_LARGE. Messages larger than a ring record travel in chunks. Also the bytes
+   * a thread keeps per destination while that ring is full. Default 64 MiB.
+   */
+  maxMessageBytes?: number;
   /** Spin checks before an idle executor parks. Default DEFAULT_SPIN_CHECKS. */
   spin?: number;
   /** Default `ask` timeout in ms. Default 5000. */
@@ -68,6 +80,7 @@ export interface ResolvedOptions {
   budget: number;
   mailboxLimit: number;
   overflowLimit: number;
+  maxMessageBytes: number;
   spin: number;
   askTimeoutMs: number;
   longReceiveMs: number;
@@ -139,6 +152,7 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     budget: integer('budget', options.budget, DEFAULT_TURN_BUDGET, 1, 1_000_000),
     mailboxLimit: integer('mailboxLimit', options.mailboxLimit, DEFAULT_MAILBOX_LIMIT, 1, 1 << 30),
     overflowLimit: integer('overflowLimit', options.overflowLimit, 65_536, 1, 1 << 24),
+    maxMessageBytes: integer('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES, MIN_MAX_MESSAGE_BYTES, MAX_MAX_MESSAGE_BYTES),
     spin: integer('spin', options.spin, DEFAULT_SPIN_CHECKS, 0, 10_000_000),
     askTimeoutMs: integer('askTimeoutMs', options.askTimeoutMs, 5000, 1, 2_147_483_647),
     longReceiveMs: integer('longReceiveMs', options.longReceiveMs, 1000, 10, 2_147_483_647),

@@ -57,5 +57,6 @@ export function ringData(topology: Topology, options: ResolvedOptions, index: nu
     inbound: topology.inboundOf(index),
     outbound: topology.outboundOf(index),
     overflowLimit: options.overflowLimit,
+    maxMessageBytes: options.maxMessageBytes,
   };
 }

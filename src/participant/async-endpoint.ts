@@ -5,11 +5,13 @@
  * Writing: `send` encodes into the ring to the target participant; records are published once per
  * microtask checkpoint (many sends from one synchronous stretch of user code share one publish).
  * A full ring sends the envelope to the bounded overflow (Outbound); past its limit `send` refuses
- * and the caller answers OVERLOADED.
+ * and the caller answers OVERLOADED. An envelope larger than a ring record goes in chunks
+ * (chunks.ts); one over `maxMessageBytes` throws MESSAGE_TOO_LARGE.
  *
- * Reading: an async pump polls the inbound rings fairly and hands each decoded envelope to
- * `onEnvelope`; when all are empty it parks with Atomics.waitAsync (no spin: the event loop has
- * other work), also waking when an overflowing ring frees space. Between busy passes it yields to
+ * Reading: an async pump polls the inbound rings fairly, gathers chunked records whole
+ * (`reassembling`, chunks.ts) and hands each decoded envelope to `onEnvelope`; when all are empty
+ * it parks with Atomics.waitAsync (no spin: the event loop has other work), also waking when an
+ * overflowing ring frees space. Between busy passes it yields to
  * the event loop (setImmediate) so timers, sockets and file callbacks keep running under a flood.
  * Cluster: on the main thread, an envelope addressed to another node (its header's to.node is not
  * `localNode`) is not decoded but handed to `remote` as bytes (the cluster server batches it),
@@ -36,7 +38,8 @@ import {
 import type { Doorbell } from '../ring/doorbell.js';
 import { InboundRings } from '../ring/inbound.js';
 import type { RingHandle } from '../ring/ring.js';
-import { Outbound, SendResult } from './outbound.js';
+import { Outbound, SendResult, type TransferLimits } from './outbound.js';
+import { reassembling } from './chunks.js';
 import { toNodeAt, walkEnvelopes } from '../codec/envelope-header.js';
 
 const POLL_BUDGET = 256;
@@ -70,22 +73,26 @@ export class AsyncEndpoint {
     bell: Doorbell,
     inbound: readonly (RingHandle | undefined)[],
     outbound: readonly (RingHandle | undefined)[],
-    overflowLimit: number,
+    limits: TransferLimits,
     private readonly events: AsyncEndpointEvents,
     private readonly localNode = 0,
   ) {
-    this.inbound = new InboundRings(bell, (_ring, kind, bytes, offset, length) => this.onRecord(kind, bytes, offset, length));
+    const visit = reassembling((_ring, kind, bytes, offset, length) => this.onRecord(kind, bytes, offset, length), limits.maxMessageBytes, (error) => events.malformed(error));
+    this.inbound = new InboundRings(bell, visit);
     inbound.forEach((handle, participant) => {
       if (handle !== undefined) this.positions[participant] = this.inbound.add(handle);
     });
-    this.outbound = new Outbound(outbound, overflowLimit);
+    this.outbound = new Outbound(outbound, limits);
   }
 
   start(): void {
     this.pumping ??= this.pump();
   }
 
-  /** Queues an envelope for participant `index`. Returns false when it had to be refused. */
+  /**
+   * Queues an envelope for participant `index`. Returns false when it had to be refused (the
+   * overflow is at its limit); throws MESSAGE_TOO_LARGE for one over `maxMessageBytes`.
+   */
   send(index: number, envelope: Envelope): boolean {
     const result = this.outbound.send(index, envelope);
     if (!this.publishScheduled) {

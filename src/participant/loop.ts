@@ -32,6 +32,7 @@ import { Doorbell } from '../ring/doorbell.js';
 import { InboundRings } from '../ring/inbound.js';
 import type { RecordVisitor, RingHandle } from '../ring/ring.js';
 import { Outbound } from './outbound.js';
+import { reassembling } from './chunks.js';
 
 /** What a loop thread starts with (ExecutorWorkerData and ServiceWorkerData have these). */
 export interface LoopData {
@@ -43,6 +44,8 @@ export interface LoopData {
   /** outbound[i]: the ring to participant i (undefined for itself). */
   outbound: (RingHandle | undefined)[];
   overflowLimit: number;
+  /** The largest message (envelope bytes) this thread sends or reassembles (see chunks.ts). */
+  maxMessageBytes: number;
 }
 
 /** The thread's own part of each pass. */
@@ -78,13 +81,17 @@ export class ParticipantLoop {
   private controlSeen = 0;
   private stopped = false;
 
-  constructor(data: LoopData, controlPort: MessagePort, visit: RecordVisitor, runs?: ConstructorParameters<typeof Outbound>[2]) {
+  /**
+   * `visit` gets every record (a large message's chunks already put together, see chunks.ts);
+   * `malformed` a chunk stream that breaks its own rules (a bug in a peer thread).
+   */
+  constructor(data: LoopData, controlPort: MessagePort, visit: RecordVisitor, malformed: (error: unknown) => void, runs?: ConstructorParameters<typeof Outbound>[2]) {
     this.control = new Int32Array(data.status, 0, 1);
-    this.inbound = new InboundRings(new Doorbell(data.bell), (_ring, kind, bytes, offset, length) => visit(kind, bytes, offset, length));
+    this.inbound = new InboundRings(new Doorbell(data.bell), reassembling((_ring, kind, bytes, offset, length) => visit(kind, bytes, offset, length), data.maxMessageBytes, malformed));
     data.inbound.forEach((handle, participant) => {
       if (handle !== undefined) this.positions[participant] = this.inbound.add(handle);
     });
-    this.outbound = new Outbound(data.outbound, data.overflowLimit, runs);
+    this.outbound = new Outbound(data.outbound, data, runs);
     const control = pumpedEndpoint(controlPort);
     this.pump = control.pump;
     this.endpoint = control.endpoint;

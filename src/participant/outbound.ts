@@ -22,13 +22,22 @@
  * the cluster server copies them into its batch at once (see envelope.ts). Envelopes of
  * RUN_ENVELOPE_MAX bytes or more stay records of their own.
  *
- * Bound: at most `overflowLimit` envelopes per destination. Past it an envelope is refused
- * (counted by the caller as a dead letter with reason 'overflow'); with back pressure in place
- * this takes one receive that sends more than the limit to one destination in a single call.
+ * Large envelopes: one larger than the ring's largest record (half the ring) goes in chunks
+ * (chunks.ts), written at once as far as the ring has room; the rest waits at the head of the
+ * overflow, with everything sent after it, and moves on a chunk at a time as the consumer frees
+ * room (no headroom waited for: its senders resume only once all of it is in). So a large envelope
+ * congests its destination until its last chunk is in the ring, and its sender waits for that as
+ * for a full ring. One larger than `maxMessageBytes` is refused at once with MESSAGE_TOO_LARGE,
+ * before anything is written or allocated (envelope.ts).
+ *
+ * Bound: at most `overflowLimit` envelopes and `maxMessageBytes` bytes per destination: once the
+ * overflow holds either, an envelope is refused (counted by the caller as a dead letter with
+ * reason 'overflow'); so it holds at most one envelope more. With back pressure in place this
+ * takes one receive that sends more than the limit to one destination in a single call.
  */
 
 import {
-  encodeEnvelope,
+  encodeEnvelopeOrBytes,
   encodeEnvelopeToBytes,
   RECORD_ENVELOPE,
   RECORD_ENVELOPES,
@@ -39,6 +48,15 @@ import { RingWriter, type RingHandle } from '../ring/ring.js';
 import { countEnvelopes } from '../codec/envelope-header.js';
 import { Queue } from '../internal/queue.js';
 import { BufferView } from '../internal/buffer-view.js';
+import { SPARE_MAX_BYTES, chunkRecordBytes, writeChunks } from './chunks.js';
+
+/** The bounds of one thread's sending side (node options of the same names). */
+export interface TransferLimits {
+  /** Envelopes an overflow holds before it refuses more. */
+  readonly overflowLimit: number;
+  /** The largest envelope sent (a larger one is refused with MESSAGE_TOO_LARGE); also the bytes an overflow holds before it refuses more. */
+  readonly maxMessageBytes: number;
+}
 
 export const SendResult = {
   /** Written to the ring (visible at the next publish). */
@@ -68,11 +86,23 @@ export class Outbound {
   private readonly overflowBytes: number[];
   /** Envelopes in each overflow (a run queued whole counts all of its envelopes). */
   private readonly overflowEnvelopes: number[];
+  /** Bytes of each overflow's first entry already written to the ring as chunks (a large envelope on its way). */
+  private readonly headSent: number[];
   private overflowing = 0;
+  private readonly overflowLimit: number;
+  private readonly maxMessageBytes: number;
+  /**
+   * A buffer for the next large envelope, reused once the last one's chunks are all in a ring
+   * (fresh memory costs its page faults: 1 MiB took 2.4 ms on the 2-core VM, copying it 50 us).
+   * At most SPARE_MAX_BYTES; kept while free, lent to one envelope at a time.
+   */
+  private spare: Uint8Array | undefined;
+  /** Buffers made here for large envelopes (only these become the spare). */
+  private readonly largeBuffers = new WeakSet<ArrayBufferLike>();
 
   constructor(
     handles: readonly (RingHandle | undefined)[],
-    private readonly overflowLimit: number,
+    limits: TransferLimits,
     /** Where runs go (the main thread's participant index) and the node they are not for; none: no runs. */
     private readonly runs: { index: number; localNode: number } | undefined = undefined,
   ) {
@@ -82,68 +112,118 @@ export class Outbound {
     this.overflowKinds = handles.map(() => new Queue<number>());
     this.overflowBytes = handles.map(() => 0);
     this.overflowEnvelopes = handles.map(() => 0);
+    this.headSent = handles.map(() => 0);
+    this.overflowLimit = limits.overflowLimit;
+    this.maxMessageBytes = limits.maxMessageBytes;
   }
 
+  /** Throws MESSAGE_TOO_LARGE (nothing sent) for an envelope over `maxMessageBytes`. */
   send(index: number, envelope: Envelope): SendResult {
     const writer = this.writers[index]!;
-    const queue = this.overflow[index]!;
-    if (queue.size === 0) {
-      const runs = this.runs;
-      const inRun = runs !== undefined && index === runs.index && envelope.signal === Signal.USER && envelope.to.node !== runs.localNode;
-      if (encodeEnvelope(writer, envelope, inRun ? envelope.to.node : -1)) {
-        this.dirty[index] = true;
-        return SendResult.WRITTEN;
-      }
-    } else if (this.overflowEnvelopes[index]! >= this.overflowLimit) {
-      return SendResult.REFUSED;
+    if (this.overflow[index]!.size > 0) {
+      // Encoded first: a message too large is refused as such whatever the overflow holds.
+      const bytes = encodeEnvelopeToBytes(envelope, this.maxMessageBytes);
+      if (this.overflowEnvelopes[index]! >= this.overflowLimit || this.overflowBytes[index]! >= this.maxMessageBytes) return SendResult.REFUSED;
+      this.queue(index, bytes, RECORD_ENVELOPE, 1, 0);
+      return SendResult.QUEUED;
     }
-    const bytes = encodeEnvelopeToBytes(envelope);
-    // Too large for the ring: refused now, as the ring refuses it (the sender's crash), not when
-    // the overflow moves (that would throw in the executor's loop).
-    writer.assertFits(bytes.length);
-    if (queue.size === 0) this.overflowing++;
-    this.queue(index, bytes, RECORD_ENVELOPE, 1);
+    const runs = this.runs;
+    const inRun = runs !== undefined && index === runs.index && envelope.signal === Signal.USER && envelope.to.node !== runs.localNode;
+    const bytes = encodeEnvelopeOrBytes(writer, envelope, inRun ? envelope.to.node : -1, this.maxMessageBytes, this.takeLarge);
+    if (bytes === undefined) {
+      this.dirty[index] = true;
+      return SendResult.WRITTEN;
+    }
+    // The ring is full, or the envelope is larger than a record: its chunks go now as far as they fit.
+    const sent = bytes.length > writer.maxPayload ? writeChunks(writer, bytes, RECORD_ENVELOPE, 0) : 0;
+    if (sent > 0) this.dirty[index] = true;
+    if (sent === bytes.length) {
+      this.releaseLarge(bytes);
+      return SendResult.WRITTEN;
+    }
+    this.overflowing++;
+    this.queue(index, bytes, RECORD_ENVELOPE, 1, sent);
     return SendResult.QUEUED;
   }
 
   /**
    * Queues envelope bytes as they are (from a cluster peer: one envelope, or a run with `kind`
-   * RECORD_ENVELOPES); never refused (see AsyncEndpoint.sendBytes).
+   * RECORD_ENVELOPES); never refused (see AsyncEndpoint.sendBytes; the cluster refuses envelopes
+   * over maxMessageBytes before).
    */
   sendBytes(index: number, bytes: Uint8Array, offset: number, length: number, kind: number = RECORD_ENVELOPE): void {
     const writer = this.writers[index]!;
-    const queue = this.overflow[index]!;
-    if (queue.size === 0) {
-      const at = writer.reserve(kind, length);
-      if (at >= 0) {
-        sourceView.copy(bytes, offset, offset + length, writer.bytes, at);
-        this.dirty[index] = true;
-        return;
+    let sent = 0;
+    if (this.overflow[index]!.size === 0) {
+      if (length <= writer.maxPayload) {
+        const at = writer.reserve(kind, length);
+        if (at >= 0) {
+          sourceView.copy(bytes, offset, offset + length, writer.bytes, at);
+          this.dirty[index] = true;
+          return;
+        }
+      } else {
+        sent = writeChunks(writer, bytes.subarray(offset, offset + length), kind, 0);
+        if (sent > 0) this.dirty[index] = true;
+        if (sent === length) return;
       }
+      this.overflowing++;
     }
-    writer.assertFits(length);
-    if (queue.size === 0) this.overflowing++;
-    const copy = bytes.slice(offset, offset + length);
-    this.queue(index, copy, kind, kind === RECORD_ENVELOPES ? countEnvelopes(copy) : 1);
+    let copy: Uint8Array;
+    if (length > writer.maxPayload) {
+      copy = this.takeLarge(length);
+      sourceView.copy(bytes, offset, offset + length, copy, 0);
+    } else {
+      copy = bytes.slice(offset, offset + length);
+    }
+    this.queue(index, copy, kind, kind === RECORD_ENVELOPES ? countEnvelopes(copy) : 1, sent);
   }
 
-  private queue(index: number, bytes: Uint8Array, kind: number, envelopes: number): void {
+  /** Memory for a large envelope: the spare if it is free and large enough, else a new buffer. */
+  private readonly takeLarge = (length: number): Uint8Array => {
+    const spare = this.spare;
+    if (spare !== undefined && spare.length >= length) {
+      this.spare = undefined;
+      return spare.subarray(0, length);
+    }
+    const buffer = Buffer.allocUnsafeSlow(length);
+    this.largeBuffers.add(buffer.buffer);
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
+  };
+
+  /** A large envelope is all in a ring: its buffer becomes the spare if it is one of ours, small enough and larger than the spare. */
+  private releaseLarge(bytes: Uint8Array): void {
+    const buffer = bytes.buffer;
+    if (!this.largeBuffers.has(buffer) || buffer.byteLength > SPARE_MAX_BYTES) return;
+    if (this.spare === undefined || this.spare.length < buffer.byteLength) this.spare = new Uint8Array(buffer);
+  }
+
+  /** Appends to an overflow; `sent`: bytes of it already in the ring (it is then the first entry). */
+  private queue(index: number, bytes: Uint8Array, kind: number, envelopes: number, sent: number): void {
     const queue = this.overflow[index]!;
     queue.push(bytes);
     this.overflowKinds[index]!.push(kind);
-    this.overflowBytes[index]! += bytes.length;
+    this.overflowBytes[index]! += bytes.length - sent;
     this.overflowEnvelopes[index]! += envelopes;
-    if (queue.size === 1) this.writers[index]!.requestSpace(this.resumeWant(index));
+    if (queue.size === 1) {
+      this.headSent[index] = sent;
+      this.writers[index]!.requestSpace(this.resumeWant(index));
+    }
   }
 
   /**
    * The room destination `index` must have before its overflow moves back (see the note above),
    * and never less than its next envelope needs (one may be larger than RESUME_MAX of the ring).
+   * A large envelope on its way moves on as soon as its next chunk fits: its senders resume only
+   * once all of it is in the ring anyway.
    */
   private resumeWant(index: number): number {
-    const capacity = this.writers[index]!.capacity;
+    const writer = this.writers[index]!;
+    const next = this.overflow[index]!.peek()?.length ?? 0;
+    if (next > writer.maxPayload) return chunkRecordBytes(writer);
+    const capacity = writer.capacity;
     const want = Math.min(this.overflowBytes[index]! + capacity * RESUME_HEADROOM, capacity * RESUME_MAX) | 0;
-    return Math.max(want, this.overflow[index]!.peek()?.length ?? 0);
+    return Math.max(want, next);
   }
 
   /** Makes every record written since the last publish visible (one store per ring). */
@@ -192,11 +272,22 @@ export class Outbound {
       if (!writer.hasSpaceFor(want) && !writer.requestSpace(want)) continue;
       const kinds = this.overflowKinds[i]!;
       for (let next = queue.peek(); next !== undefined; next = queue.peek()) {
-        const offset = writer.reserve(kinds.peek()!, next.length);
-        if (offset < 0) break;
-        writer.bytes.set(next, offset);
-        this.overflowBytes[i]! -= next.length;
-        this.overflowEnvelopes[i]! -= kinds.peek() === RECORD_ENVELOPES ? countEnvelopes(next) : 1;
+        const kind = kinds.peek()!;
+        if (next.length > writer.maxPayload) {
+          const before = this.headSent[i]!;
+          const sent = writeChunks(writer, next, kind, before);
+          this.overflowBytes[i]! -= sent - before;
+          this.headSent[i] = sent;
+          if (sent < next.length) break;
+          this.headSent[i] = 0;
+          this.releaseLarge(next);
+        } else {
+          const offset = writer.reserve(kind, next.length);
+          if (offset < 0) break;
+          writer.bytes.set(next, offset);
+          this.overflowBytes[i]! -= next.length;
+        }
+        this.overflowEnvelopes[i]! -= kind === RECORD_ENVELOPES ? countEnvelopes(next) : 1;
         queue.shift();
         kinds.shift();
       }
@@ -230,6 +321,7 @@ export class Outbound {
     this.overflowKinds[index] = new Queue<number>();
     this.overflowBytes[index] = 0;
     this.overflowEnvelopes[index] = 0;
+    this.headSent[index] = 0;
     this.writers[index] = new RingWriter(handle);
     this.dirty[index] = false;
     return dropped;

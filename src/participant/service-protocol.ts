@@ -27,6 +27,8 @@ export interface ServiceWorkerData {
   inbound: (RingHandle | undefined)[];
   outbound: (RingHandle | undefined)[];
   overflowLimit: number;
+  /** The largest message (envelope bytes) this thread sends or reassembles (see chunks.ts). */
+  maxMessageBytes: number;
   /** The node clock's epoch offset (src/internal/clock.ts). */
   clockOffset: number;
   settings: ServiceSettings;

@@ -72,7 +72,7 @@ export class Poller {
     useClockOffset(data.clockOffset);
     this.wheel = new TimerWheel<Timer>({ startMs: nowMs() });
     this.self = servicePid(data.node, data.service);
-    this.loop = new ParticipantLoop(data, controlPort, (_kind, bytes, offset, length) => this.onRecord(bytes, offset, length));
+    this.loop = new ParticipantLoop(data, controlPort, (_kind, bytes, offset, length) => this.onRecord(bytes, offset, length), (error) => this.countMalformed(error));
     const api: PollerApi = {
       status: () => ({ ...this.stats, timers: this.wheel.size, ...(this.lastError === undefined ? {} : { lastError: this.lastError }) }),
       replaceRings: (index, inbound, outbound) => {
@@ -116,9 +116,7 @@ export class Poller {
     try {
       envelope = decodeEnvelope(bytes, offset, length);
     } catch (error) {
-      // A record that does not decode is a bug in a peer thread: counted, and the rest go on.
-      this.stats.malformed++;
-      this.lastError = errorToWire(error);
+      this.countMalformed(error);
       return;
     }
     const { signal, from, ref, payload } = envelope;
@@ -139,6 +137,12 @@ export class Poller {
     } else {
       this.stats.deadLetters++;
     }
+  }
+
+  /** A record that does not decode (or a broken chunk stream) is a bug in a peer thread: counted, and the rest go on. */
+  private countMalformed(error: unknown): void {
+    this.stats.malformed++;
+    this.lastError = errorToWire(error);
   }
 
   private cancel(ref: number): void {

@@ -1,5 +1,6 @@
 // Two cluster servers on loopback with hosts that record what reaches them (no executors): the
-// congestion bit across a reconnect, and an envelope larger than the receiver's rings.
+// congestion bit across a reconnect, and an envelope larger than the receiver takes (its
+// maxMessageBytes), in a batch it keeps and in one larger than its batches may be.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterServer, type ClusterHost } from '../../src/cluster/cluster.js';
 import { resolveClusterOptions } from '../../src/cluster/options.js';
@@ -80,17 +81,24 @@ describe('two cluster servers', () => {
     await eventually(() => hostA.congestion.get(2) === false, 5_000, 'congestion cleared');
   });
 
-  it('counts an envelope larger than the receiver\'s rings as a dead letter and goes on', async () => {
-    const hostA = recordingHost(1, 1 << 19);
-    const hostB = recordingHost(2, 4096);
-    const { a } = await pair({}, hostA, hostB);
-    const large = envelopeTo(2, 10_000);
-    const small = envelopeTo(2, 10);
-    a.forward(large, 0, large.length);
-    a.forward(small, 0, small.length);
-    await eventually(() => hostB.delivered.length > 0, 10_000, 'the small envelope delivered');
-    expect(hostB.delivered).toEqual([small.length]);
-    expect(hostB.dead).toBe(1);
-    expect(a.members().find((m) => m.name === 'pair-b')!.connected).toBe(true);
-  });
+  for (const batchBytes of [undefined, 4096]) {
+    it(`counts an envelope larger than the receiver takes as a dead letter and goes on (batchBytes ${batchBytes ?? 'default'})`, async () => {
+      const hostA = recordingHost(1, 1 << 19);
+      const hostB = recordingHost(2, 4096);
+      // With 4 KiB batches the receiver's batch limit is 5 KiB: the batch of the 10 KB envelope
+      // is dropped fragment by fragment, yet acknowledged (not resent for ever).
+      const { a } = await pair(batchBytes === undefined ? {} : { batchBytes }, hostA, hostB);
+      const large = envelopeTo(2, 10_000);
+      const small = envelopeTo(2, 10);
+      a.forward(large, 0, large.length);
+      a.forward(small, 0, small.length);
+      await eventually(() => hostB.delivered.length > 0, 10_000, 'the small envelope delivered');
+      expect(hostB.delivered).toEqual([small.length]);
+      expect(hostB.dead).toBe(1);
+      const peer = a.members().find((m) => m.name === 'pair-b')!;
+      expect(peer.connected).toBe(true);
+      await eventually(() => a.members().find((m) => m.name === 'pair-b')!.queuedBytes === 0, 10_000, 'both acknowledged');
+      expect(a.members().find((m) => m.name === 'pair-b')!.resentBatches).toBe(0);
+    });
+  }
 });

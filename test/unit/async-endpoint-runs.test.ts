@@ -29,7 +29,7 @@ describe('AsyncEndpoint and run records', () => {
       Doorbell.create(),
       [handle],
       [undefined],
-      100,
+      { overflowLimit: 100, maxMessageBytes: 1 << 20 },
       {
         envelope: (envelope) => local.push(envelope),
         malformed: (error) => malformed.push(error),

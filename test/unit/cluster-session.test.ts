@@ -65,6 +65,7 @@ describe('Lane', () => {
               frame.set(batch.data.subarray(at, end));
               const whole = receiver.receive(batch.seq, frame, end === batch.data.length);
               if (whole !== undefined) {
+                if (!(whole instanceof Uint8Array)) throw new Error('a batch within the limit was dropped');
                 delivered.push(...numbers(whole));
                 receiver.delivered(batch.seq);
               }
@@ -89,10 +90,19 @@ describe('Lane', () => {
     );
   });
 
-  it('refuses a reassembly larger than the limit and a gap in sequence numbers', () => {
+  it('drops a batch larger than the limit (handing back its first envelope header once it is whole), and refuses a gap in sequence numbers', () => {
     const receiver = new Lane(512, 100);
-    expect(() => receiver.receive(1, new Uint8Array(60), false)).not.toThrow();
-    expect(() => receiver.receive(1, new Uint8Array(60), true)).toThrow(expect.objectContaining({ code: 'HORDE_MALFORMED_FRAME' }) as Error);
+    const large = envelope(7);
+    const big = new Uint8Array(150);
+    big.set(large);
+    expect(receiver.receive(1, big.subarray(0, 60), false)).toBeUndefined();
+    expect(receiver.receive(1, big.subarray(60, 120), false), 'past the limit: dropped, not kept').toBeUndefined();
+    expect(receiver.receive(1, big.subarray(120), true)).toEqual({ head: large.subarray(0, 40), bytes: 150 });
+    receiver.delivered(1);
+    expect(receiver.receive(1, big, true), 'its resend is a duplicate').toBeUndefined();
+    expect(receiver.duplicates).toBe(1);
+    const next = envelope(8);
+    expect(receiver.receive(2, next, true), 'the next batch is read as usual').toEqual(next);
     const other = new Lane(512, 1000);
     expect(() => other.receive(2, envelope(1), true)).toThrow(expect.objectContaining({ code: 'HORDE_MALFORMED_FRAME' }) as Error);
   });

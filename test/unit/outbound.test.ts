@@ -14,9 +14,9 @@ function envelope(seq: number): Envelope {
   return { signal: Signal.USER, to: pid(0, 1, 9), from: pid(0, 0, 8), ref: 0, payload: { seq, pad: 'p'.repeat(40) } };
 }
 
-function setup(): { outbound: Outbound; reader: RingReader; read: (max?: number) => number[] } {
+function setup(maxMessageBytes = 1 << 20): { outbound: Outbound; reader: RingReader; read: (max?: number) => number[] } {
   const handle = createRing({ capacity: CAPACITY });
-  const outbound = new Outbound([handle], 10_000);
+  const outbound = new Outbound([handle], { overflowLimit: 10_000, maxMessageBytes });
   const reader = new RingReader(handle);
   const read = (max = Number.POSITIVE_INFINITY): number[] => {
     const seqs: number[] = [];
@@ -64,13 +64,27 @@ describe('Outbound overflow', () => {
 });
 
 describe('Outbound overflow bounds', () => {
-  it('refuses at once, as the ring does, an envelope too large for it while the overflow holds others', () => {
-    const { outbound } = setup();
+  it('refuses at once an envelope over maxMessageBytes, whether or not the overflow holds others, and queues one merely larger than the ring', () => {
+    const { outbound } = setup(3 * CAPACITY);
+    const huge: Envelope = { signal: Signal.USER, to: pid(0, 1, 9), from: pid(0, 0, 8), ref: 0, payload: 'h'.repeat(3 * CAPACITY) };
+    expect(() => outbound.send(0, huge)).toThrow(expect.objectContaining({ code: 'HORDE_MESSAGE_TOO_LARGE' }) as Error);
+    expect(outbound.congested, 'nothing of it was written or kept').toBe(false);
     let seq = 0;
     while (outbound.send(0, envelope(seq)) === SendResult.WRITTEN) seq++;
-    const huge: Envelope = { signal: Signal.USER, to: pid(0, 1, 9), from: pid(0, 0, 8), ref: 0, payload: 'h'.repeat(CAPACITY) };
-    expect(() => outbound.send(0, huge)).toThrow(expect.objectContaining({ code: 'HORDE_RECORD_TOO_LARGE' }) as Error);
-    expect(outbound.overflowSizes()).toEqual([1]);
+    expect(() => outbound.send(0, huge)).toThrow(expect.objectContaining({ code: 'HORDE_MESSAGE_TOO_LARGE' }) as Error);
+    expect(outbound.send(0, { ...huge, payload: 'h'.repeat(CAPACITY) })).toBe(SendResult.QUEUED);
+    expect(outbound.overflowSizes()).toEqual([2]);
+  });
+
+  it('refuses once the overflow holds maxMessageBytes bytes, as once it holds overflowLimit envelopes', () => {
+    const { outbound } = setup(3 * CAPACITY);
+    let seq = 0;
+    while (outbound.send(0, envelope(seq)) === SendResult.WRITTEN) seq++;
+    const large: Envelope = { ...envelope(seq), payload: 'l'.repeat(2 * CAPACITY) };
+    expect(outbound.send(0, large)).toBe(SendResult.QUEUED);
+    expect(outbound.send(0, large), 'under the byte bound: one more is kept').toBe(SendResult.QUEUED);
+    expect(outbound.send(0, envelope(seq)), 'past it: refused').toBe(SendResult.REFUSED);
+    expect(outbound.overflowSizes()).toEqual([3]);
   });
 
   it('counts every envelope of a run queued whole, and reports them all when the ring is replaced', () => {
@@ -145,7 +159,7 @@ describe('Outbound runs', () => {
     const main = createRing({ capacity: 1 << 16 });
     const other = createRing({ capacity: 1 << 16 });
     // Runs only on the ring at index 0 (the main thread's).
-    const outbound = new Outbound([main, other], 100, { index: 0, localNode: LOCAL });
+    const outbound = new Outbound([main, other], { overflowLimit: 100, maxMessageBytes: 1 << 20 }, { index: 0, localNode: LOCAL });
     const send = (index: number, e: Envelope): void => void expect(outbound.send(index, e)).toBe(SendResult.WRITTEN);
     send(0, to(2, 1));
     send(0, to(2, 2));
@@ -178,7 +192,7 @@ describe('Outbound runs', () => {
 
   it('keeps a run within RUN_MAX_BYTES and large envelopes out of runs', () => {
     const main = createRing({ capacity: 1 << 20 });
-    const outbound = new Outbound([main], 100, { index: 0, localNode: LOCAL });
+    const outbound = new Outbound([main], { overflowLimit: 100, maxMessageBytes: 1 << 20 }, { index: 0, localNode: LOCAL });
     const big = (seq: number): Envelope => ({ ...to(2, seq), payload: { seq, pad: 'z'.repeat(5000) } });
     for (let seq = 0; seq < 1000; seq++) expect(outbound.send(0, to(2, seq))).toBe(SendResult.WRITTEN);
     expect(outbound.send(0, big(1000))).toBe(SendResult.WRITTEN);
