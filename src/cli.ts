@@ -21,6 +21,7 @@ commands:
   node      run a cluster node until SIGTERM or SIGINT (then it stops gracefully)
             --name NAME --listen HOST:PORT [--advertise HOST:PORT] [--join HOST:PORT ...] --secret-file FILE
             [--module URL|PATH ...] [--preload URL|PATH ...] [--typescript auto|tsx|off] [--executors N] [--spin CHECKS] [--spawn KIND:NAME ...]
+            [--data-dir DIR] [--max-message-bytes N]
             [--insecure] (no secret; loopback only) [--gateway HOST:PORT] [--stats-ms N]
             prints one JSON line {"event":"ready",...} on stdout once it listens; with
             --stats-ms, a {"event":"stats",...} line every N ms; reads commands from stdin
@@ -61,6 +62,8 @@ async function runNode(args: string[]): Promise<number> {
       typescript: { type: 'string' },
       executors: { type: 'string' },
       spin: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'max-message-bytes': { type: 'string' },
       spawn: { type: 'string', multiple: true },
       insecure: { type: 'boolean' },
       'heartbeat-ms': { type: 'string' },
@@ -87,6 +90,8 @@ async function runNode(args: string[]): Promise<number> {
     typescript: values.typescript as TypeScriptMode | undefined,
     executors: values.executors === undefined ? undefined : Number(values.executors),
     spin: values.spin === undefined ? undefined : Number(values.spin),
+    dataDir: values['data-dir'] === undefined ? undefined : resolve(values['data-dir']),
+    maxMessageBytes: values['max-message-bytes'] === undefined ? undefined : Number(values['max-message-bytes']),
     cluster: {
       name: values.name,
       listen,

@@ -28,12 +28,13 @@ export function secretFile(secret = SECRET): string {
 }
 
 /** Starts `horde node` and resolves once it printed its ready line (rejects if it exits first). */
-export function startNodeProcess(name: string, options: { join?: string[]; spawn?: string[]; secretFile?: string; heartbeatMs?: number } = {}): Promise<NodeProcess> {
+export function startNodeProcess(name: string, options: { join?: string[]; spawn?: string[]; secretFile?: string; heartbeatMs?: number; args?: string[] } = {}): Promise<NodeProcess> {
   const args = ['dist/cli.js', 'node', '--name', name, '--listen', '127.0.0.1:0', '--secret-file', options.secretFile ?? secretFile(), '--executors', '1', '--preload', PRELOAD.href];
   for (const module of CLUSTER_MODULES) args.push('--module', module.href);
   for (const seed of options.join ?? []) args.push('--join', seed);
   for (const spec of options.spawn ?? []) args.push('--spawn', spec);
   if (options.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(options.heartbeatMs));
+  args.push(...(options.args ?? []));
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
