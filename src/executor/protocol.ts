@@ -11,32 +11,24 @@
  */
 
 import type { WireError } from '../errors.js';
-import { CONTROL_SEQ_SLOT } from '../participant/loop.js';
+import { CONTROL_SEQ_SLOT, type LoopData } from '../participant/loop.js';
 import type { Pid } from '../process/pid.js';
 import type { ExitReason } from '../process/types.js';
 import type { RingHandle } from '../ring/ring.js';
 import type { ShardStats } from './shard.js';
 import type { SpawnFloors } from './spawn-wait.js';
 
-export interface ExecutorWorkerData {
+/** What an executor worker starts with: its rings and control block (LoopData) and its shard's settings. */
+export interface ExecutorWorkerData extends LoopData {
   node: number;
   shard: number;
   spawnerId: number;
   /** Number of executors; rings are indexed by shard, the main thread's at index `shards`. */
   shards: number;
-  bell: SharedArrayBuffer;
-  status: SharedArrayBuffer;
-  /** inbound[i]: the ring from participant i to this executor (undefined for itself). */
-  inbound: (RingHandle | undefined)[];
-  /** outbound[i]: the ring from this executor to participant i (undefined for itself). */
-  outbound: (RingHandle | undefined)[];
   behaviourModules: string[];
   preloadModules: string[];
   budget: number;
   mailboxLimit: number;
-  overflowLimit: number;
-  /** The largest message (envelope bytes) this executor sends or reassembles. */
-  maxMessageBytes: number;
   spin: number;
   /** The node clock's epoch offset (src/internal/clock.ts). */
   clockOffset: number;

@@ -5,6 +5,7 @@
  * service the same way (src/node/service-thread.ts).
  */
 import type { RingHandle } from '../ring/ring.js';
+import type { LoopData } from './loop.js';
 
 /** The node options a service thread may need; each service reads the ones it uses. */
 export interface ServiceSettings {
@@ -15,20 +16,13 @@ export interface ServiceSettings {
   ringCapacity: number;
 }
 
-export interface ServiceWorkerData {
+/** What a service worker starts with: its rings and control block (LoopData) and the node's settings. */
+export interface ServiceWorkerData extends LoopData {
   node: number;
   /** Number of executors; the main thread is participant `shards`, services follow (participants.ts). */
   shards: number;
   /** This service's index in SERVICES. */
   service: number;
-  bell: SharedArrayBuffer;
-  /** The status block; its Int32 slot 0 is the control sequence (see executor/protocol.ts). */
-  status: SharedArrayBuffer;
-  inbound: (RingHandle | undefined)[];
-  outbound: (RingHandle | undefined)[];
-  overflowLimit: number;
-  /** The largest message (envelope bytes) this thread sends or reassembles (see chunks.ts). */
-  maxMessageBytes: number;
   /** The node clock's epoch offset (src/internal/clock.ts). */
   clockOffset: number;
   settings: ServiceSettings;
