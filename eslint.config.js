@@ -5,7 +5,7 @@ import { layersPlugin } from './scripts/eslint-layers.js';
 export default tseslint.config(
   // examples/ and test/package-app/ import 'horde' as an application does: the package test
   // type-checks and runs them against the packed package (they are not part of this project).
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'examples/**', 'test/package-app/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'docs/api/**', 'examples/**', 'test/package-app/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -23,7 +23,12 @@ export interface ClusterOptions {
   /** This node's name, unique in the cluster (1..255 bytes). */
   name: string;
   /** Where to listen: host and port (0 picks a free port). Default 127.0.0.1:0. */
-  listen?: { host?: string; port?: number };
+  listen?: {
+    /** Host name or address to listen on. Default 127.0.0.1. */
+    host?: string;
+    /** TCP port, 0 to 65535; 0 picks a free one. Default 0. */
+    port?: number;
+  };
   /**
    * The address ("host:port") peers are told to dial this node at: a container's or pod's own
    * address when it listens on 0.0.0.0 or ::. Port 0: the port it listens on. Default: the listen

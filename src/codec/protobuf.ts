@@ -60,7 +60,10 @@ export interface RegisterOptions {
 export const MESSAGE_TYPE: unique symbol = Symbol('horde.messageType');
 
 /** A message that travels as a registered protobuf type. */
-export type Typed<T extends object> = T & { readonly [MESSAGE_TYPE]: MessageType };
+export type Typed<T extends object> = T & {
+  /** The registered type, on the message's prototype (not enumerable): read it with `messageTypeOf`. */
+  readonly [MESSAGE_TYPE]: MessageType;
+};
 
 interface Registered extends MessageType {
   /** True when the type has bytes fields, whose decoded views must not point into a ring. */

@@ -38,8 +38,11 @@ export interface ExecutorWorkerData extends LoopData {
   spawnFloors?: SpawnFloors;
 }
 
+/** One executor thread's figures, an entry of `node.status().executors`. */
 export interface ExecutorStatus extends ShardStats {
+  /** The executor's shard number. */
   shard: number;
+  /** Messages this executor could not deliver (no such process, no route, over `maxMessageBytes`) and inbound records that did not decode. */
   deadLetters: number;
   /** Envelopes waiting in the executor for a full ring, per destination index. */
   overflow: number[];

@@ -255,17 +255,25 @@ function spawnRequest(kind: string, args: unknown, link: Pid | undefined): Spawn
   return link === undefined ? { kind, args } : { kind, args, link };
 }
 
+/** One shard's figures, part of ExecutorStatus. Counters run from the executor's start: a replacement starts from zero. */
 export interface ShardStats {
+  /** Processes alive on the shard. */
   processes: number;
+  /** Processes waiting for a turn. */
   runQueue: number;
+  /** Messages waiting in the mailboxes of all its processes. */
   queuedMessages: number;
+  /** Processes parked because the way to a destination is full (a full ring and overflow, or a congested node). */
   blockedProcesses: number;
   /** Envelopes for processes whose spawn is still on its way here (see spawn-wait.ts). */
   awaitingSpawn: number;
   /** Io and compute requests of this shard's processes not answered yet. */
   pendingIo: number;
+  /** Messages handed to `receive` so far. */
   messagesHandled: number;
+  /** Processes started on the shard so far. */
   spawned: number;
+  /** Processes that ended with a reason other than 'normal' or 'shutdown'. */
   crashed: number;
 }
 

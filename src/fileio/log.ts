@@ -172,13 +172,17 @@ export interface LogStats {
   queuedBytes: number;
 }
 
+/** One record read back from a durable log. */
 export interface LogRecord {
+  /** Its byte offset in the log: where a read starting at this record begins. */
   offset: number;
   /** The payload: a plain Uint8Array view into an ArrayBuffer that belongs to this read's result alone (transferable). */
   data: Uint8Array;
 }
 
+/** One read of a durable log (a `logRead` answer is this plus `endOffset`). */
 export interface LogReadResult {
+  /** The records read, in log order: at most `maxRecords`, and about `maxBytes` of them. */
   records: LogRecord[];
   /** The offset to read from next: the end of the last record returned (or `fromOffset` if none). */
   nextOffset: number;

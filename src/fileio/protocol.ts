@@ -2,6 +2,10 @@
 import type { ServiceApi } from '../participant/service-protocol.js';
 import type { FileServiceStatus } from './service.js';
 
+/**
+ * The file worker thread's figures (`status().services.fileio`, with its `restarts`). Counters run
+ * from the start of the running thread: a replacement starts from zero.
+ */
 export interface FileWorkerStatus extends FileServiceStatus {
   /** Answers that could not be delivered (requester's ring and overflow full, or unknown). */
   undeliverable: number;

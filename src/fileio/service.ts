@@ -44,12 +44,19 @@ export interface FileServiceOptions {
   readBytes: number;
 }
 
+/** What the file worker's request service counts: the part of FileWorkerStatus about the requests it carried out. */
 export interface FileServiceStatus {
+  /** `ctx.io` and `ctx.compute` requests answered with `ok: true`. */
   served: number;
+  /** Requests answered with an error (ENOENT, HORDE_PATH_OUTSIDE_DATA_DIR, a task that threw, ...). */
   failed: number;
+  /** Requests being carried out now (at most 4,096). */
   inFlight: number;
+  /** Requests answered HORDE_OVERLOADED at once because 4,096 were in flight already. */
   refused: number;
+  /** Durable logs open (each opens on its first use). */
   logs: number;
+  /** Compute tasks waiting for a thread of the compute pool. */
   computeQueued: number;
 }
 

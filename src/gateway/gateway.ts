@@ -60,7 +60,7 @@ import { GatewayConnection, PauseReason, type ConnectionTiming, type HeldRequest
 import { ConnectionStages, Stage } from './connection-stages.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { decodeJson, decodeRequest, encodeJson, toFailure, type Failure } from './protocol.js';
-import { ThrottleState, type ThrottleTransition } from './throttle.js';
+import { ThrottleState, type ThrottleEvent } from './throttle.js';
 import { AdmissionWindow } from './admission-window.js';
 import { SlidingWindow } from './window.js';
 import type { GatewayAddress } from './client.js';
@@ -149,8 +149,7 @@ export interface GatewayStatus {
   canaryFailures: number;
 }
 
-/** The payload of the 'throttle' event. `at` is the node clock (ms since the epoch). */
-export type ThrottleEvent = ThrottleTransition;
+export type { ThrottleEvent } from './throttle.js';
 
 /**
  * A client gateway in front of a node's registered services, on the node's main thread; made by
@@ -528,7 +527,7 @@ export class Gateway extends EventEmitter {
     return { low, high };
   }
 
-  private transition(change: ThrottleTransition | undefined): void {
+  private transition(change: ThrottleEvent | undefined): void {
     if (change === undefined) return;
     if (change.throttled) {
       for (const connection of this.connections.values()) {

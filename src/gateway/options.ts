@@ -5,7 +5,12 @@ import { GATEWAY_MAX_FRAME_BYTES } from './protocol.js';
 /** Options of `startGateway`; a bad one rejects with HORDE_INVALID_OPTION naming it. */
 export interface GatewayOptions {
   /** Where to listen; port 0 picks a free port (see `gateway.address`). */
-  listen: { host: string; port: number };
+  listen: {
+    /** Host name or address to listen on. */
+    host: string;
+    /** TCP port, 0 to 65535; 0 picks a free one. */
+    port: number;
+  };
   /** Throttle on canary latency. Default true (`setThrottling` switches it at run time). */
   throttle?: boolean;
   /** A canary round trip above this stops admission. Default 15 ms (keep it above the idle canary p99). */

@@ -22,12 +22,16 @@ export interface ThrottleMarks {
   holdMs: number;
 }
 
-/** A change of state: what the gateway logs (its 'throttle' event) and counts. */
-export interface ThrottleTransition {
+/**
+ * A change of the throttle's state: the payload of the gateway's 'throttle' event, which also
+ * counts it (`status().throttleChanges`).
+ */
+export interface ThrottleEvent {
+  /** True when admission stopped, false when it resumed. */
   throttled: boolean;
-  /** The sample that caused it (0 for a reset). */
+  /** The canary round trip (ms) that caused it (0 for a reset: throttling switched off). */
   canaryMs: number;
-  /** The clock's time of the change. */
+  /** The time of the change, on the gateway's clock: the node clock, in ms since the epoch. */
   at: number;
 }
 
@@ -62,7 +66,7 @@ export class ThrottleState {
   }
 
   /** Feeds one canary round trip (ms); returns the transition it caused, if any. */
-  sample(canaryMs: number): ThrottleTransition | undefined {
+  sample(canaryMs: number): ThrottleEvent | undefined {
     if (!this.state) {
       if (canaryMs > this.marks.highMarkMs) return this.change(true, canaryMs);
       return undefined;
@@ -78,11 +82,11 @@ export class ThrottleState {
   }
 
   /** Back to admitting (throttling switched off); the transition, if the state changed. */
-  reset(): ThrottleTransition | undefined {
+  reset(): ThrottleEvent | undefined {
     return this.state ? this.change(false, 0) : undefined;
   }
 
-  private change(throttled: boolean, canaryMs: number): ThrottleTransition {
+  private change(throttled: boolean, canaryMs: number): ThrottleEvent {
     this.state = throttled;
     this.quietSince = undefined;
     this.transitions++;

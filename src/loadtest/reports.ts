@@ -17,7 +17,16 @@ export async function writeHtmlReport(result: LoadTestResult, file: string): Pro
 }
 
 /** Writes `<dir>/<name>.json` and `<dir>/<name>.html`; returns their paths. */
-export async function writeReports(result: LoadTestResult, dir: string, name = 'loadtest'): Promise<{ json: string; html: string }> {
+export async function writeReports(
+  result: LoadTestResult,
+  dir: string,
+  name = 'loadtest',
+): Promise<{
+  /** Path of the JSON report written. */
+  json: string;
+  /** Path of the HTML report written. */
+  html: string;
+}> {
   const json = join(dir, `${name}.json`);
   const html = join(dir, `${name}.html`);
   await writeJsonReport(result, json);

@@ -176,11 +176,17 @@ export interface PhaseResult {
   errorCodes: Record<string, number>;
   /** The last timeout or error as `CODE: message` (shed requests are not errors); null without one. */
   lastError: string | null;
-  /**
-   * How sampling the target went: samples taken, ticks skipped (a sample still pending, or 86,400
-   * samples kept already), samples that failed, and the last failure as `CODE: message`.
-   */
-  samples: { taken: number; skipped: number; failed: number; lastError: string | null };
+  /** How sampling the target went during the phase (its idle period included). */
+  samples: {
+    /** Samples the target answered. */
+    taken: number;
+    /** Sampling ticks skipped: a sample still pending, or 86,400 samples kept already. */
+    skipped: number;
+    /** Samples that failed. */
+    failed: number;
+    /** The last sampling failure as `CODE: message`; null without one. */
+    lastError: string | null;
+  };
 }
 
 /** The capacity a run's schedule is built on: measured by a closed-loop run, or given in the options. */

@@ -63,25 +63,37 @@ import { answerToMissing, answerToMissingAt, countEnvelopes, forEachEnvelope, is
 import { NodePressure } from '../internal/node-pressure.js';
 import type { JsonValue } from '../cluster/wire-check.js';
 
+/** Options of `node.ask`. */
 export interface AskOptions {
   /** Reject with HORDE_TIMEOUT after this long. Default: the node's askTimeoutMs. */
   timeoutMs?: number;
 }
 
+/** What `node.monitor` hands its callback when the monitored process ends. */
 export interface DownNotice {
+  /** The process that ended. */
   pid: Pid;
+  /** Its exit reason: 'noproc' if it did not exist, 'noconnection' if its node went down or is unreachable. */
   reason: ExitReason;
 }
 
+/** A snapshot of a node, as `node.status()` resolves it. Counters run from the node's start. */
 export interface NodeStatus {
+  /** Each executor's status, by shard number. */
   executors: ExecutorStatus[];
   /** Messages for pids that did not exist, counted on every thread. */
   deadLetters: number;
+  /** `node.ask` calls still waiting for their reply. */
   pendingAsks: number;
+  /** Monitors the main thread holds: `node.monitor` calls not cancelled, and one per registered name. */
   monitors: number;
+  /** Names registered on this node with `node.register`. */
   registeredNames: number;
+  /** Receives that ran longer than `longReceiveMs` (each also reported as a `longReceive` event). */
   longReceives: number;
+  /** Processes that ended with a reason other than 'normal' or 'shutdown' (each also reported as a `processCrashed` event). */
   processCrashes: number;
+  /** Executor threads that died and were replaced. */
   executorRestarts: number;
   /** Envelopes the main thread holds per participant while that ring is full. */
   mainOverflow: number[];
@@ -113,7 +125,15 @@ const STOP_GRACE_MS = 10_000;
 /** `post`'s last argument for node.send and node.ask. */
 const REFUSE_IF_CONGESTED = true;
 
+/**
+ * A running node, on the main thread: spawns processes on its executors, sends and asks from
+ * outside them, names, monitors, the cluster and status. Start one with `startNode`; it reports
+ * crashes and refusals as events (`processCrashed`, `longReceive`, `executorCrashed`,
+ * `serviceCrashed`, `nodeFailed`, `malformed`, `messageRefused`, `clusterConnection`,
+ * `clusterMember`), each written to stderr when it has no listener.
+ */
 export class HordeNode extends EventEmitter {
+  /** The main thread's own pid (shard MAIN_SHARD): the sender of `node.send` and `node.ask`. */
   readonly self: Pid;
   private readonly options: ResolvedOptions;
   private readonly topology: Topology;
@@ -199,6 +219,7 @@ export class HordeNode extends EventEmitter {
     return node;
   }
 
+  /** Executor threads (shards) of this node, the `executors` option after defaults. */
   get executorCount(): number {
     return this.options.executors;
   }
@@ -321,7 +342,14 @@ export class HordeNode extends EventEmitter {
   }
 
   /** This node's cluster name and the address peers dial (`advertise`, or where it listens; HORDE_NOT_CLUSTERED when standalone). */
-  get clusterAddress(): { name: string; host: string; port: number } {
+  get clusterAddress(): {
+    /** This node's cluster name. */
+    name: string;
+    /** The host peers dial. */
+    host: string;
+    /** The port peers dial. */
+    port: number;
+  } {
     const cluster = this.clustered();
     return { name: cluster.name, ...cluster.address };
   }
@@ -350,6 +378,7 @@ export class HordeNode extends EventEmitter {
     this.clustered().setMetadata(key, value);
   }
 
+  /** The value of `key` in the cluster's replicated metadata, as this node knows it (undefined: unset). Throws HORDE_NOT_CLUSTERED when standalone. */
   getMetadata(key: string): JsonValue | undefined {
     return this.clustered().getMetadata(key);
   }
@@ -364,6 +393,10 @@ export class HordeNode extends EventEmitter {
     return this.cluster;
   }
 
+  /**
+   * Asks every executor and service thread for its figures. One that crashes meanwhile is asked
+   * again once its replacement runs. Rejects with HORDE_NODE_STOPPED after `stop()`.
+   */
   async status(): Promise<NodeStatus> {
     this.assertRunning();
     const [executors, services] = await Promise.all([

@@ -16,6 +16,10 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 << 20;
 const MIN_MAX_MESSAGE_BYTES = 4096;
 const MAX_MAX_MESSAGE_BYTES = 1 << 30;
 
+/**
+ * Options of `startNode`, all optional. Each is validated when the node starts: a bad one rejects
+ * with HORDE_INVALID_OPTION naming it.
+ */
 export interface NodeOptions {
   /**
    * Behaviour modules (URLs, file URLs or absolute paths) every executor loads. Default: none (a
@@ -35,7 +39,7 @@ export interface NodeOptions {
   typescript?: TypeScriptMode;
   /** Bytes of each ring between two threads (power of two). Default 1 MiB. */
   ringCapacity?: number;
-  /** Messages a process handles per turn before others run. Default 64. */
+  /** Units a turn may spend (one per message handled, one per send, spawn or signal) before the next process runs. Default 64. */
   budget?: number;
   /** Messages a process's mailbox may hold; past it the process ends with 'mailbox_overflow'. Default 1,000,000. */
   mailboxLimit?: number;

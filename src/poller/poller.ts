@@ -33,16 +33,26 @@ import { SendResult } from '../participant/outbound.js';
 import { stallThread, type ServiceApi, type ServiceWorkerData } from '../participant/service-protocol.js';
 import { TimerWheel, type TimerId } from './wheel.js';
 
+/**
+ * The poller thread's figures (`status().services.poller`, with its `restarts`). Counters run from
+ * the start of the running thread: a replacement starts from zero.
+ */
 export interface PollerStatus {
+  /** Timers pending in the wheel now (a repeating one counts once). */
   timers: number;
+  /** Timer requests put in the wheel (`ctx.startTimer`, `node.every`, and timers started again after a restart). */
   started: number;
+  /** Fires sent to owners (every period of a repeating timer counts). */
   fired: number;
+  /** Timers cancelled before they fired (a cancel that crossed the fire does not count). */
   cancelled: number;
   /** Fires that could not be delivered (destination overflow full, or an unknown destination). */
   deadLetters: number;
+  /** Records from other threads that did not decode: a bug in the sender, counted and skipped. */
   malformed: number;
   /** Timer requests the wheel refused (full, or a bad delay); `lastError` says why. */
   refused: number;
+  /** The error of the last refused or malformed request, if any. */
   lastError?: WireError;
 }
 

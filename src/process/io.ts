@@ -10,30 +10,119 @@
 import type { WireError } from '../errors.js';
 import { hasBrand } from './types.js';
 
+/** Bytes to write: a string is written as UTF-8. */
 export type IoData = Uint8Array | string;
 
+/**
+ * A request for `ctx.io`, answered later by an IoResult with the same reference. Paths are relative
+ * to the node's `dataDir` (HORDE_NO_DATA_DIR without one); one that leaves it is refused with
+ * HORDE_PATH_OUTSIDE_DATA_DIR or HORDE_INVALID_PATH, a malformed request with HORDE_INVALID_IO_REQUEST.
+ */
 export type IoRequest =
-  | { op: 'read'; path: string; encoding?: 'utf8' }
-  | { op: 'write'; path: string; data: IoData }
-  | { op: 'append'; path: string; data: IoData }
-  | { op: 'fsync'; path: string }
+  /** Reads a whole file: answered with a Uint8Array, or a string with `encoding: 'utf8'`. */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'read';
+      /** The file, relative to `dataDir`. */
+      path: string;
+      /** 'utf8': answer with the text instead of the bytes. */
+      encoding?: 'utf8';
+    }
+  /** Creates or truncates the file and writes `data` (no fsync); answered with null. */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'write';
+      /** The file, relative to `dataDir`. */
+      path: string;
+      /** The new contents. */
+      data: IoData;
+    }
+  /** Appends `data` to the file, creating it if missing (no fsync); answered with null. */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'append';
+      /** The file, relative to `dataDir`. */
+      path: string;
+      /** The bytes to add at its end. */
+      data: IoData;
+    }
+  /** Flushes the file to disk; answered with null once it is there. */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'fsync';
+      /** The file, relative to `dataDir`. */
+      path: string;
+    }
   /** Write-temp, fsync, rename, fsync the directory: readers see the old or the new file, whole. */
-  | { op: 'replace'; path: string; data: IoData }
-  | { op: 'stat'; path: string }
-  | { op: 'list'; path: string }
-  | { op: 'remove'; path: string; recursive?: boolean }
-  /** Appends to the durable log `log` (a name, not a path); answered after fsync with `{offset}`. */
-  | { op: 'logAppend'; log: string; record: IoData }
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'replace';
+      /** The file, relative to `dataDir`. */
+      path: string;
+      /** The new contents. */
+      data: IoData;
+    }
+  /** Answered with a FileStat. `path` may be '.' (the data directory itself). */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'stat';
+      /** The file or directory, relative to `dataDir`. */
+      path: string;
+    }
+  /** Answered with the names in the directory, sorted. `path` may be '.' (the data directory itself). */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'list';
+      /** The directory, relative to `dataDir`. */
+      path: string;
+    }
+  /** Removes a file, or a directory (with its contents when `recursive`); answered with null. */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'remove';
+      /** The file or directory, relative to `dataDir` (never the data directory itself). */
+      path: string;
+      /** Remove a directory and everything in it. Default false. */
+      recursive?: boolean;
+    }
+  /** Appends to the durable log `log`; answered after fsync with `{offset, length}`. */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'logAppend';
+      /** The log's name (letters, digits, `_`, `.`, `-`; up to 128 characters), not a path: it lives at `<dataDir>/logs/<log>.log`. */
+      log: string;
+      /** The record's payload. */
+      record: IoData;
+    }
   /**
    * Reads acknowledged records from `offset`: `{records: [{offset, data}], nextOffset, endOffset}`,
    * at most `maxRecords` (default 1,024) and about `maxBytes` (payload plus 64 per record; default
    * a quarter of a ring record, 128 KiB with 1 MiB rings). Read on from `nextOffset` while it is
    * below `endOffset`.
    */
-  | { op: 'logRead'; log: string; offset: number; maxRecords?: number; maxBytes?: number }
-  /** Runs `task` from the node's compute modules on the piscina pool. */
-  | { op: 'compute'; task: string; input: unknown };
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'logRead';
+      /** The log's name, as in `logAppend`. */
+      log: string;
+      /** Byte offset of the first record to read: 0, or an offset a previous answer gave (else HORDE_INVALID_OFFSET). */
+      offset: number;
+      /** Most records in the answer (at least 1). Default 1,024. */
+      maxRecords?: number;
+      /** About the most bytes in the answer, counting each record's payload plus 64 (at least 1). Default a quarter of a ring record (128 KiB with 1 MiB rings). */
+      maxBytes?: number;
+    }
+  /** Runs `task` from the node's compute modules on the piscina pool; answered with what it returns. */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'compute';
+      /** The name of a function in the `tasks` export of a compute module. */
+      task: string;
+      /** Its argument (it crosses threads, so any value horde can encode). */
+      input: unknown;
+    };
 
+/** The name of an `IoRequest` kind: 'read', 'write', ..., 'logRead', 'compute'. */
 export type IoOp = IoRequest['op'];
 
 /** What `logRead` answers. */
@@ -45,10 +134,15 @@ export interface LogReadAnswer {
   endOffset: number;
 }
 
+/** What a `stat` request answers. */
 export interface FileStat {
+  /** Size in bytes. */
   size: number;
+  /** True for a regular file. */
   isFile: boolean;
+  /** True for a directory. */
   isDirectory: boolean;
+  /** Last modification, in ms since the Unix epoch. */
   mtimeMs: number;
 }
 
@@ -56,24 +150,46 @@ const IO_RESULT_BRAND = Symbol.for('horde.IoResult');
 
 /** The answer to `ctx.io` / `ctx.compute`: `ok` with a value, or not with an error (its `code`, e.g. ENOENT). */
 export class IoResult {
+  /** Always `'IO'`, so a message union can be narrowed on `type`. */
   readonly type = 'IO';
+  /** Brand that makes `instanceof IoResult` hold across copies of horde; always true. */
   readonly [IO_RESULT_BRAND] = true;
+  /**
+   * Made by the runtime when an answer arrives (and by tests that feed one to a process).
+   * @param ref The reference `ctx.io` / `ctx.compute` returned.
+   * @param ok Whether the request succeeded.
+   * @param value What it answered when `ok` (see IoRequest); undefined otherwise.
+   * @param error Why it failed when not `ok`, with its code (ENOENT, HORDE_WORKER_EXITED, ...); undefined otherwise.
+   */
   constructor(
-    /** The reference `ctx.io` / `ctx.compute` returned. */
     readonly ref: number,
     readonly ok: boolean,
     readonly value: unknown,
     readonly error: WireError | undefined,
   ) {}
 
+  /** `instanceof IoResult` tests the brand, so it holds for an IoResult made by another copy of horde. */
   static [Symbol.hasInstance](value: unknown): boolean {
     return hasBrand(value, IO_RESULT_BRAND);
   }
 }
 
-/** The payload of an IO_REPLY envelope. */
-export type IoReply = { ok: true; value: unknown } | { ok: false; error: WireError };
+/** The payload of an IO_REPLY envelope: what a service answered, before it becomes an IoResult. */
+export type IoReply =
+  | {
+      /** The request succeeded. */
+      ok: true;
+      /** What it answered (see IoRequest). */
+      value: unknown;
+    }
+  | {
+      /** The request failed. */
+      ok: false;
+      /** Why, with its code. */
+      error: WireError;
+    };
 
+/** Options of `ctx.startTimer`. */
 export interface TimerOptions {
   /** Fire every `ms` until cancelled (or the process ends). */
   repeat?: boolean;

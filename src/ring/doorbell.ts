@@ -33,12 +33,26 @@ import { isMainThread } from 'node:worker_threads';
 import { ErrorCode, HordeError } from '../errors.js';
 import { BELL_BYTES, BELL_MAGIC, BellSlot } from './layout.js';
 
+/**
+ * How a park ended, as `Atomics.wait` reports it: 'ok' when rung, 'not-equal' when rung before it
+ * slept, 'timed-out' when the timeout passed first.
+ */
 export type ParkResult = 'ok' | 'not-equal' | 'timed-out';
 
+/**
+ * The wake-up slot of one consuming thread, shared by every ring that feeds it: producers `ring()`
+ * it after publishing, and its owner parks on it when it has no work. Post `buffer` to other threads
+ * and wrap it there with `new Doorbell(buffer)`.
+ */
 export class Doorbell {
+  /** The shared memory of the doorbell (a few Int32 slots): transfer it to the other threads. */
   readonly buffer: SharedArrayBuffer;
   private readonly slots: Int32Array;
 
+  /**
+   * Wraps a doorbell another thread created. Throws HORDE_INVALID_SHARED_BUFFER unless `buffer`
+   * came from `Doorbell.create()`.
+   */
   constructor(buffer: SharedArrayBuffer) {
     if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < BELL_BYTES) {
       throw new HordeError(ErrorCode.INVALID_SHARED_BUFFER, 'a doorbell needs a SharedArrayBuffer from Doorbell.create()');
@@ -50,6 +64,7 @@ export class Doorbell {
     }
   }
 
+  /** Allocates a new doorbell in its own SharedArrayBuffer, not parked. */
   static create(): Doorbell {
     const buffer = new SharedArrayBuffer(BELL_BYTES);
     new Int32Array(buffer)[BellSlot.MAGIC] = BELL_MAGIC;

@@ -32,12 +32,15 @@ import { ErrorCode, HordeError } from '../errors.js';
 import type { Doorbell, ParkResult } from './doorbell.js';
 import { RingReader, type RingHandle, type RecordVisitor } from './ring.js';
 
+/** Checks of the inbound rings `waitForWork` makes before it parks (10,000 checks of one ring: about 70 us on 2 cores). */
 export const DEFAULT_SPIN_CHECKS = 10_000;
+/** Records `poll` takes from each ring in one pass when no budget is given. */
 export const DEFAULT_POLL_BUDGET = 64;
 
 /** Like RecordVisitor, with the index of the ring the record came from (order of `add`). */
 export type InboundVisitor = (ring: number, kind: number, bytes: Uint8Array, offset: number, length: number) => void;
 
+/** Options of `InboundRings.waitForWork` (and, without `spin`, of `waitForWorkAsync`). */
 export interface WaitOptions {
   /** Checks of all rings before parking; 0 parks at once. Default DEFAULT_SPIN_CHECKS. */
   spin?: number;
@@ -50,13 +53,19 @@ export interface WaitOptions {
 /** 'work' when the rings (or `ready`) had something before parking; otherwise how the park ended. */
 export type WaitResult = 'work' | ParkResult;
 
+/**
+ * Every ring that feeds one consuming thread, polled fairly (round-robin, a budget per ring), with
+ * the spin-then-park wait that sleeps on the thread's doorbell until a producer rings it.
+ */
 export class InboundRings {
+  /** This thread's doorbell: the consumer doorbell of every ring added. */
   readonly bell: Doorbell;
   private readonly visit: InboundVisitor;
   private readonly readers: RingReader[] = [];
   private readonly visitors: RecordVisitor[] = [];
   private start = 0;
 
+  /** `visit` is called once per record, with the index of its ring, by `poll`. */
   constructor(bell: Doorbell, visit: InboundVisitor) {
     this.bell = bell;
     this.visit = visit;
@@ -77,10 +86,12 @@ export class InboundRings {
     this.readers[index] = new RingReader(handle);
   }
 
+  /** Rings added so far. */
   get size(): number {
     return this.readers.length;
   }
 
+  /** The reader of ring `index`; throws HORDE_INVALID_OPTION when there is none. */
   reader(index: number): RingReader {
     const reader = this.readers[index];
     if (reader === undefined) throw new HordeError(ErrorCode.INVALID_OPTION, `no inbound ring ${index}`);
@@ -102,6 +113,7 @@ export class InboundRings {
     return visited;
   }
 
+  /** True when any ring has a record waiting (one Atomics.load per ring). */
   hasWork(): boolean {
     const readers = this.readers;
     for (let i = 0; i < readers.length; i++) {

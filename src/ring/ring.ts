@@ -60,6 +60,7 @@ import {
 
 /** The transferable description of one ring: post it to the thread at the other end. */
 export interface RingHandle {
+  /** The ring itself: control words, then `capacity` data bytes. */
   readonly buffer: SharedArrayBuffer;
   /** Doorbell of the consuming thread (rung when records arrive). */
   readonly consumerBell: SharedArrayBuffer;
@@ -67,6 +68,7 @@ export interface RingHandle {
   readonly producerBell: SharedArrayBuffer;
 }
 
+/** Options of `createRing`. */
 export interface RingOptions {
   /** Data capacity in bytes: a power of two from 64 to 2^30. Default 1 MiB. */
   capacity?: number;
@@ -76,11 +78,16 @@ export interface RingOptions {
   producerBell?: Doorbell;
 }
 
+/** Data bytes of a ring when `capacity` is not given: 1 MiB (records up to 512 KiB less 4 bytes). */
 export const DEFAULT_RING_CAPACITY = 1 << 20;
 
 /** Called once per record by `RingReader.drain`; the payload is `bytes[offset, offset + length)`. */
 export type RecordVisitor = (kind: number, bytes: Uint8Array, offset: number, length: number) => void;
 
+/**
+ * Allocates a ring and returns its handle (shared buffers only), to post to the other thread.
+ * Throws HORDE_INVALID_OPTION when `capacity` is not a power of two from 64 to 2^30 bytes.
+ */
 export function createRing(options: RingOptions = {}): RingHandle {
   const capacity = options.capacity ?? DEFAULT_RING_CAPACITY;
   if (
@@ -116,6 +123,7 @@ export function maxPayloadFor(capacity: number): number {
 }
 
 class RingView {
+  /** Data bytes of the ring (a power of two). */
   readonly capacity: number;
   /** The data region; payload offsets returned by `reserve` and given to visitors index into it. */
   readonly bytes: Uint8Array;
@@ -123,8 +131,11 @@ class RingView {
   readonly view: DataView;
   /** The largest payload this ring accepts (half the capacity, less the header). */
   readonly maxPayload: number;
+  /** @internal */
   protected readonly control: Int32Array;
+  /** @internal */
   protected readonly words: Uint32Array;
+  /** @internal */
   protected readonly mask: number;
 
   constructor(handle: RingHandle) {
@@ -154,6 +165,11 @@ class RingView {
   }
 }
 
+/**
+ * The producing end of a ring: use it on exactly one thread. `reserve`, `tryWrite`, `tryWriteMany`
+ * and `publish` never wait, and never throw or allocate except to refuse a record larger than
+ * `maxPayload` (HORDE_RECORD_TOO_LARGE); `writeOrPark` and `parkForSpace` park a worker thread while the ring is full.
+ */
 export class RingWriter extends RingView {
   private readonly consumerBell: Doorbell;
   private readonly producerBell: Doorbell;
@@ -167,6 +183,7 @@ export class RingWriter extends RingView {
   /** The run label of the last reserved record while it is unpublished (see reserveInRun); -1 otherwise. */
   private lastTag = -1;
 
+  /** Opens the ring of `handle` for writing. Throws HORDE_INVALID_SHARED_BUFFER for a handle not from `createRing`. */
   constructor(handle: RingHandle) {
     super(handle);
     this.consumerBell = new Doorbell(handle.consumerBell);
@@ -349,10 +366,15 @@ export class RingWriter extends RingView {
   }
 }
 
+/**
+ * The consuming end of a ring: use it on exactly one thread. It hands records out in the order
+ * they were published, as views into the ring valid only during the visit.
+ */
 export class RingReader extends RingView {
   private readonly producerBell: Doorbell;
   private tail: number;
 
+  /** Opens the ring of `handle` for reading. Throws HORDE_INVALID_SHARED_BUFFER for a handle not from `createRing`. */
   constructor(handle: RingHandle) {
     super(handle);
     this.producerBell = new Doorbell(handle.producerBell);

@@ -26,13 +26,15 @@ import { ROUTE_ACCEPTED, Shard, type ShardHost } from '../executor/shard.js';
 import type { SpawnFloors } from '../executor/spawn-wait.js';
 import { Signal } from '../codec/envelope.js';
 
+/** Options of `new TestKit`; only `behaviours` is required. */
 export interface TestKitOptions {
+  /** The process kinds the kit can spawn: a `defineBehaviours` result, as a behaviour module exports it. */
   behaviours: Behaviours;
   /** Number of simulated executors. Default 2. */
   shards?: number;
   /** Seed of the scheduling choices. Default 1. */
   seed?: number;
-  /** Messages per process turn (the shard budget). Default as in production. */
+  /** Units a process turn may spend (the shard budget, as the node option `budget`). Default as in production. */
   budget?: number;
   /** Messages a mailbox may hold. Default as in production. */
   mailboxLimit?: number;
@@ -45,31 +47,49 @@ export interface TestKitOptions {
   startMs?: number;
 }
 
-/** Every envelope that left a process or a probe, in the order it was sent. */
+/** An envelope that left a process or a probe: an entry of `kit.envelopes`. */
 export interface TracedEnvelope {
+  /** Steps the kit had taken when it was sent. */
   step: number;
+  /** What it carries: Signal.USER for a message, else a link, monitor, exit, timer or io signal. */
   signal: Signal;
+  /** The destination. */
   to: Pid;
+  /** The sender; undefined for a message sent from nobody. */
   from: Pid | undefined;
+  /** The reference that pairs it with its answer (an ask, a monitor, a timer, an io request); 0 when none. */
   ref: number;
+  /** The message, or the signal's data (an exit reason, a timer request, ...). */
   payload: unknown;
 }
 
+/** A message or signal that reached a probe. */
 export interface ProbeMessage {
+  /** Signal.USER for a message (a reply, too), Signal.DOWN for a monitor's notice, ... */
   signal: Signal;
+  /** The sender; undefined for a message sent from nobody. */
   from: Pid | undefined;
+  /** The reference it answers (an ask's, a monitor's); 0 when none. */
   ref: number;
+  /** The message, or the signal's data (a DOWN's exit reason, ...). */
   payload: unknown;
 }
 
+/** A test endpoint made by `kit.probe()`: a pid processes can send to, and what arrived there. */
 export interface Probe {
+  /** The probe's address, on the main-thread shard. */
   readonly pid: Pid;
+  /** Everything delivered to it, in arrival order. */
   readonly messages: ProbeMessage[];
 }
 
+/** A process that ended with a reason other than 'normal' or 'shutdown'. */
 export interface Crash {
+  /** The process. */
   pid: Pid;
+  /** Its kind, as spawned. */
   kind: string;
+  /** Its exit reason (an error record when `receive` threw). */
   reason: ExitReason;
 }
 
@@ -81,11 +101,23 @@ interface InFlight {
   payload: unknown;
 }
 
+/**
+ * Runs process code on one thread, deterministically: real shards (the executors' scheduling,
+ * links, monitors, exits), a simulated clock, and channels between shards whose interleaving a
+ * seeded generator chooses. Same seed, same behaviours, same calls: same run, envelope for envelope.
+ */
 export class TestKit {
+  /**
+   * The simulated executors' shards, by shard number: internals, for horde's own white-box tests.
+   * @internal
+   */
   readonly shards: Shard[];
+  /** Every envelope that left a process or a probe, in the order it was sent. */
   readonly envelopes: TracedEnvelope[] = [];
+  /** Every process crash, in order. */
   readonly crashes: Crash[] = [];
-  readonly deadLetters: InFlight[] = [];
+  /** Envelopes that reached no one (no such process or probe), in order. */
+  readonly deadLetters: Omit<TracedEnvelope, 'step'>[] = [];
   private readonly random: () => number;
   private readonly channels = new Map<string, InFlight[]>();
   private readonly probes = new Map<number, Probe>();
@@ -102,6 +134,7 @@ export class TestKit {
   private nextShard = 0;
   private nextSpawnerId = 1;
 
+  /** Throws HORDE_INVALID_OPTION when `shards` is not a positive integer. */
   constructor(options: TestKitOptions) {
     const count = options.shards ?? 2;
     if (!Number.isInteger(count) || count < 1) throw new HordeError(ErrorCode.INVALID_OPTION, 'option "shards" must be a positive integer');

@@ -1,7 +1,7 @@
 // The throttle state machine and the latency window, driven by a simulated clock (no sleeping).
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import { ThrottleState, type ThrottleTransition } from '../../src/gateway/throttle.js';
+import { ThrottleState, type ThrottleEvent } from '../../src/gateway/throttle.js';
 import { SlidingWindow } from '../../src/gateway/window.js';
 import { throwsCode } from '../support/errors.js';
 
@@ -23,7 +23,7 @@ describe('ThrottleState', () => {
     }
     expect(throttle.throttled).toBe(false);
     const change = throttle.sample(20.5);
-    expect(change).toEqual<ThrottleTransition>({ throttled: true, canaryMs: 20.5, at: 1_050 });
+    expect(change).toEqual<ThrottleEvent>({ throttled: true, canaryMs: 20.5, at: 1_050 });
     expect(throttle.throttled).toBe(true);
     expect(throttle.changes).toBe(1);
   });
@@ -51,7 +51,7 @@ describe('ThrottleState', () => {
     clock.advance(39);
     expect(throttle.sample(1)).toBeUndefined(); // 99 ms quiet
     clock.advance(1);
-    expect(throttle.sample(4.9)).toEqual<ThrottleTransition>({ throttled: false, canaryMs: 4.9, at: 1_110 });
+    expect(throttle.sample(4.9)).toEqual<ThrottleEvent>({ throttled: false, canaryMs: 4.9, at: 1_110 });
     expect(throttle.throttled).toBe(false);
     expect(throttle.changes).toBe(2);
   });
@@ -100,7 +100,7 @@ describe('ThrottleState', () => {
     const throttle = new ThrottleState(marks, clock.now);
     expect(throttle.reset()).toBeUndefined();
     throttle.sample(100);
-    expect(throttle.reset()).toEqual<ThrottleTransition>({ throttled: false, canaryMs: 0, at: 1_000 });
+    expect(throttle.reset()).toEqual<ThrottleEvent>({ throttled: false, canaryMs: 0, at: 1_000 });
     expect(throttle.changes).toBe(2);
   });
 
