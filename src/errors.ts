@@ -116,6 +116,8 @@ export const ErrorCode = {
   WORKER_EXITED: 'HORDE_WORKER_EXITED',
   /** A service thread of the node died more often than its restart intensity allows: the node stops. */
   RESTART_INTENSITY: 'HORDE_RESTART_INTENSITY',
+  /** A simulated run took its most events (`maxEvents`) without reaching what it ran for: the code under test never settles. */
+  SIM_STALLED: 'HORDE_SIM_STALLED',
 } as const;
 
 /** One of the `ErrorCode` strings (`'HORDE_TIMEOUT'`, ...). */

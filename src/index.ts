@@ -43,6 +43,15 @@ export { Signal } from './codec/envelope.js';
 
 export { TestKit } from './testkit/testkit.js';
 export type { Crash, Probe, ProbeMessage, TestKitOptions, TracedEnvelope } from './testkit/testkit.js';
+export { SimRandom } from './testkit/sim/random.js';
+export { SimScheduler } from './testkit/sim/scheduler.js';
+export type { RunLimits, SimEvent } from './testkit/sim/scheduler.js';
+export { SimNodeTime } from './testkit/sim/node-time.js';
+export { SimNetwork } from './testkit/sim/network.js';
+export type { LinkLatency, SimNetworkOptions, SimNetworkStats } from './testkit/sim/network.js';
+export { TraceHash } from './testkit/sim/trace.js';
+export type { Clock, Random, TimerHandle, Timers } from './internal/host.js';
+export type { ByteStream, ListenEvents, Listener, Transport, TransportAddress } from './net/transport.js';
 
 export { PID_PROTO, PID_PROTO_PATH } from './codec/pid-schema.js';
 export { messageTypeOf, registerMessageType, typed } from './codec/protobuf.js';

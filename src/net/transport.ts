@@ -18,7 +18,9 @@
 
 /** A host (name or address) and a port. */
 export interface TransportAddress {
+  /** A host name or an IP address. */
   host: string;
+  /** A port number (0 to listen on any free one). */
   port: number;
 }
 
@@ -28,6 +30,7 @@ export interface ByteStream {
   write(bytes: Uint8Array): boolean;
   /** Holds writes back until `uncork`, to send them together. */
   cork(): void;
+  /** Sends what `cork` held back. */
   uncork(): void;
   /** True after `write` answered false and until 'drain'. */
   readonly writableNeedDrain: boolean;
@@ -39,9 +42,13 @@ export interface ByteStream {
   destroy(): void;
   /** Stops / restarts delivering 'data'. */
   pause(): void;
+  /** Delivers 'data' again after `pause`. */
   resume(): void;
+  /** Calls `listener` with each chunk of bytes that arrives, in order. */
   on(event: 'data', listener: (chunk: Uint8Array) => void): this;
+  /** Calls `listener` when a backlog has gone ('drain') or once the stream is closed ('close'). */
   on(event: 'drain' | 'close', listener: () => void): this;
+  /** Calls `listener` when the stream fails (before 'close'). */
   on(event: 'error', listener: (error: Error) => void): this;
 }
 
@@ -61,6 +68,7 @@ export interface ListenEvents {
   error(error: Error): void;
 }
 
+/** Listening and dialling: TCP/TLS in production (`tcpTransport`), `SimNetwork` in a simulated run. */
 export interface Transport {
   /** Listens on `address`; resolves once listening, rejects when it cannot (port in use). */
   listen(address: TransportAddress, onStream: (stream: ByteStream) => void, events: ListenEvents): Promise<Listener>;

@@ -1,0 +1,190 @@
+/**
+ * SimScheduler: the simulator's event loop. Simulated time only moves from one event to the next,
+ * so a run goes as fast as the CPU allows, and one seeded generator (`random`) decides every
+ * choice, so a seed names a run.
+ *
+ * Concurrency design: everything runs on one thread. An event is a callback due at a simulated
+ * time and owned by a node (or by nobody); events of equal time run in the order they were
+ * scheduled. After each event the scheduler lets the microtask queue drain (one `setImmediate`:
+ * the code under test awaits its own promises, and nothing else runs then because nothing real,
+ * no socket, file or timer, is in play), so the code's promise chains finish before simulated
+ * time moves. A paused node's events (SIGSTOP) wait aside and run, in order, when it resumes;
+ * other nodes go on meanwhile. Every event that runs is added to `trace`, so two runs can be
+ * compared event for event.
+ *
+ * Bounded: `run` stops after `maxEvents` events (a run that never settles is reported, not
+ * looped on).
+ */
+
+import { ErrorCode, HordeError } from '../../errors.js';
+import { SimRandom } from './random.js';
+import { TraceHash } from './trace.js';
+
+/** A scheduled callback; pass it to `cancel` to drop it. */
+export interface SimEvent {
+  /** Simulated time it is due, in ms. */
+  readonly at: number;
+  /** Scheduling order: the tie-breaker between events of equal time. */
+  readonly seq: number;
+  /** The node it belongs to (its events wait while it is paused), or undefined. */
+  readonly owner: string | undefined;
+  /** What it is, for the trace: "deliver a>b 120", "timer", ... */
+  readonly label: string;
+  /** False once cancelled or run. */
+  pending: boolean;
+  /** @internal */
+  readonly run: () => void;
+}
+
+/** Limits of one `run`. */
+export interface RunLimits {
+  /** Stop once simulated time would pass this (ms); events due later stay queued. */
+  untilMs?: number;
+  /** Stop as soon as this is true (checked after each event). */
+  until?: () => boolean;
+  /** At most this many events (default 10,000,000); past it `run` throws HORDE_SIM_STALLED. */
+  maxEvents?: number;
+}
+
+const yieldToMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** The event loop of a simulated run. */
+export class SimScheduler {
+  /** Simulated time now, in ms. */
+  now = 0;
+  /** The run's only generator: every random choice of the simulation is drawn from it. */
+  readonly random: SimRandom;
+  /** The hash of every event run so far. */
+  readonly trace = new TraceHash();
+  private readonly heap: SimEvent[] = [];
+  private readonly deferred = new Map<string, SimEvent[]>();
+  private seq = 0;
+
+  /**
+   * An event loop at simulated time 0.
+   * @param seed The run's seed.
+   */
+  constructor(seed: number) {
+    this.random = new SimRandom(seed);
+  }
+
+  /** Schedules `run` at simulated time `at` (not before now). */
+  at(at: number, run: () => void, label: string, owner?: string): SimEvent {
+    const event: SimEvent = { at: Math.max(at, this.now), seq: this.seq++, owner, label, pending: true, run };
+    this.push(event);
+    return event;
+  }
+
+  /** Schedules `run` `ms` from now. */
+  after(ms: number, run: () => void, label: string, owner?: string): SimEvent {
+    return this.at(this.now + Math.max(0, ms), run, label, owner);
+  }
+
+  /** Drops an event that has not run; an event that ran or was cancelled is ignored. */
+  cancel(event: SimEvent | undefined): void {
+    if (event !== undefined) event.pending = false;
+  }
+
+  /** From now on `owner`'s events wait until `resume(owner)`. */
+  pause(owner: string): void {
+    if (!this.deferred.has(owner)) this.deferred.set(owner, []);
+  }
+
+  /** Runs `owner`'s waiting events now, in their order, and lets its later events run when due. */
+  resume(owner: string): void {
+    const waiting = this.deferred.get(owner);
+    if (waiting === undefined) return;
+    this.deferred.delete(owner);
+    for (const event of waiting) if (event.pending) this.push({ ...event, at: this.now, seq: this.seq++ });
+  }
+
+  /** True while `owner` is paused. */
+  isPaused(owner: string): boolean {
+    return this.deferred.has(owner);
+  }
+
+  /** Events waiting to run (paused nodes' included). */
+  get pendingEvents(): number {
+    let n = 0;
+    for (const event of this.heap) if (event.pending) n++;
+    for (const waiting of this.deferred.values()) for (const event of waiting) if (event.pending) n++;
+    return n;
+  }
+
+  /** Runs the next due event (or sets one of a paused node aside); false when none is queued. */
+  step(untilMs = Infinity): boolean {
+    for (;;) {
+      const event = this.heap[0];
+      if (event === undefined || event.at > untilMs) return false;
+      this.pop();
+      if (!event.pending) continue;
+      if (event.owner !== undefined) {
+        const waiting = this.deferred.get(event.owner);
+        if (waiting !== undefined) {
+          waiting.push(event);
+          continue;
+        }
+      }
+      this.now = event.at;
+      event.pending = false;
+      this.trace.add(`${event.at}|${event.owner ?? '-'}|${event.label}`);
+      event.run();
+      return true;
+    }
+  }
+
+  /**
+   * Runs events in order, letting the code's promises settle after each, until `limits.until`
+   * holds, simulated time reaches `limits.untilMs` (then `now` is that time), or nothing is left.
+   * Returns the number of events run.
+   */
+  async run(limits: RunLimits = {}): Promise<number> {
+    const untilMs = limits.untilMs ?? Infinity;
+    const maxEvents = limits.maxEvents ?? 10_000_000;
+    let events = 0;
+    await yieldToMicrotasks();
+    while (limits.until === undefined || !limits.until()) {
+      if (!this.step(untilMs)) {
+        if (untilMs !== Infinity) this.now = Math.max(this.now, untilMs);
+        break;
+      }
+      await yieldToMicrotasks();
+      if (++events >= maxEvents) throw new HordeError(ErrorCode.SIM_STALLED, `the simulation ran ${events} events without reaching its goal (simulated time ${this.now} ms)`);
+    }
+    return events;
+  }
+
+  private push(event: SimEvent): void {
+    const heap = this.heap;
+    heap.push(event);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): void {
+    const heap = this.heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let first = i;
+      if (left < heap.length && before(heap[left]!, heap[first]!)) first = left;
+      if (right < heap.length && before(heap[right]!, heap[first]!)) first = right;
+      if (first === i) return;
+      [heap[i], heap[first]] = [heap[first]!, heap[i]!];
+      i = first;
+    }
+  }
+}
+
+function before(a: SimEvent, b: SimEvent): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
