@@ -154,6 +154,22 @@ describe('cluster servers over an in-memory transport on manual time', () => {
     expect(performance.now() - realStart).toBeLessThan(18_000);
   });
 
+  it('closes a connection whose handshake stalls when the manual clock passes handshakeTimeoutMs', async () => {
+    const w = await world(1, 7);
+    const [a] = w.servers as [ClusterServer];
+    // A stranger connects and never says Hello.
+    const stranger = w.network.transport('10.0.0.9').dial({ host: '10.0.0.1', port: 7000 });
+    let closed = false;
+    stranger.on('close', () => (closed = true));
+    await w.network.settle();
+    await w.run(4_999);
+    expect(closed).toBe(false);
+    expect(a.status().closedConnections).toEqual({});
+    await w.run(1);
+    expect(closed).toBe(true);
+    expect(a.status().closedConnections).toEqual({ HORDE_HANDSHAKE_FAILED: 1 });
+  });
+
   it('replays: the same seed gives the same member states at the same simulated times, three nodes', async () => {
     const runOnce = async (): Promise<string[]> => {
       const w = await world(3, 42);
