@@ -95,6 +95,14 @@ export interface TracedEnvelope {
   payload: unknown;
 }
 
+/** What one channel holds: an entry of `kit.channelSizes()`. */
+export interface ChannelSize {
+  /** Envelopes in the channel (at most `channelCapacity`), waiting for delivery. */
+  ring: number;
+  /** Envelopes in its overflow (the channel was full), waiting to move back into it. */
+  overflow: number;
+}
+
 /** A message or signal that reached a probe. */
 export interface ProbeMessage {
   /** Signal.USER for a message (a reply, too), Signal.DOWN for a monitor's notice, ... */
@@ -329,9 +337,9 @@ export class TestKit {
     return (this.hashHigh >>> 0).toString(16).padStart(8, '0') + (this.hashLow >>> 0).toString(16).padStart(8, '0');
   }
 
-  /** Envelopes each channel holds, and each channel's overflow, keyed "node.shard>node.shard". */
-  channelSizes(): Record<string, { ring: number; overflow: number }> {
-    const sizes: Record<string, { ring: number; overflow: number }> = {};
+  /** Envelopes each channel holds, and each channel's overflow, keyed "node.shard>node.shard" (from, to). */
+  channelSizes(): Record<string, ChannelSize> {
+    const sizes: Record<string, ChannelSize> = {};
     for (const [key, channel] of this.channels) sizes[key] = { ring: channel.ring.size, overflow: channel.overflow.size };
     return sizes;
   }
