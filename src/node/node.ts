@@ -40,7 +40,7 @@ import { NodePressure } from '../internal/node-pressure.js';
 import type { JsonValue } from '../cluster/wire-check.js';
 import { MainParticipant, type DownNotice, type MainHost } from './main-participant.js';
 import { ExecutorPool } from './executor-pool.js';
-import { Watchdog, systemWatchdogClock } from './watchdog.js';
+import { Watchdog, type WatchdogClock } from './watchdog.js';
 import { ClusterBridge } from './cluster-bridge.js';
 
 export type { DownNotice } from './main-participant.js';
@@ -80,6 +80,16 @@ export interface NodeStatus {
 type NodeEvent = 'processCrashed' | 'longReceive' | 'executorCrashed' | 'serviceCrashed' | 'nodeFailed' | 'malformed' | 'messageRefused' | 'clusterConnection' | 'clusterMember';
 
 const STOP_GRACE_MS = 10_000;
+
+/** The watchdog's clock on a node: the wall clock and an unref'd setInterval. */
+const systemWatchdogClock: WatchdogClock = {
+  now: () => Date.now(),
+  every: (ms, check) => {
+    const timer = setInterval(check, ms);
+    timer.unref();
+    return () => clearInterval(timer);
+  },
+};
 /** `post`'s last argument for node.send and node.ask. */
 const REFUSE_IF_CONGESTED = true;
 

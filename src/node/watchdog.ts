@@ -35,16 +35,6 @@ export interface LongReceive {
   runningMs: number;
 }
 
-/** The process clock and an unref'd setInterval. */
-export const systemWatchdogClock: WatchdogClock = {
-  now: () => Date.now(),
-  every: (ms, check) => {
-    const timer = setInterval(check, ms);
-    timer.unref();
-    return () => clearInterval(timer);
-  },
-};
-
 export class Watchdog {
   private readonly stalls = new Map<number, { turns: number; serial: number; since: number; reported: boolean }>();
   private readonly cancel: () => void;
