@@ -42,7 +42,7 @@ export type { LogReadResult, LogRecord } from './fileio/log.js';
 export { Signal } from './codec/envelope.js';
 
 export { TestKit } from './testkit/testkit.js';
-export type { ChannelSize, Crash, Probe, ProbeMessage, TestKitOptions, TracedEnvelope } from './testkit/testkit.js';
+export type { ChannelSize, Crash, Probe, ProbeMessage, RemoteEnvelope, TestKitOptions, TracedEnvelope } from './testkit/testkit.js';
 export { SimRandom } from './testkit/sim/random.js';
 export { SimScheduler } from './testkit/sim/scheduler.js';
 export type { RunLimits, SimEvent } from './testkit/sim/scheduler.js';
@@ -50,6 +50,8 @@ export { SimNodeTime } from './testkit/sim/node-time.js';
 export { SimNetwork } from './testkit/sim/network.js';
 export type { LinkLatency, SimNetworkOptions, SimNetworkStats } from './testkit/sim/network.js';
 export { TraceHash } from './testkit/sim/trace.js';
+export { SimCluster } from './testkit/sim/cluster.js';
+export type { SimClusterOptions, SimMemberEvent } from './testkit/sim/cluster.js';
 export type { Clock, Random, TimerHandle, Timers } from './internal/host.js';
 export type { ByteStream, ListenEvents, Listener, Transport, TransportAddress } from './net/transport.js';
 

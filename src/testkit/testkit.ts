@@ -77,6 +77,31 @@ export interface TestKitOptions {
   channelCapacity?: number;
   /** Envelopes a congested channel's overflow holds before it refuses more (dead letters). Default as production's `overflowLimit`. */
   overflowLimit?: number;
+  /**
+   * The generator of the scheduling choices, instead of one seeded with `seed` (a SimCluster
+   * passes its run's, so one generator decides everything).
+   */
+  random?: () => number;
+  /**
+   * Takes the envelopes for pids of other nodes once they leave their channel (a SimCluster hands
+   * them to the node's cluster server). Default: none, and links and monitors to other nodes
+   * learn 'noconnection', as on a standalone node.
+   */
+  remote?: (envelope: RemoteEnvelope) => void;
+}
+
+/** An envelope for a pid of another node, as `TestKitOptions.remote` receives it. */
+export interface RemoteEnvelope {
+  /** Signal.USER for a message, else the signal. */
+  signal: Signal;
+  /** The destination, on another node. */
+  to: Pid;
+  /** The sender; undefined for a message sent from nobody. */
+  from: Pid | undefined;
+  /** The reference that pairs it with its answer; 0 when none. */
+  ref: number;
+  /** The message, or the signal's data. */
+  payload: unknown;
 }
 
 /** An envelope that left a process or a probe: an entry of `kit.envelopes`. */
@@ -193,6 +218,7 @@ export class TestKit {
   private wheel: TimerWheel<{ owner: Pid; ref: number; message: unknown; repeat: boolean }>;
   private readonly timerIds = new Map<number, TimerId>();
   private readonly io: (request: IoRequest) => IoReply;
+  private readonly remote: ((envelope: RemoteEnvelope) => void) | undefined;
   private steps = 0;
   private nextShard = 0;
   private nextSpawnerId = 1;
@@ -205,7 +231,8 @@ export class TestKit {
     this.channelCapacity = positiveInteger('channelCapacity', options.channelCapacity ?? DEFAULT_CHANNEL_CAPACITY, 1);
     this.overflowLimit = positiveInteger('overflowLimit', options.overflowLimit ?? DEFAULT_OVERFLOW_LIMIT, 1);
     this.self = makePid(this.nodeId, MAIN_SHARD, this.mainSerials.next());
-    this.random = mulberry32(options.seed ?? 1);
+    this.random = options.random ?? mulberry32(options.seed ?? 1);
+    this.remote = options.remote;
     this.clockMs = options.startMs ?? 0;
     this.wheel = new TimerWheel({ startMs: this.clockMs });
     this.io = options.io ?? noDataDir;
@@ -232,6 +259,23 @@ export class TestKit {
       if (!timer.repeat) this.timerIds.delete(timer.ref);
       this.fromService(serviceShard(TIMER_SERVICE), { signal: Signal.TIMER_FIRE, to: timer.owner, from: servicePid(this.nodeId, TIMER_SERVICE), ref: timer.ref, payload: timer.message });
     });
+  }
+
+  /** When the next pending timer is due (simulated ms), or undefined when none is pending. */
+  nextTimerDueMs(): number | undefined {
+    return this.wheel.nextDue();
+  }
+
+  /**
+   * Hands the kit an envelope that came from another node (its cluster server): it joins the
+   * channel from the main thread to its shard, as the main thread writes it into an executor's
+   * ring. False when that channel and its overflow are full (the envelope is a dead letter).
+   * @internal
+   */
+  fromCluster(envelope: RemoteEnvelope): boolean {
+    if (this.write(this.channel(MAIN_SHARD, envelope.to), envelope) !== Sent.REFUSED) return true;
+    this.deadLetters.push(envelope);
+    return false;
   }
 
   /** Timers pending in the simulated poller. */
@@ -459,6 +503,10 @@ export class TestKit {
   private deliver(envelope: InFlight): void {
     const { signal, to, from, ref, payload } = envelope;
     this.hash(`d${signal}|${pidText(to)}|${pidText(from)}|${ref}|${payloadText(payload)}`);
+    if (to.node !== this.nodeId && this.remote !== undefined) {
+      this.remote(envelope);
+      return;
+    }
     if (to.node !== this.nodeId) {
       // No other node in this kit: as a standalone node, links and monitors learn 'noconnection'.
       const answer = answerToMissing(signal, to, from, ref, 'noconnection');
