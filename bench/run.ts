@@ -28,6 +28,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   cluster: () => import('./cluster.js'),
   fairness: () => import('./fairness.js'),
   large: () => import('./large.js'),
+  sim: () => import('./sim.js'),
 };
 
 const USAGE = `usage: node --import tsx bench/run.ts [suite[:arg,...]...] [--table]

@@ -118,6 +118,8 @@ export const ErrorCode = {
   RESTART_INTENSITY: 'HORDE_RESTART_INTENSITY',
   /** A simulated run took its most events (`maxEvents`) without reaching what it ran for: the code under test never settles. */
   SIM_STALLED: 'HORDE_SIM_STALLED',
+  /** A seed of a simulation swarm failed its scenario: the message names the seed, the replay command and the shrunk fault schedule. */
+  SIM_FAILED: 'HORDE_SIM_FAILED',
 } as const;
 
 /** One of the `ErrorCode` strings (`'HORDE_TIMEOUT'`, ...). */

@@ -52,6 +52,8 @@ export type { LinkLatency, SimNetworkOptions, SimNetworkStats } from './testkit/
 export { TraceHash } from './testkit/sim/trace.js';
 export { SimCluster } from './testkit/sim/cluster.js';
 export type { SimClusterOptions, SimMemberEvent } from './testkit/sim/cluster.js';
+export { applyFaults, randomFaults, swarm } from './testkit/sim/swarm.js';
+export type { FaultOptions, ScheduledFault, SimFault, SwarmOptions, SwarmReport } from './testkit/sim/swarm.js';
 export type { Clock, Random, TimerHandle, Timers } from './internal/host.js';
 export type { ByteStream, ListenEvents, Listener, Transport, TransportAddress } from './net/transport.js';
 

@@ -7,9 +7,9 @@
  *
  * Concurrency design: one SimScheduler orders everything, and its one seeded generator decides
  * every choice (which of a node's shards or channels goes next, latencies, splits, faults in swarm
- * mode). A node's work is a chain of "step" events owned by the node: each takes one TestKit step
- * (a process turn, a channel delivery or an overflow moving back) and costs `stepMs` of simulated
- * time; an idle node sleeps until an envelope reaches it or its next timer is due. Envelopes for
+ * mode). A node's work is a chain of "step" events owned by the node: each takes up to 16 TestKit
+ * steps (a process turn, a channel delivery or an overflow moving back, the kit's generator
+ * choosing), and the next comes `stepMs` of simulated time per step later; an idle node sleeps until an envelope reaches it or its next timer is due. Envelopes for
  * another node leave their channel (the ring to the main thread) into the node's cluster server,
  * as encoded bytes, exactly as the main thread forwards them; what a cluster server receives goes
  * into the channel from the main thread to its shard. A paused node's events wait (SIGSTOP); a
@@ -36,6 +36,8 @@ import { SimNodeTime } from './node-time.js';
 import { SimScheduler, type RunLimits, type SimEvent } from './scheduler.js';
 
 const SECRET = 'horde-sim-cluster-secret-000000';
+/** TestKit steps one step event of a node takes at most (each costs `stepMs` of simulated time). */
+const STEPS_PER_EVENT = 16;
 const PORT = 7000;
 
 /** Options of `SimCluster.start`; only `behaviours` is required. */
@@ -130,6 +132,11 @@ export class SimCluster {
   /** Node ids, 1..N. */
   get nodeIds(): number[] {
     return this.nodes.map((node) => node.id);
+  }
+
+  /** True while node `id` runs (it was not crashed, or was restarted since). */
+  isRunning(id: number): boolean {
+    return this.node(id).alive;
   }
 
   /** Simulated time now (ms). */
@@ -344,13 +351,13 @@ export class SimCluster {
     node.server.forward(bytes, 0, bytes.length);
   }
 
-  /** Makes sure the node takes its next step soon (it has work, or may have). */
-  private wake(node: SimNode): void {
+  /** Makes sure the node takes its next steps soon (it has work, or may have), after `steps` steps' time. */
+  private wake(node: SimNode, steps = 1): void {
     if (!node.alive || node.step !== undefined) return;
     node.time.clear(node.sleep);
     node.sleep = undefined;
     const incarnation = node.incarnation;
-    node.step = this.scheduler.after(this.options.stepMs, () => this.stepNode(node, incarnation), `step ${node.name}`, node.host);
+    node.step = this.scheduler.after(this.options.stepMs * steps, () => this.stepNode(node, incarnation), `step ${node.name}`, node.host);
   }
 
   /** One step of the node: its clock moved to now (timers due fire), then one TestKit step. */
@@ -360,8 +367,10 @@ export class SimCluster {
     const kit = node.kit;
     const local = node.time.monotonicMs();
     if (local > kit.now) kit.advance(local - kit.now);
-    if (kit.step()) {
-      this.wake(node);
+    let steps = 0;
+    while (steps < STEPS_PER_EVENT && kit.step()) steps++;
+    if (steps > 0) {
+      this.wake(node, steps);
       return;
     }
     const due = kit.nextTimerDueMs();

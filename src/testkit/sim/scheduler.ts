@@ -6,9 +6,10 @@
  * Concurrency design: everything runs on one thread. An event is a callback due at a simulated
  * time and owned by a node (or by nobody); events of equal time run in the order they were
  * scheduled. After each event the scheduler lets the microtask queue drain (one `setImmediate`:
- * the code under test awaits its own promises, and nothing else runs then because nothing real,
- * no socket, file or timer, is in play), so the code's promise chains finish before simulated
- * time moves. A paused node's events (SIGSTOP) wait aside and run, in order, when it resumes;
+ * the code under test awaits its own promises: eight microtask turns after each event, and a full
+ * drain of the microtask queue (one `setImmediate`; nothing else runs then because nothing real,
+ * no socket, file or timer, is in play) every 64 events and whenever no event is due. The same
+ * events give the same interleaving of promise continuations, so a run stays deterministic. A paused node's events (SIGSTOP) wait aside and run, in order, when it resumes;
  * other nodes go on meanwhile. Every event that runs is added to `trace`, so two runs can be
  * compared event for event.
  *
@@ -46,7 +47,17 @@ export interface RunLimits {
   maxEvents?: number;
 }
 
-const yieldToMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Microtask turns given to the code after each event (enough for the cluster server's promise chains). */
+const MICROTASK_TURNS = 8;
+/** Events between two full drains of the microtask queue (a macrotask turn). */
+const DRAIN_EVERY = 64;
+
+const drainMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Lets promise chains queued by an event advance: `turns` microtask turns (deterministic). */
+async function microtaskTurns(turns: number): Promise<void> {
+  for (let i = 0; i < turns; i++) await Promise.resolve();
+}
 
 /** The event loop of a simulated run. */
 export class SimScheduler {
@@ -142,13 +153,20 @@ export class SimScheduler {
     const untilMs = limits.untilMs ?? Infinity;
     const maxEvents = limits.maxEvents ?? 10_000_000;
     let events = 0;
-    await yieldToMicrotasks();
+    await drainMicrotasks();
     while (limits.until === undefined || !limits.until()) {
       if (!this.step(untilMs)) {
+        // Nothing due: let every promise settle, then look again (settling may schedule events).
+        await drainMicrotasks();
+        if (this.step(untilMs)) {
+          events++;
+          continue;
+        }
         if (untilMs !== Infinity) this.now = Math.max(this.now, untilMs);
         break;
       }
-      await yieldToMicrotasks();
+      if (events % DRAIN_EVERY === DRAIN_EVERY - 1) await drainMicrotasks();
+      else await microtaskTurns(MICROTASK_TURNS);
       if (++events >= maxEvents) throw new HordeError(ErrorCode.SIM_STALLED, `the simulation ran ${events} events without reaching its goal (simulated time ${this.now} ms)`);
     }
     return events;
