@@ -72,6 +72,16 @@ interface SimNode {
   server: ClusterServer | undefined;
   step: SimEvent | undefined;
   sleep: TimerHandle | undefined;
+  /** Requests from this node waiting for their answers. */
+  requests: PendingRequest[];
+}
+
+interface PendingRequest {
+  probe: Probe;
+  ref: number;
+  resolve: (answer: unknown) => void;
+  reject: (error: Error) => void;
+  timeout: SimEvent;
 }
 
 /** A member state change a node saw, with the simulated time. */
@@ -121,7 +131,7 @@ export class SimCluster {
     const cluster = new SimCluster(options);
     for (let id = 1; id <= cluster.options.nodes; id++) {
       const host = `10.0.0.${id}`;
-      const node: SimNode = { id, name: `n${id}`, host, incarnation: 0, alive: false, time: new SimNodeTime(cluster.scheduler, host), kit: undefined as unknown as TestKit, server: undefined, step: undefined, sleep: undefined };
+      const node: SimNode = { id, name: `n${id}`, host, incarnation: 0, alive: false, time: new SimNodeTime(cluster.scheduler, host), kit: undefined as unknown as TestKit, server: undefined, step: undefined, sleep: undefined, requests: [] };
       cluster.nodes.push(node);
       await cluster.boot(node);
     }
@@ -194,6 +204,34 @@ export class SimCluster {
     return answer.payload as R;
   }
 
+  /**
+   * Sends `msg` to `to` from a fresh probe on node `id` and resolves with the answer when it
+   * arrives as the simulation runs (something else must run it: `run`, `runFor`, another ask),
+   * or rejects with HORDE_TIMEOUT after `timeoutMs` of simulated time: then the outcome is
+   * unknown, as a timed-out ask's is. Many requests may be in flight at once, from any nodes: the
+   * concurrent clients of a linearizability history.
+   */
+  request<R = unknown>(id: number, to: Pid, msg: unknown, timeoutMs = 5_000): Promise<R> {
+    const node = this.live(id);
+    const probe = node.kit.probe();
+    const ref = 1_000_000_000 + this.scheduler.random.int(1_000_000_000);
+    node.kit.send(to, msg, probe, ref);
+    this.wake(node);
+    return new Promise<R>((resolve, reject) => {
+      const pending: PendingRequest = {
+        probe,
+        ref,
+        resolve: resolve as (answer: unknown) => void,
+        reject,
+        timeout: this.scheduler.after(timeoutMs, () => {
+          node.requests.splice(node.requests.indexOf(pending), 1);
+          reject(new HordeError(ErrorCode.TIMEOUT, `no answer from ${to.node}.${to.shard}.${to.serial} within ${timeoutMs} simulated ms`));
+        }, `request timeout ${node.name}`),
+      };
+      node.requests.push(pending);
+    });
+  }
+
   /** Runs the simulation (see SimScheduler.run). */
   run(limits: RunLimits = {}): Promise<number> {
     return this.scheduler.run(limits);
@@ -239,6 +277,11 @@ export class SimCluster {
     node.time.clearAll();
     this.network.crash(node.host);
     node.server = undefined;
+    // Its requests' clients died with it: their outcomes are unknown.
+    for (const pending of node.requests.splice(0)) {
+      this.scheduler.cancel(pending.timeout);
+      pending.reject(new HordeError(ErrorCode.TIMEOUT, `node n${id} crashed before the answer came`));
+    }
   }
 
   /** Starts a new incarnation of crashed node `id` on its address; it joins through n1 (or n2 for n1). */
@@ -351,6 +394,21 @@ export class SimCluster {
     node.server.forward(bytes, 0, bytes.length);
   }
 
+  /** Resolves the node's requests whose answers reached their probes. */
+  private settleRequests(node: SimNode): void {
+    for (let i = 0; i < node.requests.length; ) {
+      const pending = node.requests[i]!;
+      const answer = pending.probe.messages.find((m) => m.ref === pending.ref);
+      if (answer === undefined) {
+        i++;
+        continue;
+      }
+      node.requests.splice(i, 1);
+      this.scheduler.cancel(pending.timeout);
+      pending.resolve(answer.payload);
+    }
+  }
+
   /** Makes sure the node takes its next steps soon (it has work, or may have), after `steps` steps' time. */
   private wake(node: SimNode, steps = 1): void {
     if (!node.alive || node.step !== undefined) return;
@@ -369,6 +427,7 @@ export class SimCluster {
     if (local > kit.now) kit.advance(local - kit.now);
     let steps = 0;
     while (steps < STEPS_PER_EVENT && kit.step()) steps++;
+    if (node.requests.length > 0) this.settleRequests(node);
     if (steps > 0) {
       this.wake(node, steps);
       return;
