@@ -23,7 +23,7 @@ const register = registerModel(0);
 const kv = kvModel<string, number>();
 
 /** A completed operation, [call, ret]. */
-function done<I, O>(clientId: number, input: I, call: number, ret: number, output?: O): HistoryOperation<I, O> {
+function done<I, O = never>(clientId: number, input: I, call: number, ret: number, output?: O): HistoryOperation<I, O> {
   return { clientId, input, call, return: ret, output };
 }
 
