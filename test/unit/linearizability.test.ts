@@ -177,6 +177,24 @@ describe('the key-value model', () => {
   });
 });
 
+describe('long histories', () => {
+  it('checks one part of 40,000 operations in about one step per operation', () => {
+    // Each write overlaps the next; each read follows its write. Linear in the length: the memo's
+    // keys and the report of the deepest point cost no more than the operations around the frontier.
+    const history: RegisterOp[] = [];
+    for (let i = 0; i < 20_000; i++) history.push(done(1, write(i), i * 10, i * 10 + 15), done(2, read, i * 10 + 16, i * 10 + 18, i));
+    const result = checkLinearizable(history, register);
+    expect(result).toMatchObject({ ok: true, parts: 1 });
+    expect(result.steps).toBeLessThan(2 * history.length);
+    history.push(done(3, read, 1_000_000, 1_000_001, 7));
+    const stale = checkLinearizable(history, register);
+    expect(stale.ok).toBe(false);
+    if (stale.ok !== false) return;
+    expect(stale.prefix).toHaveLength(40_000);
+    expect(stale.unplaced).toEqual([history[40_000]]);
+  });
+});
+
 describe('the budget', () => {
   // 30 concurrent writes of distinct values, then a read of a value nobody wrote: every order of
   // every subset is a distinct (set, state) pair, so the search cannot finish.

@@ -1,7 +1,7 @@
 /**
  * The linearizability checker's surface: `checkLinearizable`, its history and result types, the
  * model interface and the shipped models. Files, one job each: history.ts (operations, parts),
- * model.ts (the model interface), search.ts (the search of one part), bitset.ts (its memo's set),
+ * model.ts (the model interface), search.ts (the search of one part), linearized-set.ts (its memo's set),
  * budget.ts (steps and time), check.ts (parts and budget around the search), result.ts (answers
  * and their account), register.ts and kv.ts (models), values.ts (how models compare values).
  */

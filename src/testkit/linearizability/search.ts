@@ -24,15 +24,16 @@
  * operations overlap) from exponential to nearly linear. Worst case (many operations overlap,
  * states that differ): exponential in the overlap, which is why there is a budget.
  *
- * Costs: each step builds a memo key of n/16 characters plus the state's key; the memo keeps one
- * key per distinct (set, state) reached, at most one per step, so memory grows with steps taken.
+ * Costs: each step builds a memo key (linearized-set.ts: about the concurrency around the oldest
+ * pending operation, in bits) plus the state's key; the memo keeps one key per distinct (set,
+ * state) reached, at most one per step, so memory grows with the steps taken.
  *
  * The deepest point the search reached is kept for the report: the operations on the stack then
  * (a linearizable prefix) and the candidates that could not be placed after it.
  */
-import { Bitset } from './bitset.js';
 import type { Budget } from './budget.js';
 import { isUnknownOutcome, type HistoryOperation } from './history.js';
+import { LinearizedSet } from './linearized-set.js';
 import { UNKNOWN_OUTPUT, stateKeyOf, type LinearizabilityModel } from './model.js';
 
 /** How the search of one part ended; operations are indexes into the part's operations. */
@@ -123,13 +124,16 @@ class EventList {
 /** Searches one part for a linearization; see the file's comment. */
 export function searchPart<S, I, O>(operations: readonly HistoryOperation<I, O>[], model: LinearizabilityModel<S, I, O>, budget: Budget): SearchOutcome<S> {
   const list = new EventList(operations);
-  const linearized = new Bitset(operations.length);
+  const linearized = new LinearizedSet(operations);
   const seen = new Set<string>();
   const stackOperations: number[] = [];
   const stackStates: S[] = [];
   let pending = operations.reduce((count, operation) => count + (isUnknownOutcome(operation) ? 0 : 1), 0);
   let state = model.init();
+  // The deepest point: its prefix shares stack[0..common) with the current stack, so recording a
+  // deeper point copies only what was pushed since (amortised O(1) a step, not O(depth)).
   let deepest: Extract<SearchOutcome<S>, { kind: 'violation' }> | undefined;
+  let common = 0;
   let event = list.next[list.head]!;
 
   while (pending > 0) {
@@ -140,7 +144,7 @@ export function searchPart<S, I, O>(operations: readonly HistoryOperation<I, O>[
       if (!budget.spend()) return { kind: 'budget' };
       const result = model.step(state, operation.input, unknown ? UNKNOWN_OUTPUT : (operation.output as O));
       if (result.ok) {
-        linearized.set(index);
+        linearized.add(index);
         const key = `${linearized.key()}\u0000${stateKeyOf(model, result.state)}`;
         if (!seen.has(key)) {
           seen.add(key);
@@ -152,19 +156,24 @@ export function searchPart<S, I, O>(operations: readonly HistoryOperation<I, O>[
           event = list.next[list.head]!;
           continue;
         }
-        linearized.clear(index);
+        linearized.remove(index);
       }
       event = list.next[event]!;
       continue;
     }
     // A return event (or the end of the list): no candidate before it could be linearized.
     if (deepest === undefined || stackOperations.length > deepest.prefix.length) {
-      deepest = { kind: 'violation', prefix: [...stackOperations], unplaced: candidatesBefore(list, event), state };
+      const prefix = deepest?.prefix ?? [];
+      prefix.length = common;
+      for (let i = common; i < stackOperations.length; i++) prefix.push(stackOperations[i]!);
+      common = stackOperations.length;
+      deepest = { kind: 'violation', prefix, unplaced: candidatesBefore(list, event), state };
     }
     const index = stackOperations.pop();
     if (index === undefined) return deepest;
+    common = Math.min(common, stackOperations.length);
     state = stackStates.pop()!;
-    linearized.clear(index);
+    linearized.remove(index);
     list.unlift(index);
     if (list.returnOf[index] !== NIL) pending++;
     event = list.next[list.callOf[index]!]!;
