@@ -147,6 +147,9 @@ function otherOutput(output: number | boolean | undefined): number | boolean | u
 const corruption = fc.option(fc.nat(), { nil: undefined });
 const RUNS = 400;
 
+/** Operations spread over a longer time, so few overlap: longer histories the brute force can still search. */
+const spreadTiming = timing.chain((t) => fc.integer({ min: 0, max: 80 }).map((call) => ({ ...t, call })));
+
 describe('checkLinearizable agrees with a brute-force checker', () => {
   it('on random register histories of up to 7 operations, linearizable or not (property)', () => {
     const verdicts = { true: 0, false: 0 };
@@ -173,6 +176,26 @@ describe('checkLinearizable agrees with a brute-force checker', () => {
     );
     expect(verdicts.true).toBeGreaterThan(RUNS / 10);
     expect(verdicts.false).toBeGreaterThan(RUNS / 10);
+  });
+
+  it('on longer register histories (up to 16 operations) where few overlap (property)', () => {
+    const verdicts = { true: 0, false: 0 };
+    fc.assert(
+      fc.property(fc.array(fc.tuple(spreadTiming, registerInput), { minLength: 8, maxLength: 16 }), corruption, (ops, corrupt) => {
+        const history = simulate(
+          ops.map(([t]) => t),
+          ops.map(([, input]) => input),
+          registerSpec,
+          corrupt === undefined ? undefined : { index: corrupt, output: (o) => otherOutput(o) as RegisterOutput<number> },
+        );
+        const expected = bruteForce(history, registerSpec);
+        expect(checkLinearizable(history, registerModel(0)).ok).toBe(expected);
+        verdicts[String(expected) as 'true' | 'false']++;
+      }),
+      { numRuns: RUNS / 2 },
+    );
+    expect(verdicts.true).toBeGreaterThan(RUNS / 20);
+    expect(verdicts.false).toBeGreaterThan(RUNS / 20);
   });
 
   it('on random key-value histories over two keys, partitioned by the checker, whole for the brute force (property)', () => {
