@@ -3,7 +3,8 @@
 // concurrent clients on the main thread ask them to get, put, delete and compare-and-swap keys,
 // recording call and return times on a monotonic clock. A few requests answer only after their
 // ask timed out, so their outcome is unknown to the client although they took effect. The
-// history must be linearizable; a stale read planted in it must be found.
+// history must be linearizable; a stale read planted in it must be found; and the history of a
+// store with a real bug (writes applied one request late) must be rejected.
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -28,6 +29,7 @@ const behaviours = new URL('../fixtures/kv-behaviours.ts', import.meta.url);
 const preload = new URL('../support/register-tsx.mjs', import.meta.url);
 const CLIENTS = 8;
 const OPS_PER_CLIENT = 500;
+/** Keys every client uses; each client also has a key of its own. */
 const KEYS = ['a', 'b', 'c', 'd', 'e', 'f'];
 /** Requests answered only after the client gave up: 1 in this many. */
 const LATE_ONE_IN = 100;
@@ -41,15 +43,37 @@ let history: Op[];
 /** The last value some client read per key: cas expects it, so some swaps succeed. */
 const lastSeen = new Map<string, string | undefined>();
 
-/** One client: `OPS_PER_CLIENT` requests in sequence, each recorded with its call and return times. */
-async function client(id: number, stores: Pid[], into: Op[]): Promise<void> {
+/** Asks `store` for `input`, recording the call and return times (no return: the ask timed out). */
+async function record(clientId: number, store: Pid, input: KvInput<string, string>, late: boolean, into: Op[]): Promise<void> {
+  const request: KvStoreRequest = input.op === 'cas' ? { ...input, expected: input.expected ?? null } : { ...input };
+  if (late) request.replyAfterMs = LATE_REPLY_MS;
+  const call = performance.now();
+  try {
+    const answer = await node.ask<KvStoreAnswer>(store, request, { timeoutMs: late ? LATE_ASK_TIMEOUT_MS : 60_000 });
+    const ret = performance.now();
+    const output = typeof answer === 'object' ? answer.value : answer === 'ok' ? undefined : answer;
+    if (input.op === 'get' && typeof output === 'string') lastSeen.set(input.key, output);
+    into.push({ clientId, input, call, return: ret, output });
+  } catch (error) {
+    if (!(error instanceof HordeError) || error.code !== ErrorCode.TIMEOUT) throw error;
+    into.push({ clientId, input, call });
+  }
+}
+
+/**
+ * One client: a put and a get of its own key, then `ops` random requests on the shared keys and
+ * its own, in sequence. Every value written is unique, so a read names the write it saw.
+ */
+async function client(id: number, stores: Pid[], ops: number, into: Op[]): Promise<void> {
   const random = seededRandom(1000 + id);
+  const own = `own-${id}`;
+  const keys = [...KEYS, own];
+  const storeOf = (key: string): Pid => stores[keys.indexOf(key) % stores.length]!;
   let written = 0;
-  for (let i = 0; i < OPS_PER_CLIENT; i++) {
-    const keyIndex = randomInt(random, 0, KEYS.length - 1);
-    const key = KEYS[keyIndex]!;
-    const store = stores[keyIndex % stores.length]!;
-    // Every value written is unique, so a read names the write it saw.
+  await record(id, storeOf(own), { op: 'put', key: own, value: `${id}.${written++}` }, false, into);
+  await record(id, storeOf(own), { op: 'get', key: own }, false, into);
+  for (let i = 0; i < ops; i++) {
+    const key = keys[randomInt(random, 0, keys.length - 1)]!;
     const value = `${id}.${written++}`;
     const roll = randomInt(random, 0, 9);
     const input: KvInput<string, string> =
@@ -60,29 +84,22 @@ async function client(id: number, stores: Pid[], into: Op[]): Promise<void> {
           : roll < 8
             ? { op: 'delete', key }
             : { op: 'cas', key, expected: lastSeen.get(key), value };
-    const late = randomInt(random, 1, LATE_ONE_IN) === 1;
-    const request: KvStoreRequest =
-      input.op === 'cas' ? { ...input, expected: input.expected ?? null } : { ...input };
-    if (late) request.replyAfterMs = LATE_REPLY_MS;
-    const call = performance.now();
-    try {
-      const answer = await node.ask<KvStoreAnswer>(store, request, late ? { timeoutMs: LATE_ASK_TIMEOUT_MS } : { timeoutMs: 60_000 });
-      const ret = performance.now();
-      const output = typeof answer === 'object' ? answer.value : answer === 'ok' ? undefined : answer;
-      if (input.op === 'get' && typeof output === 'string') lastSeen.set(key, output);
-      into.push({ clientId: id, input, call, return: ret, output });
-    } catch (error) {
-      if (!(error instanceof HordeError) || error.code !== ErrorCode.TIMEOUT) throw error;
-      into.push({ clientId: id, input, call });
-    }
+    await record(id, storeOf(key), input, randomInt(random, 1, LATE_ONE_IN) === 1, into);
   }
+}
+
+/** The history of `CLIENTS` concurrent clients against two stores of `kind`, one per executor. */
+async function run(kind: string, ops: number): Promise<Op[]> {
+  const stores = [await node.spawn(kind, undefined, { shard: 0 }), await node.spawn(kind, undefined, { shard: 1 })];
+  const history: Op[] = [];
+  lastSeen.clear();
+  await Promise.all(Array.from({ length: CLIENTS }, (_, id) => client(id, stores, ops, history)));
+  return history;
 }
 
 beforeAll(async () => {
   node = await startNode({ behaviours: [behaviours], preload: [preload], executors: 2 });
-  const stores = [await node.spawn('kv-store', undefined, { shard: 0 }), await node.spawn('kv-store', undefined, { shard: 1 })];
-  history = [];
-  await Promise.all(Array.from({ length: CLIENTS }, (_, id) => client(id, stores, history)));
+  history = await run('kv-store', OPS_PER_CLIENT);
 });
 
 afterAll(async () => {
@@ -91,7 +108,7 @@ afterAll(async () => {
 
 describe('checkLinearizable on a real concurrent run', () => {
   it('finds the history of thousands of concurrent asks to key-value stores linearizable', () => {
-    expect(history).toHaveLength(CLIENTS * OPS_PER_CLIENT);
+    expect(history).toHaveLength(CLIENTS * (OPS_PER_CLIENT + 2));
     // The clients really overlapped: some operation was called before another had returned.
     const overlapping = history.filter((op, i) => history.some((other, j) => j !== i && other.call < op.call && (other.return ?? Infinity) > op.call));
     expect(overlapping.length).toBeGreaterThan(0);
@@ -99,7 +116,7 @@ describe('checkLinearizable on a real concurrent run', () => {
     expect(history.some((op) => op.input.op === 'cas' && op.output === true)).toBe(true);
     const result = checkLinearizable(history, model);
     expect(result.ok, describeLinearizability(result, model)).toBe(true);
-    expect(result).toMatchObject({ parts: KEYS.length });
+    expect(result).toMatchObject({ parts: KEYS.length + CLIENTS });
   });
 
   it('rejects the same history with a stale read planted in it, naming its key', () => {
@@ -125,5 +142,21 @@ describe('checkLinearizable on a real concurrent run', () => {
     expect(result.prefix.some((op) => op.call === read.call && op.clientId === read.clientId)).toBe(false);
     expect(result.unplaced.length).toBeGreaterThan(0);
     expect(describeLinearizability(result, model)).toContain(`get "${read.input.key}"`);
+  });
+
+  it('rejects the history of a store that acknowledges writes before applying them', async () => {
+    // Each client's own key: its put was acknowledged, and its next request, the get, reads the
+    // old value. The random requests around it only add noise.
+    const lagging = await run('kv-store-lagging', 150);
+    const result = checkLinearizable(lagging, model);
+    expect(result.ok, describeLinearizability(result, model)).toBe(false);
+    if (result.ok !== false) return;
+    expect(result.unplaced.length).toBeGreaterThan(0);
+    expect(describeLinearizability(result, model)).toContain(`not linearizable: part ${String(result.partition)}`);
+    // Checked alone, every client's own key fails the same way.
+    for (let id = 0; id < CLIENTS; id++) {
+      const own = lagging.filter((op) => op.input.key === `own-${id}`);
+      expect(checkLinearizable(own, model).ok).toBe(false);
+    }
   });
 });
