@@ -15,7 +15,8 @@ import { searchPart } from './search.js';
 export interface LinearizabilityOptions {
   /**
    * At most this many `model.step` calls, over all parts; past it the answer is 'unknown'.
-   * Deterministic, so prefer it in tests. Default 1,000,000 (a few seconds at most).
+   * Deterministic, so prefer it in tests. Default 1,000,000 (about a second with the shipped
+   * models; more with a model whose `step` or `key` is slow).
    */
   maxSteps?: number;
   /** At most this many milliseconds (on `clock`); past it the answer is 'unknown'. Default: no limit. */
