@@ -56,6 +56,32 @@ export { applyFaults, randomFaults, swarm } from './testkit/sim/swarm.js';
 export type { FaultOptions, ScheduledFault, SimFault, SwarmOptions, SwarmReport } from './testkit/sim/swarm.js';
 export type { Clock, Random, TimerHandle, Timers } from './internal/host.js';
 export type { ByteStream, ListenEvents, Listener, Transport, TransportAddress } from './net/transport.js';
+export {
+  DEFAULT_MAX_STEPS,
+  UNKNOWN_OUTPUT,
+  checkLinearizable,
+  describeLinearizability,
+  kvModel,
+  registerModel,
+} from './testkit/linearizability/index.js';
+export type {
+  BudgetExhausted,
+  HistoryOperation,
+  KvInput,
+  KvOutput,
+  KvState,
+  LinearizabilityModel,
+  LinearizabilityOptions,
+  LinearizabilityResult,
+  LinearizabilityUnknown,
+  Linearizable,
+  ModelStep,
+  NotLinearizable,
+  PartitionKey,
+  RegisterInput,
+  RegisterOutput,
+  UnknownOutput,
+} from './testkit/linearizability/index.js';
 
 export { PID_PROTO, PID_PROTO_PATH } from './codec/pid-schema.js';
 export { messageTypeOf, registerMessageType, typed } from './codec/protobuf.js';
