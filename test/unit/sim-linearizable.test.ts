@@ -9,7 +9,7 @@ import { behaviours, type RegisterMsg, type ReplicaMsg } from '../fixtures/sim-r
 const FILE = 'test/unit/sim-linearizable.test.ts';
 
 /** Three clients per node, each doing `ops` reads and writes back to back; returns the history. */
-async function clients(cluster: SimCluster, targetOf: (node: number) => Pid<RegisterMsg>, ops: number): Promise<HistoryOperation<RegisterInput<number>, number | undefined>[]> {
+async function clients(cluster: SimCluster, targetOf: (node: number) => Pid, ops: number): Promise<HistoryOperation<RegisterInput<number>, number | undefined>[]> {
   const history: HistoryOperation<RegisterInput<number>, number | undefined>[] = [];
   let next = 1;
   const client = async (node: number, clientId: number): Promise<void> => {
