@@ -43,6 +43,32 @@ export { Signal } from './codec/envelope.js';
 
 export { TestKit } from './testkit/testkit.js';
 export type { Crash, Probe, ProbeMessage, TestKitOptions, TracedEnvelope } from './testkit/testkit.js';
+export {
+  DEFAULT_MAX_STEPS,
+  UNKNOWN_OUTPUT,
+  checkLinearizable,
+  describeLinearizability,
+  kvModel,
+  registerModel,
+} from './testkit/linearizability/index.js';
+export type {
+  BudgetExhausted,
+  HistoryOperation,
+  KvInput,
+  KvOutput,
+  KvState,
+  LinearizabilityModel,
+  LinearizabilityOptions,
+  LinearizabilityResult,
+  LinearizabilityUnknown,
+  Linearizable,
+  ModelStep,
+  NotLinearizable,
+  PartitionKey,
+  RegisterInput,
+  RegisterOutput,
+  UnknownOutput,
+} from './testkit/linearizability/index.js';
 
 export { PID_PROTO, PID_PROTO_PATH } from './codec/pid-schema.js';
 export { messageTypeOf, registerMessageType, typed } from './codec/protobuf.js';
