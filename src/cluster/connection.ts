@@ -3,6 +3,8 @@
  * write lanes.
  *
  * Design note (the connection runs on the main thread's event loop; everything here is callbacks):
+ * - The connection owns one ByteStream (src/net/transport.ts: a TCP or TLS socket in production)
+ *   and takes its timers from the host (src/internal/host.ts); it reads no clock itself.
  * - Handshake: both sides send Hello as soon as the socket is up, answer the peer's Hello with
  *   Auth (HMAC proof over the peer's fresh challenge, see handshake-crypto.ts), and become
  *   authenticated when the peer's Auth verifies. Until then the frame limit is
@@ -12,11 +14,13 @@
  * - Lanes: control frames (acks, heartbeats, gossip) are written at once; data (batch fragments)
  *   only while the socket has no backlog (`canSendData`), so a control frame never waits behind
  *   more than one fragment. The owner resumes data on the 'drain' callback.
- * - Every failure ends in exactly one `closed(reason)` callback; the socket is destroyed.
+ * - Every failure ends in exactly one `closed(reason)` callback; the stream is destroyed (after a
+ *   `bye`, once its queued bytes had a second to leave).
  */
-import type { Socket } from 'node:net';
+import type { TimerHandle, Timers } from '../internal/host.js';
 import { ErrorCode, HordeError } from '../errors.js';
 import { FRAME_PREFIX_BYTES, FrameDecoder } from '../net/framing.js';
+import type { ByteStream } from '../net/transport.js';
 import { createChallenge, proveSecret, verifyProof } from './handshake-crypto.js';
 import { PROTOCOL_VERSION, Role, decodeFrame, encodeBatchHead, encodeFrame, type Hello, type WireFrame } from './wire.js';
 
@@ -41,7 +45,7 @@ export interface ConnectionEvents {
   /** The peer proved the secret; frames follow through `frame`. */
   authenticated(connection: Connection, peer: Hello): void;
   frame(connection: Connection, frame: WireFrame): void;
-  /** The socket's backlog drained: data may be sent again. */
+  /** The stream's backlog drained: data may be sent again. */
   drain(connection: Connection): void;
   closed(connection: Connection, reason: string, code: string | undefined): void;
 }
@@ -55,27 +59,27 @@ export class Connection {
   private readonly challenge = createChallenge();
   private authenticated = false;
   private closedReason: string | undefined;
-  private readonly handshakeTimer: NodeJS.Timeout;
+  private readonly handshakeTimer: TimerHandle;
   bytesIn = 0;
   bytesOut = 0;
 
   constructor(
-    readonly socket: Socket,
+    readonly stream: ByteStream,
     /** True when this node dialed. */
     readonly dialed: boolean,
     private readonly identity: LocalIdentity,
     private readonly secret: Uint8Array,
     private readonly limits: ConnectionLimits,
     private readonly events: ConnectionEvents,
+    private readonly timers: Timers,
   ) {
-    socket.setNoDelay(true);
-    this.handshakeTimer = setTimeout(() => this.fail(ErrorCode.HANDSHAKE_FAILED, `handshake not finished within ${limits.handshakeTimeoutMs} ms`), limits.handshakeTimeoutMs);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => {
+    this.handshakeTimer = timers.timeout(() => this.fail(ErrorCode.HANDSHAKE_FAILED, `handshake not finished within ${limits.handshakeTimeoutMs} ms`), limits.handshakeTimeoutMs);
+    stream.on('data', (chunk: Uint8Array) => this.onData(chunk));
+    stream.on('drain', () => {
       if (this.authenticated && this.closedReason === undefined) this.events.drain(this);
     });
-    socket.on('error', (error: Error) => this.fail(ErrorCode.CONNECTION_CLOSED, `socket error: ${error.message}`));
-    socket.on('close', () => this.fail(ErrorCode.CONNECTION_CLOSED, 'closed by peer'));
+    stream.on('error', (error: Error) => this.fail(ErrorCode.CONNECTION_CLOSED, `socket error: ${error.message}`));
+    stream.on('close', () => this.fail(ErrorCode.CONNECTION_CLOSED, 'closed by peer'));
     this.sendControl({
       kind: 'hello',
       hello: { version: PROTOCOL_VERSION, name: identity.name, node_id: identity.nodeId, incarnation: identity.incarnation, challenge: this.challenge, role: identity.role, host: identity.host, port: identity.port },
@@ -96,12 +100,12 @@ export class Connection {
     this.writeFramed(encodeFrame(frame));
   }
 
-  /** True while the socket has no backlog: the owner may write the next data fragment. */
+  /** True while the stream has no backlog: the owner may write the next data fragment. */
   get canSendData(): boolean {
-    return this.closedReason === undefined && !this.socket.writableNeedDrain;
+    return this.closedReason === undefined && !this.stream.writableNeedDrain;
   }
 
-  /** Writes a data frame; returns false when the socket now has a backlog (wait for drain). */
+  /** Writes a data frame; returns false when the stream now has a backlog (wait for drain). */
   sendData(frame: WireFrame): boolean {
     if (this.closedReason !== undefined) return false;
     return this.writeFramed(encodeFrame(frame));
@@ -115,10 +119,10 @@ export class Connection {
     if (this.closedReason !== undefined) return false;
     const head = encodeBatchHead(seq, data.length, last, ack, lane);
     this.bytesOut += head.length + data.length;
-    this.socket.cork();
-    this.socket.write(head);
-    const ok = this.socket.write(data);
-    this.socket.uncork();
+    this.stream.cork();
+    this.stream.write(head);
+    const ok = this.stream.write(data);
+    this.stream.uncork();
     return ok;
   }
 
@@ -126,15 +130,15 @@ export class Connection {
   sendEncoded(framed: Uint8Array): boolean {
     if (this.closedReason !== undefined) return false;
     this.bytesOut += framed.length;
-    return this.socket.write(framed);
+    return this.stream.write(framed);
   }
 
   pauseReading(): void {
-    this.socket.pause();
+    this.stream.pause();
   }
 
   resumeReading(): void {
-    if (this.closedReason === undefined) this.socket.resume();
+    if (this.closedReason === undefined) this.stream.resume();
   }
 
   /** Closes with a reason; `bye` tells the peer why first (and whether we leave for good). */
@@ -142,7 +146,7 @@ export class Connection {
     if (this.closedReason !== undefined) return;
     if (bye !== undefined && this.authenticated) {
       this.sendControl({ kind: 'bye', reason, leaving: bye.leaving });
-      this.socket.end();
+      this.stream.end();
     }
     this.fail(undefined, reason);
   }
@@ -151,23 +155,23 @@ export class Connection {
     const prefix = Buffer.allocUnsafe(FRAME_PREFIX_BYTES);
     prefix.writeUInt32BE(payload.length);
     this.bytesOut += FRAME_PREFIX_BYTES + payload.length;
-    this.socket.cork();
-    this.socket.write(prefix);
-    const ok = this.socket.write(payload);
-    this.socket.uncork();
+    this.stream.cork();
+    this.stream.write(prefix);
+    const ok = this.stream.write(payload);
+    this.stream.uncork();
     return ok;
   }
 
   private fail(code: string | undefined, reason: string): void {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
-    clearTimeout(this.handshakeTimer);
-    if (!this.socket.writableEnded) this.socket.destroy();
-    else setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.timers.clear(this.handshakeTimer);
+    if (!this.stream.writableEnded) this.stream.destroy();
+    else this.timers.timeout(() => this.stream.destroy(), 1000, true);
     this.events.closed(this, reason, code);
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Uint8Array): void {
     this.bytesIn += chunk.length;
     try {
       this.decoder.push(chunk, (bytes) => {
@@ -195,7 +199,7 @@ export class Connection {
         throw new HordeError(ErrorCode.HANDSHAKE_FAILED, `peer "${this.peer.name}" failed authentication (wrong secret or replayed proof)`);
       }
       this.authenticated = true;
-      clearTimeout(this.handshakeTimer);
+      this.timers.clear(this.handshakeTimer);
       this.decoder.setMaxFrameBytes(this.limits.maxFrameBytes);
       this.events.authenticated(this, this.peer);
       return;

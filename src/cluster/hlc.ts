@@ -6,10 +6,10 @@
  * increasing; a receive is later than the remote event (causality); `wall` stays within the
  * accepted drift of the real wall clock.
  *
- * Pure: the wall clock is a parameter (`Date.now()` in the server). Bounded drift: a remote
- * timestamp more than `maxDriftMs` ahead of the local wall clock is refused with
- * HORDE_CLOCK_DRIFT and leaves the clock unchanged (otherwise one bad clock would drag every
- * node's timestamps into the future). `logical` is bounded by MAX_LOGICAL; reaching it (more than
+ * Pure: the wall clock is a parameter (in the server, the wall time of the host's Clock,
+ * src/internal/host.ts). Bounded drift: a remote timestamp more than `maxDriftMs` ahead of the
+ * local wall clock is refused with HORDE_CLOCK_DRIFT and leaves the clock unchanged (otherwise
+ * one bad clock would drag every node's timestamps into the future). `logical` is bounded by MAX_LOGICAL; reaching it (more than
  * 2^32 events within one millisecond of a stalled clock) is also HORDE_CLOCK_DRIFT.
  */
 import { ErrorCode, HordeError } from '../errors.js';

@@ -6,8 +6,8 @@
  * standard deviation (at least `minStdDeviationMs`), using the logistic approximation of the
  * normal CDF. Phi 1 means a 10% chance the peer is still alive and merely late, phi 8 one in 10^8.
  *
- * Pure: time is a parameter (a monotonic clock in ms, `performance.now()` in the server); no
- * timers. The window is a ring of `windowSize` intervals with running sums (O(1) per heartbeat).
+ * Pure: time is a parameter (a monotonic clock in ms: the host Clock's `monotonicMs` in the
+ * server); no timers. The window is a ring of `windowSize` intervals with running sums (O(1) per heartbeat).
  * As in Akka, an interval that ends when phi is already at `downThreshold` is not added (a peer
  * back from a long pause must not inflate the mean and slow later detection), and the first
  * heartbeat seeds the window with `firstHeartbeatEstimateMs` +- a quarter of it.

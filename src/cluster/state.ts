@@ -12,7 +12,11 @@
  *
  * A member's numeric node id (the `node` of its pids) travels in the membership entry's `nodeId`
  * string with its incarnation id: "<number>:<incarnation>".
+ *
+ * Wall-clock time (a member's start time, hybrid logical clock readings) comes from the Clock it is
+ * given (src/internal/host.ts).
  */
+import type { Clock } from '../internal/host.js';
 import type { Pid } from '../process/pid.js';
 import { Directory, DirectoryDelta } from './directory.js';
 import { HybridClock } from './hlc.js';
@@ -52,15 +56,18 @@ export class ClusterState {
   private self: Member | undefined;
   private directory: Directory | undefined;
   private readonly metadata = new LwwMap();
-  private readonly clock: HybridClock;
+  private readonly hlc: HybridClock;
 
-  constructor(private readonly name: string) {
-    this.clock = new HybridClock(name);
+  constructor(
+    private readonly name: string,
+    private readonly clock: Clock,
+  ) {
+    this.hlc = new HybridClock(name);
   }
 
   /** The local node joins (at start, once its port is known). */
   join(info: MemberInfo, executors: number): Gossip {
-    const startedAt = Date.now();
+    const startedAt = this.clock.wallMs();
     this.self = { name: info.name, host: info.host, port: info.port, incarnation: startedAt, executors, nodeId: `${info.nodeId}:${info.incarnation}` };
     this.membership = new Membership({ name: info.name, incarnation: startedAt, nodeId: this.self.nodeId });
     this.directory = new Directory({ name: info.name, incarnation: startedAt });
@@ -108,7 +115,7 @@ export class ClusterState {
     if (gossip.metadata !== undefined) {
       const delta = LwwDelta.fromWire(gossip.metadata);
       const latest = delta.latest;
-      if (latest !== undefined) this.clock.receive(latest, Date.now());
+      if (latest !== undefined) this.hlc.receive(latest, this.clock.wallMs());
       if (this.metadata.merge(delta).length > 0) forward.metadata = gossip.metadata;
     }
     if (Object.keys(forward).length > 0) result.forward = forward;
@@ -130,7 +137,7 @@ export class ClusterState {
   }
 
   setMetadata(key: string, value: JsonValue): Gossip {
-    return { metadata: this.metadata.set(key, value, this.clock.now(Date.now())).toWire() };
+    return { metadata: this.metadata.set(key, value, this.hlc.now(this.clock.wallMs())).toWire() };
   }
 
   getMetadata(key: string): JsonValue | undefined {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEnvelopeToBytes, Signal } from '../../src/codec/envelope.js';
 import { Connection } from '../../src/cluster/connection.js';
 import { ErrorCode } from '../../src/errors.js';
+import { systemTimers } from '../../src/internal/host.js';
 import { encodeFrame as frameBytes, FrameDecoder } from '../../src/net/framing.js';
 import { proveSecret } from '../../src/cluster/handshake-crypto.js';
 import { PROTOCOL_VERSION, Role, decodeFrame, encodeFrame, type Hello, type WireFrame } from '../../src/cluster/wire.js';
@@ -172,7 +173,7 @@ describe('malformed input', () => {
 describe('a peer that stops reading', () => {
   it('keeps the sender bounded: queued bytes stop at the high-water mark, senders are held back until the peer is gone', async () => {
     // A fake member that authenticates, heartbeats, and never reads what it is sent.
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = connect({ host: '127.0.0.1', port }).setNoDelay(true);
     const slowId = 777;
     let ready!: () => void;
     const authenticated = new Promise<void>((resolve) => (ready = resolve));
@@ -184,7 +185,7 @@ describe('a peer that stops reading', () => {
       frame: () => undefined,
       drain: () => undefined,
       closed: () => undefined,
-    });
+    }, systemTimers);
     await authenticated;
     const beat = setInterval(() => fake.sendControl({ kind: 'heartbeat', sentAtMs: Date.now() }), 100);
     fake.pauseReading();
