@@ -42,7 +42,7 @@ export type { LogReadResult, LogRecord } from './fileio/log.js';
 export { Signal } from './codec/envelope.js';
 
 export { TestKit } from './testkit/testkit.js';
-export type { Crash, Probe, ProbeMessage, TestKitOptions, TracedEnvelope } from './testkit/testkit.js';
+export type { ChannelSize, Crash, Probe, ProbeMessage, TestKitOptions, TracedEnvelope } from './testkit/testkit.js';
 export {
   DEFAULT_MAX_STEPS,
   UNKNOWN_OUTPUT,

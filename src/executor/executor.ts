@@ -8,7 +8,7 @@
  *      decoding each envelope into the shard (user messages to mailboxes, signals to its queue);
  *   2. run up to TURNS_PER_PASS process turns (each at most the shard's budget of messages), for
  *      at most PASS_MS by the shard's clock reads plus the message running then (see "Slices" in
- *      shard.ts);
+ *      scheduler.ts);
  * then the loop publishes what the turns wrote, moves overflow back and resumes the processes
  * that waited on it (`drained`), and parks when the shard has nothing left. Steps 1-2 alternate,
  * so neither a flood on the rings nor a busy process starves the other.

@@ -4,10 +4,10 @@
  * A circular buffer of (message, from, ref) triples in one array, so queueing a message allocates
  * nothing once the buffer has grown to the process's working size, and an idle process holds the
  * shared empty array. Capacity is a power of two (in triples) and only grows. The bound on a
- * mailbox is enforced by the shard (see shard.ts), not here.
+ * mailbox is enforced by the shard (see shard.ts `enqueue`), not here.
  *
  * Fields and functions rather than a class: the shard's process record carries these fields itself
- * and is made by one object literal (see shard.ts `newSlot`), one object per process.
+ * and is made by one object literal (see slot.ts `newSlot`), one object per process.
  */
 
 import type { Pid } from '../process/pid.js';

@@ -1,54 +1,30 @@
 /**
- * Shard: one executor's processes, mailboxes and run queue, and the rules of links, monitors and
- * exits. Pure and single-threaded: it never touches a ring, a clock or a thread. Its host (the
- * executor worker, or the testkit) gives it the time, carries what leaves the shard, and hears
- * about crashes and dead letters. The same code runs in production and in deterministic tests.
+ * Shard: one executor's processes, mailboxes and run queue. Pure and single-threaded: it never
+ * touches a ring, a clock or a thread. Its host (shard-host.ts: the executor worker, or the
+ * testkit) gives it the time, carries what leaves the shard, and hears about crashes and dead
+ * letters. The same code runs in production and in deterministic tests.
  *
- * Scheduling (fair, like the BEAM's reductions): a process with messages sits once in the run
- * queue; a turn spends at most `budget` units (one per message handled and one per effect it
- * recorded: sends, spawns, signals), then the process goes to the back. Signals
- * (exit, down, link, monitor, spawn) wait in one shard-wide queue that is drained before every
- * turn, and a process's system messages (`Exit`, `Down`) are handled before its user messages, so
- * no flood of user messages delays them by more than one turn.
+ * The shard is the composition of:
+ *   - scheduler.ts: the run queue, parked processes, and slices cut by the host's CPU clock;
+ *   - outbox.ts: the effects a callback records (Shard extends Outbox), carried out by `flush`;
+ *   - process-context.ts: the `ctx` a callback records them through;
+ *   - signals.ts: what links, monitors and exits do, and what a process's end sends;
+ *   - slot.ts, mailbox.ts, process-table.ts: a process's record, its mailbox, the table of them;
+ *   - signal-queue.ts, spawn-wait.ts: signals waiting to be handled, envelopes that overtook a SPAWN.
+ * What stays here: the host's entry points, a turn (a callback's messages, its budget, its
+ * outbox), spawning, and the order in which signals are handled.
  *
- * Slices (elapsed time): a `receive` cannot be preempted, but between messages a process can.
- * `runTurns(maxTurns, sliceMs)` (a pass) returns at the first clock read at least `sliceMs` after
- * it began, cutting the turn that was running, so the host gets back to its rings within the
- * slice plus the message that was running. The process whose turn that cut is held and queued
- * behind whatever the host delivers before the next pass: an ask that waited in a ring runs
- * before the neighbour's next slice. A process cut after it had run half a slice or more is
- * *timed*: its turns read the clock after every message, and each begins a pass of its own, so
- * what the turns before it sent is published before it holds the thread again. A turn of it that
- * ends otherwise (mailbox empty, budget spent, parked) makes it untimed again.
+ * Turns: signals (exit, down, link, monitor, spawn) wait in one shard-wide queue that is drained
+ * before every turn, and a process's system messages (`Exit`, `Down`) are handled before its user
+ * messages, so no flood of user messages delays them by more than one turn. A turn spends at most
+ * `budget` units: one per message handled and one per effect it recorded.
  *
- * The clock is the host's (`elapsedMs`: performance.now() in an executor, the simulated clock in
- * the testkit). A read costs 40-100 ns on the 2-core VM and a cheap message 40-80 ns, so cheap
- * messages must not pay a read each: with a read after every message (`clockChecks: 'every'`,
- * HORDE_CLOCK_CHECKS=every in an executor) a bare shard on one thread lost about half its rate
- * (CPU time, the two alternated in one process: ping-pong 8.5M against 16.2M msgs/s, thread ring
- * 9.1M against 16.0M, counting 10.9M against 23.8M, Savina's big 8.1M against 13.2M). So the
- * shard reads the clock every `clockInterval` messages, counted across turns and passes and
- * adapted to what the reads see: a read more than CLOCK_GAP_MS (0.05 ms) after the last one sets
- * the interval to one message; a whole interval that took under half of that doubles it, up to
- * 64 (the count the scheduler used before; from one back to 64 takes six reads). Cheap work thus
- * costs a read per 64 messages and one per pass, as before; messages of 25 us or more are read
- * after each (under 0.4% of their cost); in between, reads come every 0.025-0.05 ms, so a pass
- * ends within about 0.05 ms of its slice (0.25 ms in an executor) even when no turn is long
- * enough to be timed. Against the scheduler before (a count checked between turns only), the
- * count and tests cost the same bare shard 7% on ping-pong, 4% on thread ring, 5% on big and
- * nothing on counting; keeping the count per turn instead of per message saved nothing measurable.
- *
- * What it does not catch: a process whose messages were cheap and turn expensive runs up to the
- * current interval (at most 64 messages) before a read sees the time; from that read on it is
- * timed. The turn that read ends is charged with everything since the last read, which may include
- * other processes' turns before it, so a cheap process can be timed by mistake for one turn.
- *
- * Effects: `ctx` records into an outbox; after a callback returns the outbox is carried out in
- * order (same-shard sends go straight into the target's mailbox by reference; everything else goes
- * to `host.route`). A callback that throws ends its process with the error as the exit reason and
- * its recorded effects are discarded: nothing leaves a `receive` that did not return. A message for
- * a pid not (yet) in the table while signals wait goes into the signal queue behind them, so a
- * message sent right after a spawn reaches the child instead of overtaking its queued SPAWN.
+ * Effects: after a callback returns its outbox is carried out in order (same-shard sends go
+ * straight into the target's mailbox by reference; everything else goes to `host.route`). A
+ * callback that throws ends its process with the error as the exit reason and its recorded effects
+ * are discarded. A message for a pid not (yet) in the table while signals wait goes into the signal
+ * queue behind them, so a message sent right after a spawn reaches the child instead of
+ * overtaking its queued SPAWN.
  *
  * Processes that nothing has reached since their spawn (no init, no link, no message or signal
  * yet) are dormant: the table keeps their kind and process object, and their Slot is made on the
@@ -58,51 +34,29 @@
  * letter and the process is ended with 'mailbox_overflow' (a supervisor restarts it).
  *
  * Back pressure: `host.route` names a congested destination instead of ROUTE_ACCEPTED; the
- * sending process is then parked (not run) until the host calls `resume(destination)`. A parked
- * process sits in `blocked`, not in the run queue, and stays marked scheduled so that messages
- * arriving meanwhile do not queue it again; only `resume` puts it back in the run queue.
- *
- * Exits never recurse: ending a process queues signals to its links and monitors, and the signal
- * queue is drained iteratively, so a chain of 100k linked processes cannot overflow the stack.
+ * sending process is then parked by the scheduler until the host calls `resume(destination)`.
  */
 
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import { SerialAllocator, pid as makePid, pidKey, type Pid } from '../process/pid.js';
 import { SERVICES, TIMER_SERVICE, serviceForOp, serviceOfShard, servicePid } from '../process/services.js';
-import { IoResult, advanceRepeat, type IoReply, type IoRequest, type TimerOptions, type TimerRequest } from '../process/io.js';
-import { Down, Exit, type Behaviours, type Context, type ExitReason, type Process, type ReplyToken, type SpawnOptions } from '../process/types.js';
-import { NO_SLOTS, mailboxBase, mailboxClear, mailboxDrop, mailboxFrom, mailboxMessage, mailboxPush, mailboxRef, type Mailbox } from './mailbox.js';
+import { IoResult, type TimerRequest } from '../process/io.js';
+import type { Behaviours, ExitReason, Process } from '../process/types.js';
+import { mailboxBase, mailboxClear, mailboxDrop, mailboxFrom, mailboxMessage, mailboxPush, mailboxRef } from './mailbox.js';
 import { ProcessTable } from './process-table.js';
-import { Queue } from '../internal/queue.js';
 import { SignalQueue } from './signal-queue.js';
 import { SpawnWait, type HeldEnvelope, type SpawnFloors } from './spawn-wait.js';
 import { Signal } from '../codec/envelope.js';
 import { answerToMissing, isDeadLetterWhenMissing } from '../codec/envelope-header.js';
+import { ROUTE_ACCEPTED, spawnRequest, type ShardHost, type SpawnRequest } from './shard-host.js';
+import { SlotState, extrasOf, newSlot, type Slot } from './slot.js';
+import { ClockChecks, Scheduler, type TurnRunner } from './scheduler.js';
+import { Op, Outbox } from './outbox.js';
+import { ShardContext, type ContextOwner } from './process-context.js';
+import { addLink, applySignal, endSignals, lostShardSignals, type SignalEffects } from './signals.js';
 
-export interface ShardHost {
-  /** Milliseconds, from the runtime's clock (simulated in the testkit). */
-  now(): number;
-  /**
-   * Milliseconds from any fixed origin, monotonic and finer than a millisecond: the scheduler's
-   * clock for slices (performance.now() in an executor, the simulated clock in the testkit). Read
-   * once a runTurns and then every 1 to 64 messages (see "Slices" in the design note).
-   */
-  elapsedMs(): number;
-  /**
-   * Carries a signal to a pid outside this shard (another shard, the main thread, another node).
-   * Returns ROUTE_ACCEPTED, or the id of a congested destination: the sender is then parked until
-   * the host calls `resume` with that id.
-   */
-  route(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): number;
-  /** A user message or signal for a pid that does not exist here. */
-  deadLetter(signal: Signal, to: Pid, from: Pid | undefined, payload: unknown): void;
-  /** A process ended with a reason other than 'normal' or 'shutdown' (for logs and metrics). */
-  crashed(pid: Pid, kind: string, reason: ExitReason): void;
-  /** Optional: a process turn begins (the executor's watchdog heartbeat). */
-  turnStarted?(pid: Pid, kind: string): void;
-  /** Optional: every envelope leaving a process (testkit inspection). */
-  trace?(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void;
-}
+export { ROUTE_ACCEPTED, type ShardHost, type SpawnRequest } from './shard-host.js';
+export { ClockChecks } from './scheduler.js';
 
 export interface ShardOptions {
   node: number;
@@ -115,145 +69,15 @@ export interface ShardOptions {
   budget?: number;
   /** Messages a mailbox may hold; past it the process ends with 'mailbox_overflow'. Default 1,000,000. */
   mailboxLimit?: number;
-  /** How often turns read the clock (see "Slices" in the design note). Default ADAPTIVE. */
+  /** How often turns read the clock (see "Slices" in scheduler.ts). Default ADAPTIVE. */
   clockChecks?: ClockChecks;
 }
 
-/**
- * ADAPTIVE: every 1 to 64 messages, fewer the cheaper messages have been, and after every message
- * of a process whose last turn ran out of time. EVERY_MESSAGE: after every message (the same
- * fairness, for comparison: it costs cheap messages a clock read each).
- */
-export const ClockChecks = { ADAPTIVE: 'adaptive', EVERY_MESSAGE: 'every' } as const;
-export type ClockChecks = (typeof ClockChecks)[keyof typeof ClockChecks];
-
-/** A spawn request as it travels to the shard that will run the process. */
-export interface SpawnRequest {
-  kind: string;
-  args: unknown;
-  /** The parent to link to at creation, if any. */
-  link?: Pid;
-}
-
 export const DEFAULT_TURN_BUDGET = 64;
-/** Most messages between two clock reads (ADAPTIVE), and where the interval starts. */
-const MAX_CLOCK_INTERVAL = 64;
-/**
- * The adaptive interval keeps the time between two clock reads under about this: a read that comes
- * later than this sets the interval to one message; one that comes within half of it doubles the
- * interval (up to MAX_CLOCK_INTERVAL).
- */
-const CLOCK_GAP_MS = 0.05;
 export const DEFAULT_MAILBOX_LIMIT = 1_000_000;
-
-/** What `ShardHost.route` returns when the destination took the envelope without congestion. */
-export const ROUTE_ACCEPTED = -1;
-
-const Op = {
-  SEND: 1,
-  SPAWN: 2,
-  LINK: 3,
-  UNLINK: 4,
-  MONITOR: 5,
-  DEMONITOR: 6,
-  EXIT_SELF: 7,
-  STOP: 8,
-  TRAP: 9,
-  TIMER_START: 10,
-  TIMER_CANCEL: 11,
-  IO: 12,
-} as const;
-
-/**
- * One process that something has reached: its mailbox (a Slot carries the Mailbox fields itself)
- * and scheduling state. A process nothing has reached yet has no Slot at all (it is dormant in
- * the table, see process-table.ts). Spawning is bound by allocation, so a Slot holds only what
- * every running process needs: its pid is made on first use (`Shard.pidOf`), and links, monitors,
- * timers and system messages live in `extras`, made on first use. Slots are made by one object
- * literal (`newSlot`), not a class: V8 can allocate objects of a literal whose objects survive
- * straight in the old generation (allocation-site pretenuring; never class instances), though in
- * an executor's smaller heap it seldom decides to (bench/README.md, savina).
- */
-interface Slot extends Mailbox {
-  readonly serial: number;
-  readonly kind: string;
-  readonly process: Process<unknown>;
-  /** The pid, once made (see Shard.pidOf). */
-  self: Pid | undefined;
-  state: SlotState;
-  /** Congested destination this process waits on (back pressure), or ROUTE_ACCEPTED. */
-  blockedOn: number;
-  extras: SlotExtras | undefined;
-}
-
-function newSlot(serial: number, kind: string, process: unknown): Slot {
-  return {
-    slots: NO_SLOTS,
-    head: 0,
-    count: 0,
-    mask: -1,
-    serial,
-    kind,
-    process: process as Process<unknown>,
-    self: undefined,
-    state: SlotState.IDLE,
-    blockedOn: ROUTE_ACCEPTED,
-    extras: undefined,
-  };
-}
-
-function hasWork(slot: Slot): boolean {
-  return slot.count > 0 || (slot.extras !== undefined && slot.extras.hasSystem());
-}
-
-function extrasOf(slot: Slot): SlotExtras {
-  return (slot.extras ??= new SlotExtras());
-}
-
-const SlotState = {
-  /** Neither in the run queue nor blocked: a message schedules it. */
-  IDLE: 0,
-  /** In the run queue or in `blocked`. */
-  SCHEDULED: 1,
-  /** Ended (it may still sit in the run queue; it is skipped there). */
-  DEAD: 2,
-} as const;
-type SlotState = (typeof SlotState)[keyof typeof SlotState];
-
-/** What only some processes use. */
-class SlotExtras {
-  /** Messages ahead of the mailbox: Exit, Down and timer messages. */
-  system: unknown[] | undefined = undefined;
-  /**
-   * Pending timers: ref → its request, whose `dueMs` is kept at the next fire not yet delivered
-   * (so a replacement poller gets them due when they were due; see serviceLost).
-   */
-  timers: Map<number, TimerRequest> | undefined = undefined;
-  links: Map<string, Pid> | undefined = undefined;
-  /** Monitors this process holds: ref → watched pid. */
-  monitors: Map<number, Pid> | undefined = undefined;
-  /** Monitors on this process: ref → watcher. */
-  watchers: Map<number, Pid> | undefined = undefined;
-  trapExits = false;
-  /** Its mailbox hit the limit; it is being ended with 'mailbox_overflow'. */
-  overflowed = false;
-  /**
-   * Its last turn ran out of time after using at least half a slice: its turns read the clock
-   * after every message and begin a pass of their own (see "Slices" in the design note).
-   */
-  timed = false;
-
-  hasSystem(): boolean {
-    return this.system !== undefined && this.system.length > 0;
-  }
-}
 
 /** The signal queue's code of a spawn on this shard by this shard (never on a wire: see flush). */
 const LOCAL_SPAWN = 0;
-
-function spawnRequest(kind: string, args: unknown, link: Pid | undefined): SpawnRequest {
-  return link === undefined ? { kind, args } : { kind, args, link };
-}
 
 /** One shard's figures, part of ExecutorStatus. Counters run from the executor's start: a replacement starts from zero. */
 export interface ShardStats {
@@ -277,7 +101,7 @@ export interface ShardStats {
   crashed: number;
 }
 
-export class Shard {
+export class Shard extends Outbox implements TurnRunner, ContextOwner, SignalEffects {
   readonly node: number;
   readonly shard: number;
   /** Its allocator's id (see pid.ts). */
@@ -294,10 +118,9 @@ export class Shard {
   private readonly serials: SerialAllocator;
   private readonly refs: SerialAllocator;
   private readonly table = new ProcessTable<Slot>(newSlot);
-  private readonly runQueue = new Queue<Slot>();
+  private readonly scheduler: Scheduler;
   private readonly signals = new SignalQueue();
   private readonly spawnWait: SpawnWait;
-  private readonly blocked: Slot[] = [];
   private readonly context: ShardContext;
   /** This node's service endpoints, in SERVICES order (src/process/services.ts). */
   private readonly services: Pid[];
@@ -310,33 +133,13 @@ export class Shard {
   private currentRef = 0;
   /** Set by ctx.exit while a callback's outbox is carried out: end after it. */
   private exitRequest: ExitReason | undefined;
-  // The outbox of the running callback, as parallel arrays reused for every callback (no object
-  // per effect; `outCount` entries are live). Truncating arrays with `length = 0` per callback
-  // cost a third of the in-shard ping-pong time (V8 frees and regrows the backing store).
-  private readonly outOps: number[] = [];
-  private readonly outPid: (Pid | undefined)[] = [];
-  private readonly outValue: unknown[] = [];
-  private readonly outRef: number[] = [];
-  /** A spawn's kind (its args are in outValue). */
-  private readonly outKind: (string | undefined)[] = [];
-  private outCount = 0;
 
   private messagesHandled = 0;
   private spawned = 0;
   private crashedCount = 0;
 
-  // Slices (see the design note): the clock as last read, the messages until the next read and
-  // the interval between reads, and when the running pass (a runTurns call) ends.
-  private readonly maxClockInterval: number;
-  private clockInterval: number;
-  private untilClockRead: number;
-  private lastReadMs = 0;
-  private passEndMs = Number.POSITIVE_INFINITY;
-  private sliceMs = Number.POSITIVE_INFINITY;
-  /** The process whose turn the end of the last pass cut: queued behind what arrived since. */
-  private preempted: Slot | undefined;
-
   constructor(host: ShardHost, behaviours: Behaviours, options: ShardOptions) {
+    super();
     this.host = host;
     this.kinds = new Map(Object.entries(behaviours).map(([kind, factory]) => [kind, { kind, factory: factory as (args: unknown) => Process<unknown> }]));
     this.node = options.node;
@@ -344,17 +147,11 @@ export class Shard {
     this.spawnerId = options.spawnerId;
     this.budget = options.budget ?? DEFAULT_TURN_BUDGET;
     this.mailboxLimit = options.mailboxLimit ?? DEFAULT_MAILBOX_LIMIT;
-    const clockChecks: unknown = options.clockChecks ?? ClockChecks.ADAPTIVE;
-    if (clockChecks !== ClockChecks.ADAPTIVE && clockChecks !== ClockChecks.EVERY_MESSAGE) {
-      throw new HordeError(ErrorCode.INVALID_OPTION, `clockChecks must be '${ClockChecks.ADAPTIVE}' or '${ClockChecks.EVERY_MESSAGE}'; got ${String(clockChecks)}`);
-    }
-    this.maxClockInterval = clockChecks === ClockChecks.ADAPTIVE ? MAX_CLOCK_INTERVAL : 1;
-    this.clockInterval = this.maxClockInterval;
-    this.untilClockRead = this.clockInterval;
+    this.scheduler = new Scheduler(host, options.clockChecks ?? ClockChecks.ADAPTIVE);
     this.serials = new SerialAllocator(options.spawnerId);
     this.refs = new SerialAllocator(options.spawnerId);
     this.spawnWait = new SpawnWait(options.spawnerId, options.spawnFloors);
-    this.context = new ShardContext(this);
+    this.context = new ShardContext(this, this);
     this.services = SERVICES.map((_, service) => servicePid(this.node, service));
     this.ioPending = SERVICES.map(() => new Map<number, Pid>());
   }
@@ -412,36 +209,7 @@ export class Shard {
     const before = this.messagesHandled;
     if (this.spawnWait.size > 0) this.expireSpawnWaits();
     this.drainSignals();
-    const queue = this.runQueue;
-    const preempted = this.preempted;
-    if (preempted !== undefined) {
-      this.preempted = undefined;
-      if (preempted.state !== SlotState.DEAD) queue.push(preempted);
-    }
-    if (queue.size === 0) return 0;
-    // The time since the last read was spent outside (rings, parking): it says nothing of messages.
-    // The count to the next read goes on, so a process whose turns are short still meets one.
-    this.lastReadMs = this.host.elapsedMs();
-    this.passEndMs = this.lastReadMs + sliceMs;
-    this.sliceMs = sliceMs;
-    let ran = 0;
-    for (let turn = 0; turn < maxTurns; turn++) {
-      const slot = queue.peek();
-      if (slot === undefined) break;
-      // A process whose last turn ran out of time begins a pass of its own: what the turns before
-      // it sent is published, and the rings read, before it holds the thread for a slice again.
-      if (ran > 0 && slot.extras !== undefined && slot.extras.timed) break;
-      queue.shift();
-      if (slot.state === SlotState.DEAD) continue;
-      if (slot.blockedOn !== ROUTE_ACCEPTED) {
-        this.blocked.push(slot);
-        continue;
-      }
-      ran++;
-      const passOver = this.runTurn(slot);
-      if (this.signals.size > 0) this.drainSignals();
-      if (passOver) break;
-    }
+    this.scheduler.runPass(maxTurns, sliceMs, this);
     return this.messagesHandled - before;
   }
 
@@ -452,21 +220,12 @@ export class Shard {
 
   /** True when a process is ready to run or a signal waits. */
   hasWork(): boolean {
-    return this.runQueue.size > 0 || this.signals.size > 0 || this.preempted !== undefined;
+    return this.scheduler.hasWork() || this.signals.size > 0;
   }
 
   /** The host's congested `destination` has room again: run the processes that waited on it. */
   resume(destination: number): void {
-    let kept = 0;
-    for (const slot of this.blocked) {
-      if (slot.blockedOn === destination) {
-        slot.blockedOn = ROUTE_ACCEPTED;
-        if (slot.state !== SlotState.DEAD) this.runQueue.push(slot);
-      } else {
-        this.blocked[kept++] = slot;
-      }
-    }
-    this.blocked.length = kept;
+    this.scheduler.resume(destination);
   }
 
   /**
@@ -474,20 +233,7 @@ export class Shard {
    * monitors held here on them fire with `reason`.
    */
   shardLost(shard: number, reason: ExitReason): void {
-    for (const slot of this.table.values()) {
-      const extras = slot.extras;
-      if (extras === undefined) continue;
-      if (extras.links !== undefined) {
-        for (const linked of extras.links.values()) {
-          if (linked.node === this.node && linked.shard === shard) this.signals.push(Signal.EXIT, this.pidOf(slot), linked, 0, reason);
-        }
-      }
-      if (extras.monitors !== undefined) {
-        for (const [ref, watched] of extras.monitors) {
-          if (watched.node === this.node && watched.shard === shard) this.signals.push(Signal.DOWN, this.pidOf(slot), watched, ref, reason);
-        }
-      }
-    }
+    for (const slot of this.table.values()) lostShardSignals(this.signals, slot, this.pidOfSlot, this.node, shard, reason);
     this.drainSignals();
   }
 
@@ -535,9 +281,9 @@ export class Shard {
     for (const slot of this.table.values()) queuedMessages += slot.count;
     return {
       processes: this.table.size,
-      runQueue: this.runQueue.size + (this.preempted === undefined ? 0 : 1),
+      runQueue: this.scheduler.ready,
       queuedMessages,
-      blockedProcesses: this.blocked.length,
+      blockedProcesses: this.scheduler.parked,
       awaitingSpawn: this.spawnWait.size,
       pendingIo: this.ioPending.reduce((sum, pending) => sum + pending.size, 0),
       messagesHandled: this.messagesHandled,
@@ -546,33 +292,11 @@ export class Shard {
     };
   }
 
-
-  // ---- ctx, called by ShardContext during a callback --------------------------------------------
-
-  /** @internal */
-  record(op: number, target: Pid | undefined, value: unknown, ref: number): void {
-    const index = this.outCount++;
-    this.outOps[index] = op;
-    this.outPid[index] = target;
-    this.outValue[index] = value;
-    this.outRef[index] = ref;
-  }
-
-  /** @internal A spawn: its kind goes beside the outbox (no request object per local spawn). */
-  recordSpawn(child: Pid, kind: string, args: unknown, link: boolean): void {
-    const index = this.outCount;
-    this.record(Op.SPAWN, child, args, link ? 1 : 0);
-    this.outKind[index] = kind;
-  }
+  // ---- what the context reads (ContextOwner) ---------------------------------------------------
 
   /** @internal The running callback's pid. */
   get currentPid(): Pid {
     return this.pidOf(this.current!);
-  }
-
-  /** A slot's pid, made on first use (an idle process may never need one). */
-  private pidOf(slot: Slot): Pid {
-    return (slot.self ??= makePid(this.node, this.shard, slot.serial));
   }
 
   /** @internal */
@@ -590,45 +314,20 @@ export class Shard {
     return this.host.now();
   }
 
-  // ---- internals ---------------------------------------------------------------------------------
+  // ---- turns (TurnRunner, called by the scheduler) ----------------------------------------------
 
   /**
-   * A user message into `slot`'s mailbox. A mailbox at its limit takes no more: the message is a
-   * dead letter and the process is ended with 'mailbox_overflow' (once, from the signal queue, so
-   * its terminate never runs inside another process's outbox); links, monitors and supervisors
-   * take it from there.
+   * @internal One turn of `slot`: its messages until its budget is spent, its mailbox is empty, it
+   * is parked or ended, or a clock read finds the pass's slice over. Returns whether it is over.
    */
-  private enqueue(slot: Slot, message: unknown, from: Pid | undefined, ref: number): void {
-    if (slot.count >= this.mailboxLimit) {
-      const self = this.pidOf(slot);
-      this.host.deadLetter(Signal.USER, self, from, message);
-      const extras = extrasOf(slot);
-      if (!extras.overflowed) {
-        extras.overflowed = true;
-        this.signals.push(Signal.KILL, self, undefined, 0, 'mailbox_overflow');
-      }
-      return;
-    }
-    mailboxPush(slot, message, from, ref);
-    if (slot.state === SlotState.IDLE) this.schedule(slot);
-  }
-
-  private schedule(slot: Slot): void {
-    slot.state = SlotState.SCHEDULED;
-    this.runQueue.push(slot);
-  }
-
-  /**
-   * One turn of `slot`: its messages until its budget is spent, its mailbox is empty, it is parked
-   * or ended, or a clock read finds the pass's slice over. Returns whether it is over.
-   */
-  private runTurn(slot: Slot): boolean {
+  runTurn(slot: Slot): boolean {
     const process = slot.process;
     const context = this.context;
+    const scheduler = this.scheduler;
     let budget = this.budget;
     const timed = slot.extras !== undefined && slot.extras.timed;
     // The last read was at most a clock interval ago (a few microseconds when messages are cheap).
-    const turnStart = this.lastReadMs;
+    const turnStart = scheduler.lastReadMs;
     let outOfTime = false;
     this.current = slot;
     if (this.host.turnStarted !== undefined) this.host.turnStarted(this.pidOf(slot), slot.kind);
@@ -676,46 +375,109 @@ export class Shard {
         }
       }
       if (slot.blockedOn !== ROUTE_ACCEPTED) break;
-      if (--this.untilClockRead === 0 || timed) {
-        const now = this.readClock();
-        if (now >= this.passEndMs) {
-          outOfTime = true;
-          break;
-        }
+      if (scheduler.sliceOver(timed)) {
+        outOfTime = true;
+        break;
       }
     }
     this.current = undefined;
     if (slot.state === SlotState.DEAD) return false;
-    // Timed from its next turn on if the end of the pass cut it after it had run half a slice or
-    // more (not a cheap turn that happened to be running then); untimed once a turn ends early.
-    if (outOfTime) {
-      if (!timed && this.lastReadMs - turnStart >= this.sliceMs / 2) extrasOf(slot).timed = true;
-    } else if (timed) {
-      slot.extras!.timed = false;
-    }
-    if (slot.blockedOn !== ROUTE_ACCEPTED) this.blocked.push(slot);
-    else if (!hasWork(slot)) slot.state = SlotState.IDLE;
-    else if (outOfTime) this.preempted = slot;
-    else this.runQueue.push(slot);
+    scheduler.turnEnded(slot, timed, turnStart, outOfTime);
     return outOfTime;
   }
 
-  /**
-   * Reads the host's clock and adapts the interval to the time since the last read: one message
-   * after a gap over CLOCK_GAP_MS; twice as many after a whole interval's messages took under half
-   * of it (a timed process's read after one message says nothing of a longer interval).
-   */
-  private readClock(): number {
-    const now = this.host.elapsedMs();
-    const gap = now - this.lastReadMs;
-    this.lastReadMs = now;
-    let interval = this.clockInterval;
-    if (gap > CLOCK_GAP_MS) interval = 1;
-    else if (gap < CLOCK_GAP_MS / 2 && this.untilClockRead <= 0 && interval < this.maxClockInterval) interval *= 2;
-    this.clockInterval = interval;
-    this.untilClockRead = interval;
-    return now;
+  /** @internal After every turn: the signals it queued are handled. */
+  afterTurn(): void {
+    if (this.signals.size > 0) this.drainSignals();
   }
+
+  // ---- what the signal rules act through (SignalEffects) ----------------------------------------
+
+  /**
+   * @internal A user message into `slot`'s mailbox. A mailbox at its limit takes no more: the
+   * message is a dead letter and the process is ended with 'mailbox_overflow' (once, from the
+   * signal queue, so its terminate never runs inside another process's outbox); links, monitors
+   * and supervisors take it from there.
+   */
+  enqueue(slot: Slot, message: unknown, from: Pid | undefined, ref: number): void {
+    if (slot.count >= this.mailboxLimit) {
+      const self = this.pidOf(slot);
+      this.host.deadLetter(Signal.USER, self, from, message);
+      const extras = extrasOf(slot);
+      if (!extras.overflowed) {
+        extras.overflowed = true;
+        this.signals.push(Signal.KILL, self, undefined, 0, 'mailbox_overflow');
+      }
+      return;
+    }
+    mailboxPush(slot, message, from, ref);
+    if (slot.state === SlotState.IDLE) this.scheduler.schedule(slot);
+  }
+
+  /** @internal */
+  deliverSystem(slot: Slot, message: unknown): void {
+    (extrasOf(slot).system ??= []).push(message);
+    if (slot.state === SlotState.IDLE) this.scheduler.schedule(slot);
+  }
+
+  /**
+   * @internal A signal from this shard: queued if local, routed otherwise. A congested destination
+   * parks the process that emitted it (spawns and stops are back-pressured like user messages).
+   */
+  emit(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void {
+    if (this.host.trace !== undefined) this.host.trace(signal, to, from, ref, payload);
+    if (this.isLocal(to)) {
+      this.signals.push(signal, to, from, ref, payload);
+      return;
+    }
+    const congested = this.host.route(signal, to, from, ref, payload);
+    const sender = this.current;
+    if (congested !== ROUTE_ACCEPTED && sender !== undefined && sender.state !== SlotState.DEAD) sender.blockedOn = congested;
+  }
+
+  /** @internal */
+  deadLetter(signal: Signal, to: Pid, from: Pid | undefined, payload: unknown): void {
+    this.host.deadLetter(signal, to, from, payload);
+  }
+
+  /** @internal Ends a process: terminate, then exit signals to links and DOWN to monitors (endSignals). */
+  end(slot: Slot, reason: ExitReason): void {
+    if (slot.state === SlotState.DEAD) return;
+    slot.state = SlotState.DEAD;
+    const process = slot.process;
+    if (process.terminate !== undefined) {
+      const previous = this.current;
+      this.current = slot;
+      this.currentFrom = undefined;
+      this.currentRef = 0;
+      try {
+        process.terminate(reason, this.context);
+        if (this.outCount > 0) this.flush(slot);
+      } catch (error) {
+        this.discardOutbox();
+        this.host.crashed(this.pidOf(slot), slot.kind, errorToWire(error));
+      }
+      // A ctx.exit in terminate changes nothing: the process is ending.
+      this.exitRequest = undefined;
+      this.current = previous;
+    }
+    if (slot.extras !== undefined) endSignals(this, slot, this.pidOf(slot), reason, this.services[TIMER_SERVICE]!);
+    this.table.delete(slot.serial);
+    mailboxClear(slot);
+    if (reason !== 'normal' && reason !== 'shutdown') {
+      this.crashedCount++;
+      this.host.crashed(this.pidOf(slot), slot.kind, reason);
+    }
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  /** A slot's pid, made on first use (an idle process may never need one). */
+  private pidOf(slot: Slot): Pid {
+    return (slot.self ??= makePid(this.node, this.shard, slot.serial));
+  }
+
+  private readonly pidOfSlot = (slot: Slot): Pid => this.pidOf(slot);
 
   /**
    * Creates a process (`link`: its parent, linked at creation) and runs its init. A kind that does
@@ -770,10 +532,7 @@ export class Shard {
           return;
         }
         // Init sent to a congested destination: park it like a turn would (resume runs it).
-        if (slot.blockedOn !== ROUTE_ACCEPTED && slot.state !== SlotState.DEAD) {
-          slot.state = SlotState.SCHEDULED;
-          this.blocked.push(slot);
-        }
+        if (slot.blockedOn !== ROUTE_ACCEPTED && slot.state !== SlotState.DEAD) this.scheduler.park(slot);
       }
     }
   }
@@ -799,9 +558,9 @@ export class Shard {
   /** Carries out the outbox of `slot`'s callback, in order. */
   private flush(slot: Slot): void {
     const ops = this.outOps;
-    const pids = this.outPid;
-    const values = this.outValue;
-    const refs = this.outRef;
+    const pids = this.outPids;
+    const values = this.outValues;
+    const refs = this.outRefs;
     const count = this.outCount;
     for (let i = 0; i < count; i++) {
       const target = pids[i]!;
@@ -810,11 +569,11 @@ export class Shard {
           this.send(slot, target, values[i], refs[i]!);
           break;
         case Op.SPAWN: {
-          const kind = this.outKind[i]!;
-          this.outKind[i] = undefined;
+          const kind = this.outKinds[i]!;
+          this.outKinds[i] = undefined;
           const self = this.pidOf(slot);
           const link = refs[i] === 1;
-          if (link) this.addLink(slot, target);
+          if (link) addLink(slot, target);
           if (this.isLocal(target)) {
             // Even a local child starts from the signal queue, after this flush: its init must not
             // run inside another process's outbox. Its record carries kind and args (ref 1: link
@@ -827,7 +586,7 @@ export class Shard {
           break;
         }
         case Op.LINK:
-          this.addLink(slot, target);
+          addLink(slot, target);
           this.emit(Signal.LINK, target, this.pidOf(slot), 0, undefined);
           break;
         case Op.UNLINK:
@@ -908,21 +667,6 @@ export class Shard {
     if (congested !== ROUTE_ACCEPTED) slot.blockedOn = congested;
   }
 
-  /**
-   * A signal from this shard: queued if local, routed otherwise. A congested destination parks
-   * the process that emitted it (spawns and stops are back-pressured like user messages).
-   */
-  private emit(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void {
-    if (this.host.trace !== undefined) this.host.trace(signal, to, from, ref, payload);
-    if (this.isLocal(to)) {
-      this.signals.push(signal, to, from, ref, payload);
-      return;
-    }
-    const congested = this.host.route(signal, to, from, ref, payload);
-    const sender = this.current;
-    if (congested !== ROUTE_ACCEPTED && sender !== undefined && sender.state !== SlotState.DEAD) sender.blockedOn = congested;
-  }
-
   /** Forgets an answered io request; false when none waits for this answer. */
   private ioAnswered(from: Pid | undefined, ref: number): boolean {
     const service = from === undefined ? undefined : serviceOfShard(from.shard);
@@ -931,21 +675,6 @@ export class Shard {
 
   private isLocal(target: Pid): boolean {
     return target.shard === this.shard && target.node === this.node;
-  }
-
-  private addLink(slot: Slot, other: Pid): void {
-    (extrasOf(slot).links ??= new Map()).set(pidKey(other), other);
-  }
-
-  /** Forgets the outbox, dropping its references so messages can be collected. */
-  private discardOutbox(): void {
-    const count = this.outCount;
-    this.outCount = 0;
-    for (let i = 0; i < count; i++) {
-      this.outPid[i] = undefined;
-      this.outValue[i] = undefined;
-      this.outKind[i] = undefined;
-    }
   }
 
   private drainSignals(): void {
@@ -972,6 +701,7 @@ export class Shard {
     this.spawnOrReport(pid, kind, args, link, false);
   }
 
+  /** A signal from the queue: a SPAWN, one held for a SPAWN on its way, an answer for a missing process, or the signal rules. */
   private handleSignal(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void {
     if (signal === Signal.IO_REPLY && !this.ioAnswered(from, ref)) {
       // Already answered here: its service was replaced (serviceLost).
@@ -995,49 +725,7 @@ export class Shard {
       else this.answerMissing(signal, to, from, ref, payload);
       return;
     }
-    switch (signal) {
-      case Signal.USER:
-        this.enqueue(slot, payload, from, ref);
-        break;
-      case Signal.EXIT:
-        this.exitSignal(slot, from!, payload as ExitReason);
-        break;
-      case Signal.DOWN:
-        if (slot.extras?.monitors?.delete(ref) === true) this.deliverSystem(slot, new Down(ref, from!, payload as ExitReason));
-        break;
-      case Signal.LINK:
-        this.addLink(slot, from!);
-        break;
-      case Signal.UNLINK:
-        slot.extras?.links?.delete(pidKey(from!));
-        break;
-      case Signal.MONITOR:
-        (extrasOf(slot).watchers ??= new Map()).set(ref, from!);
-        break;
-      case Signal.DEMONITOR:
-        slot.extras?.watchers?.delete(ref);
-        break;
-      case Signal.KILL:
-        this.end(slot, payload as ExitReason);
-        break;
-      case Signal.TIMER_FIRE: {
-        // Only timers the process still holds: a cancel that crossed the fire in flight wins.
-        const timers = slot.extras?.timers;
-        const request = timers?.get(ref);
-        if (request === undefined) break;
-        if (!request.repeat) timers!.delete(ref);
-        else advanceRepeat(request, this.host.now());
-        this.deliverSystem(slot, payload);
-        break;
-      }
-      case Signal.IO_REPLY: {
-        const reply = payload as IoReply;
-        this.enqueue(slot, new IoResult(ref, reply.ok, reply.ok ? reply.value : undefined, reply.ok ? undefined : reply.error), from, 0);
-        break;
-      }
-      default:
-        this.host.deadLetter(signal, to, from, payload);
-    }
+    applySignal(this, slot, signal, to, from, ref, payload);
   }
 
   /**
@@ -1074,172 +762,5 @@ export class Shard {
     const answer = answerToMissing(signal, to, from, ref, 'noproc');
     if (answer !== undefined) this.emit(answer.signal, answer.to, answer.from, answer.ref, answer.payload);
     else if (isDeadLetterWhenMissing(signal, from)) this.host.deadLetter(signal, to, from, payload);
-  }
-
-  private exitSignal(slot: Slot, from: Pid, reason: ExitReason): void {
-    const extras = slot.extras;
-    extras?.links?.delete(pidKey(from));
-    if (reason === 'kill') {
-      this.end(slot, 'killed');
-      return;
-    }
-    if (extras !== undefined && extras.trapExits) {
-      this.deliverSystem(slot, new Exit(from, reason));
-      return;
-    }
-    // 'normal' from a linked process, or a 'normal' stop request, is ignored; any other reason
-    // ends the process, whether it came from a link or from ctx.stop.
-    if (reason === 'normal') return;
-    this.end(slot, reason);
-  }
-
-  private deliverSystem(slot: Slot, message: unknown): void {
-    (extrasOf(slot).system ??= []).push(message);
-    if (slot.state === SlotState.IDLE) this.schedule(slot);
-  }
-
-  /** Ends a process: terminate, then exit signals to links and DOWN to monitors. */
-  private end(slot: Slot, reason: ExitReason): void {
-    if (slot.state === SlotState.DEAD) return;
-    slot.state = SlotState.DEAD;
-    const process = slot.process;
-    if (process.terminate !== undefined) {
-      const previous = this.current;
-      this.current = slot;
-      this.currentFrom = undefined;
-      this.currentRef = 0;
-      try {
-        process.terminate(reason, this.context);
-        if (this.outCount > 0) this.flush(slot);
-      } catch (error) {
-        this.discardOutbox();
-        this.host.crashed(this.pidOf(slot), slot.kind, errorToWire(error));
-      }
-      // A ctx.exit in terminate changes nothing: the process is ending.
-      this.exitRequest = undefined;
-      this.current = previous;
-    }
-    const extras = slot.extras;
-    if (extras !== undefined) {
-      const self = this.pidOf(slot);
-      if (extras.links !== undefined) {
-        for (const linked of extras.links.values()) this.emit(Signal.EXIT, linked, self, 0, reason);
-      }
-      if (extras.watchers !== undefined) {
-        for (const [ref, watcher] of extras.watchers) this.emit(Signal.DOWN, watcher, self, ref, reason);
-      }
-      if (extras.monitors !== undefined) {
-        for (const [ref, watched] of extras.monitors) this.emit(Signal.DEMONITOR, watched, self, ref, undefined);
-      }
-      if (extras.timers !== undefined && extras.timers.size > 0) {
-        // Timers die with their process: one cancel for all of them.
-        this.emit(Signal.TIMER_CANCEL, this.services[TIMER_SERVICE]!, self, 0, [...extras.timers.keys()]);
-        extras.timers = undefined;
-      }
-      extras.system = undefined;
-    }
-    this.table.delete(slot.serial);
-    mailboxClear(slot);
-    if (reason !== 'normal' && reason !== 'shutdown') {
-      this.crashedCount++;
-      this.host.crashed(this.pidOf(slot), slot.kind, reason);
-    }
-  }
-}
-
-/** The `ctx` given to callbacks: records effects into the shard's outbox for the running slot. */
-class ShardContext implements Context {
-  constructor(private readonly shard: Shard) {}
-
-  get self(): Pid {
-    return this.shard.currentPid;
-  }
-
-  get from(): Pid | undefined {
-    return this.shard.sender;
-  }
-
-  get now(): number {
-    return this.shard.clock();
-  }
-
-  send<T>(to: Pid<T>, msg: NoInfer<T>): void {
-    this.shard.record(Op.SEND, to, msg, 0);
-  }
-
-  reply(msg: unknown, token?: ReplyToken): void {
-    if (token !== undefined) {
-      this.shard.record(Op.SEND, token.to, msg, token.ref);
-      return;
-    }
-    const to = this.shard.sender;
-    if (to !== undefined) this.shard.record(Op.SEND, to, msg, this.shard.senderRef);
-  }
-
-  replyToken(): ReplyToken | undefined {
-    const to = this.shard.sender;
-    return to === undefined ? undefined : { to, ref: this.shard.senderRef };
-  }
-
-  spawn<T = unknown>(kind: string, args?: unknown, options?: SpawnOptions): Pid<T> {
-    const child = this.shard.allocatePid(options?.shard ?? this.shard.shard);
-    this.shard.recordSpawn(child, kind, args, options?.link === true);
-    return child as Pid<T>;
-  }
-
-  link(target: Pid): void {
-    this.shard.record(Op.LINK, target, undefined, 0);
-  }
-
-  unlink(target: Pid): void {
-    this.shard.record(Op.UNLINK, target, undefined, 0);
-  }
-
-  monitor(target: Pid): number {
-    const ref = this.shard.allocateRef();
-    this.shard.record(Op.MONITOR, target, undefined, ref);
-    return ref;
-  }
-
-  demonitor(ref: number): void {
-    this.shard.record(Op.DEMONITOR, undefined, undefined, ref);
-  }
-
-  exit(reason: ExitReason = 'normal'): void {
-    this.shard.record(Op.EXIT_SELF, undefined, reason, 0);
-  }
-
-  stop(target: Pid, reason: ExitReason = 'shutdown'): void {
-    this.shard.record(Op.STOP, target, reason, 0);
-  }
-
-  trapExits(on: boolean): void {
-    this.shard.record(Op.TRAP, undefined, on, 0);
-  }
-
-  startTimer(ms: number, msg: unknown, options?: TimerOptions): number {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      throw new HordeError(ErrorCode.INVALID_TIMER, `startTimer: delay must be a finite number of ms >= 0; got ${String(ms)}`);
-    }
-    const repeat = options?.repeat === true;
-    if (repeat && ms === 0) throw new HordeError(ErrorCode.INVALID_TIMER, 'startTimer: a repeating timer needs a delay > 0');
-    const ref = this.shard.allocateRef();
-    const request: TimerRequest = { dueMs: this.shard.clock() + ms, delayMs: ms, repeat, message: msg };
-    this.shard.record(Op.TIMER_START, undefined, request, ref);
-    return ref;
-  }
-
-  cancelTimer(ref: number): void {
-    this.shard.record(Op.TIMER_CANCEL, undefined, undefined, ref);
-  }
-
-  io(request: IoRequest): number {
-    const ref = this.shard.allocateRef();
-    this.shard.record(Op.IO, undefined, request, ref);
-    return ref;
-  }
-
-  compute(task: string, input: unknown): number {
-    return this.io({ op: 'compute', task, input });
   }
 }

@@ -1,34 +1,17 @@
 /**
  * The node: the public API on the main thread, over executor workers and the rings between them.
+ * HordeNode is the composition of:
+ *   - main-participant.ts: the main thread's own participant (its pid, asks, monitors, `every`
+ *     ticks, what it sends and the answers it makes), behind a host interface HordeNode implements;
+ *   - executor-pool.ts: the executor workers (start, replacement on crash, status);
+ *   - service-thread.ts: the service threads (src/process/services.ts), replaced when they die
+ *     within a restart intensity; past it the node reports 'nodeFailed' and stops;
+ *   - watchdog.ts: long receive detection from the executors' heartbeats;
+ *   - cluster-bridge.ts: the cluster server (with `cluster` options) and what the node does with it.
+ * What stays here: the public API, names, the order of topology changes, start, stop and events.
  *
- * The main thread is a participant like the executors (index `executors` in the topology): it has
- * its own endpoint pid (shard MAIN_SHARD), sends user messages and signals through the rings, and
- * gets replies to `ask`, DOWN notices for its monitors, and dead letters back through them. It
- * never blocks; see AsyncEndpoint.
- *
- * ask: a MONITOR signal and then the message go out on the same ring, so the target's shard sees
- * them in order; the answer (a USER envelope with the ask's ref) or a DOWN (target gone: 'noproc',
- * or ended first) settles the promise, and a timer rejects it with HORDE_TIMEOUT.
- *
- * Executor failure: a worker that dies while the node runs is replaced on the same shard number
- * with fresh rings and a fresh pid space; the other executors switch rings and fire links and
- * monitors on the lost processes with 'executor_crashed' (supervisors restart them); the main
- * thread settles its own asks and monitors on that shard the same way.
- *
- * Service threads (src/process/services.ts) are ServiceThreads (service-thread.ts), replaced when
- * they die within a restart intensity; past it the node reports 'nodeFailed' and stops.
  * Replacements (of executors and services) change the topology one at a time (`changeTopology`),
  * so a thread started by one always gets the rings the others switched to.
- *
- * Watchdog: every longReceiveMs/2 the main thread reads each executor's heartbeat; a turn whose
- * heartbeat has not moved for longReceiveMs is reported once (event `longReceive`, counted in
- * status()) with the pid and kind, at no cost to the executors' hot path.
- *
- * Cluster: with `cluster` options the main thread also runs the cluster server (src/cluster). Pids
- * then carry the node's number; an envelope for another node's pid reaches the main thread's
- * endpoint like any other, which hands its bytes to the cluster server undecoded, and envelopes
- * from peers go into the rings as they came (`deliverRaw`). `register` publishes the name in the
- * cluster's directory and `whereis` answers from it.
  *
  * Events (EventEmitter): 'processCrashed', 'longReceive', 'executorCrashed', 'serviceCrashed',
  * 'nodeFailed', 'malformed', 'messageRefused' (a process's message over maxMessageBytes:
@@ -37,44 +20,35 @@
  */
 
 import { EventEmitter } from 'node:events';
-import { ErrorCode, HordeError, errorFromWire, isWireError } from '../errors.js';
-import { Signal, decodeEnvelope } from '../codec/envelope.js';
-import { MAIN_SHARD, MAIN_SPAWNER, SerialAllocator, formatPid, isPid, pid as makePid, type Pid } from '../process/pid.js';
-import { SERVICES, TIMER_SERVICE, servicePid } from '../process/services.js';
+import { mkdir } from 'node:fs/promises';
+import { ErrorCode, HordeError, isWireError } from '../errors.js';
+import { Signal } from '../codec/envelope.js';
+import { formatPid, isPid, type Pid } from '../process/pid.js';
+import { SERVICES, TIMER_SERVICE } from '../process/services.js';
 import type { ExitReason, SpawnOptions } from '../process/types.js';
-import type { ControlResult, ExecutorApi, ExecutorStatus } from '../executor/protocol.js';
-import type { Remote } from 'comlink';
+import type { ControlResult, ExecutorStatus } from '../executor/protocol.js';
 import type { RingHandle } from '../ring/ring.js';
-import type { Envelope } from '../codec/envelope.js';
-import { heartbeat, spawnerProgress, startExecutor, type ExecutorHandle } from './executor-handle.js';
-import type { SpawnFloors } from '../executor/spawn-wait.js';
 import { ServiceThread, type ServiceCrash, type ServiceStatus, type ServiceThreadHost } from './service-thread.js';
 import { WorkerHandle } from './worker-handle.js';
-import { mainIndex, participantCount, participantOf, participantOfShard, serviceAt } from '../participant/participants.js';
-import { mkdir } from 'node:fs/promises';
-import { clockOffset, nowMs } from '../internal/clock.js';
-import { advanceRepeat, type TimerRequest } from '../process/io.js';
+import { mainIndex, participantCount, serviceAt } from '../participant/participants.js';
+import { nowMs } from '../internal/clock.js';
 import { AsyncEndpoint } from '../participant/async-endpoint.js';
 import { resolveOptions, type NodeOptions, type ResolvedOptions } from './options.js';
-import { Topology, ringData } from './topology.js';
-import { ClusterServer, type ClusterStatus, type MemberStatus } from '../cluster/cluster.js';
-import { encodeEnvelopeToBytes } from '../codec/envelope.js';
-import { answerToMissing, answerToMissingAt, countEnvelopes, forEachEnvelope, isDeadLetterWhenMissing, isDeadLetterWhenMissingAt, shardAt } from '../codec/envelope-header.js';
+import { Topology } from './topology.js';
+import type { ClusterStatus, MemberStatus } from '../cluster/cluster.js';
 import { NodePressure } from '../internal/node-pressure.js';
 import type { JsonValue } from '../cluster/wire-check.js';
+import { MainParticipant, type DownNotice, type MainHost } from './main-participant.js';
+import { ExecutorPool } from './executor-pool.js';
+import { Watchdog, type WatchdogClock } from './watchdog.js';
+import { ClusterBridge } from './cluster-bridge.js';
+
+export type { DownNotice } from './main-participant.js';
 
 /** Options of `node.ask`. */
 export interface AskOptions {
   /** Reject with HORDE_TIMEOUT after this long. Default: the node's askTimeoutMs. */
   timeoutMs?: number;
-}
-
-/** What `node.monitor` hands its callback when the monitored process ends. */
-export interface DownNotice {
-  /** The process that ended. */
-  pid: Pid;
-  /** Its exit reason: 'noproc' if it did not exist, 'noconnection' if its node went down or is unreachable. */
-  reason: ExitReason;
 }
 
 /** A snapshot of a node, as `node.status()` resolves it. Counters run from the node's start. */
@@ -103,25 +77,19 @@ export interface NodeStatus {
   cluster: ClusterStatus | undefined;
 }
 
-interface PendingAsk {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout;
-  target: Pid;
-}
-
-interface MainMonitor {
-  target: Pid;
-  onDown(notice: DownNotice): void;
-}
-
-/** A `node.every` tick: its callback, and its timer request (kept due at its next tick, for a replacement poller). */
-interface Tick {
-  tick: () => void;
-  request: TimerRequest;
-}
+type NodeEvent = 'processCrashed' | 'longReceive' | 'executorCrashed' | 'serviceCrashed' | 'nodeFailed' | 'malformed' | 'messageRefused' | 'clusterConnection' | 'clusterMember';
 
 const STOP_GRACE_MS = 10_000;
+
+/** The watchdog's clock on a node: the wall clock and an unref'd setInterval. */
+const systemWatchdogClock: WatchdogClock = {
+  now: () => Date.now(),
+  every: (ms, check) => {
+    const timer = setInterval(check, ms);
+    timer.unref();
+    return () => clearInterval(timer);
+  },
+};
 /** `post`'s last argument for node.send and node.ask. */
 const REFUSE_IF_CONGESTED = true;
 
@@ -137,7 +105,6 @@ export class HordeNode extends EventEmitter {
   readonly self: Pid;
   private readonly options: ResolvedOptions;
   private readonly topology: Topology;
-  private readonly executors: ExecutorHandle[] = [];
   /** One per entry of SERVICES, in that order. */
   private readonly services: ServiceThread[];
   /** The last topology change (a replacement); the next one starts after it. */
@@ -145,34 +112,24 @@ export class HordeNode extends EventEmitter {
   /** Why the node stopped itself, if it did ('nodeFailed'). */
   private failure: HordeError | undefined;
   private readonly endpoint: AsyncEndpoint;
-  private readonly serials = new SerialAllocator(MAIN_SPAWNER);
-  private readonly asks = new Map<number, PendingAsk>();
+  private readonly main: MainParticipant;
+  private readonly executors: ExecutorPool;
+  private readonly watchdog: Watchdog;
+  private readonly cluster: ClusterBridge;
   /** Which peers are congested, shared with the executors (their senders to them wait). */
   private readonly nodePressure = new NodePressure();
-  private readonly monitors = new Map<number, MainMonitor>();
-  private readonly ticks = new Map<number, Tick>();
   private readonly names = new Map<string, { pid: Pid; cancel: () => void }>();
-  private readonly watchdog: NodeJS.Timeout;
-  private readonly stalls = new Map<number, { turns: number; serial: number; since: number; reported: boolean }>();
   private nextShard = 0;
-  private nextSpawnerId = 1;
-  /** Executor replacements under way, by shard (status() waits for them). */
-  private readonly replacing = new Map<number, Promise<void>>();
-  /** The spawnerId of each shard's current executor, set when it starts (before it is ready). */
-  private readonly spawnerOfShard: number[] = [];
   private deadLetters = 0;
-  private longReceives = 0;
-  private processCrashes = 0;
-  private executorRestarts = 0;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
-  private cluster: ClusterServer | undefined;
 
   /** Use `startNode`. */
   private constructor(options: ResolvedOptions) {
     super();
     this.options = options;
     this.topology = new Topology(participantCount(options.executors), options.ringCapacity);
-    this.self = makePid(options.nodeId, MAIN_SHARD, this.serials.next());
+    this.main = new MainParticipant(this.mainHost());
+    this.self = this.main.self;
     const main = mainIndex(options.executors);
     this.endpoint = new AsyncEndpoint(
       this.topology.bells[main]!,
@@ -180,18 +137,42 @@ export class HordeNode extends EventEmitter {
       this.topology.outboundOf(main),
       options,
       {
-        envelope: (envelope) => this.onEnvelope(envelope),
+        envelope: (envelope) => this.main.onEnvelope(envelope),
         malformed: (error) => this.report('malformed', error),
         dropped: (count) => {
           this.deadLetters += count;
         },
-        remote: (bytes, offset, length, run) => this.forwardRemote(bytes, offset, length, run),
-        drained: () => this.cluster?.ringsDrained(),
+        remote: (bytes, offset, length, run) => this.cluster.forwardRemote(bytes, offset, length, run),
+        drained: () => this.cluster.ringsDrained(),
       },
       options.nodeId,
     );
-    this.watchdog = setInterval(() => this.checkHeartbeats(), Math.max(5, Math.floor(options.longReceiveMs / 2)));
-    this.watchdog.unref();
+    this.executors = new ExecutorPool({
+      options,
+      topology: this.topology,
+      nodePressure: this.nodePressure,
+      running: () => this.state === 'running',
+      change: (change) => this.changeTopology(change),
+      switchRings: (index) => this.switchRings(index),
+      lost: (shard) => this.main.shardLost(shard, 'executor_crashed'),
+      processCrashed: (detail) => this.report('processCrashed', detail),
+      executorCrashed: (detail) => this.report('executorCrashed', detail),
+      malformed: (error) => this.report('malformed', error),
+      messageRefused: (refusal) => this.report('messageRefused', refusal),
+    });
+    this.watchdog = new Watchdog(systemWatchdogClock, options.nodeId, options.longReceiveMs, () => this.executors.heartbeats(), (receive) => this.report('longReceive', receive));
+    this.cluster = new ClusterBridge({
+      options,
+      topology: this.topology,
+      endpoint: this.endpoint,
+      main: this.main,
+      nodePressure: this.nodePressure,
+      deadLetters: (count) => {
+        this.deadLetters += count;
+      },
+      malformed: (error) => this.report('malformed', error),
+      report: (event, detail) => this.report(event, detail),
+    });
     this.services = SERVICES.map((_, service) => new ServiceThread(service, this.serviceHost()));
   }
 
@@ -202,19 +183,17 @@ export class HordeNode extends EventEmitter {
     const node = new HordeNode(resolved);
     try {
       for (const service of node.services) await service.start();
-      for (let shard = 0; shard < node.options.executors; shard++) node.executors.push(await node.startExecutor(shard));
+      await node.executors.start();
     } catch (error) {
       await node.stop();
       throw error;
     }
     node.endpoint.start();
-    if (resolved.cluster !== undefined) {
-      try {
-        node.cluster = await ClusterServer.start(resolved.cluster, node.clusterHost());
-      } catch (error) {
-        await node.stop();
-        throw error;
-      }
+    try {
+      await node.cluster.start();
+    } catch (error) {
+      await node.stop();
+      throw error;
     }
     return node;
   }
@@ -229,11 +208,11 @@ export class HordeNode extends EventEmitter {
     this.assertRunning();
     if (typeof kind !== 'string' || kind.length === 0) throw new HordeError(ErrorCode.INVALID_OPTION, 'spawn: "kind" must be a non-empty string');
     const shard = options.shard ?? this.nextShard++ % this.options.executors;
-    const executor = this.executors[shard];
+    const executor = this.executors.at(shard);
     if (!Number.isInteger(shard) || executor === undefined) {
       throw new HordeError(ErrorCode.INVALID_OPTION, `spawn: option "shard" must be an integer from 0 to ${this.options.executors - 1}; got ${String(shard)}`);
     }
-    const child = makePid<M>(this.options.nodeId, shard, this.serials.next());
+    const child = this.main.allocatePid<M>(shard);
     await WorkerHandle.unwrap(executor.call<ControlResult<null>>((api) => api.spawn(child, kind, args)));
     return child;
   }
@@ -245,7 +224,7 @@ export class HordeNode extends EventEmitter {
    */
   send<T>(to: Pid<T>, msg: NoInfer<T>): void {
     this.assertRunning();
-    this.post(Signal.USER, to, 0, msg, REFUSE_IF_CONGESTED);
+    this.main.post(Signal.USER, to, 0, msg, REFUSE_IF_CONGESTED);
   }
 
   /** Sends `msg` and resolves with the process's `ctx.reply`. */
@@ -253,35 +232,13 @@ export class HordeNode extends EventEmitter {
     this.assertRunning();
     const timeoutMs = options.timeoutMs ?? this.options.askTimeoutMs;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new HordeError(ErrorCode.INVALID_OPTION, `ask: option "timeoutMs" must be a positive number; got ${String(timeoutMs)}`);
-    // One ref names the message (the reply carries it) and the monitor on the target (its DOWN
-    // carries it): main's serials never repeat, so it cannot be mistaken for a node.monitor's.
-    const ref = this.serials.next();
-    return new Promise<R>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.settleAsk(ref, new HordeError(ErrorCode.TIMEOUT, `ask to ${formatPid(to)} got no reply within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.asks.set(ref, { resolve: resolve, reject, timer, target: to });
-      let monitored = false;
-      try {
-        this.post(Signal.MONITOR, to, ref, undefined, REFUSE_IF_CONGESTED);
-        monitored = true;
-        this.post(Signal.USER, to, ref, msg);
-      } catch (error) {
-        if (monitored) this.postQuietly(Signal.DEMONITOR, to, ref, undefined);
-        this.settleAsk(ref, error as Error);
-      }
-    });
+    return this.main.ask<R>(to, msg, timeoutMs);
   }
 
   /** Calls `onDown` once when `pid` ends (or at once, with 'noproc', if it does not exist). */
   monitor(target: Pid, onDown: (notice: DownNotice) => void): () => void {
     this.assertRunning();
-    const ref = this.serials.next();
-    this.monitors.set(ref, { target, onDown });
-    this.post(Signal.MONITOR, target, ref, undefined);
-    return () => {
-      if (this.monitors.delete(ref) && this.state === 'running') this.postQuietly(Signal.DEMONITOR, target, ref, undefined);
-    };
+    return this.main.monitor(target, onDown);
   }
 
   /**
@@ -293,20 +250,13 @@ export class HordeNode extends EventEmitter {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
       throw new HordeError(ErrorCode.INVALID_TIMER, `every: period must be a finite number of ms > 0; got ${String(ms)}`);
     }
-    const ref = this.serials.next();
-    const poller = servicePid(this.options.nodeId, TIMER_SERVICE);
-    const request: TimerRequest = { dueMs: nowMs() + ms, delayMs: ms, repeat: true, message: null };
-    this.ticks.set(ref, { tick, request });
-    this.post(Signal.TIMER, poller, ref, request);
-    return () => {
-      if (this.ticks.delete(ref) && this.state === 'running') this.postQuietly(Signal.TIMER_CANCEL, poller, ref, undefined);
-    };
+    return this.main.every(ms, tick);
   }
 
   /** Ends `pid` with an exit signal (default 'shutdown'; 'kill' cannot be trapped). */
   exit(target: Pid, reason: ExitReason = 'shutdown'): void {
     this.assertRunning();
-    this.post(Signal.EXIT, target, 0, reason);
+    this.main.post(Signal.EXIT, target, 0, reason);
   }
 
   /** Names `pid`; the name is freed when the process ends. */
@@ -318,11 +268,11 @@ export class HordeNode extends EventEmitter {
     if (existing !== undefined) throw new HordeError(ErrorCode.NAME_TAKEN, `name "${name}" is registered to ${formatPid(existing.pid)}`);
     const entry = { pid: target, cancel: (): void => undefined };
     this.names.set(name, entry);
-    this.cluster?.setName(name, target);
+    this.cluster.setName(name, target);
     entry.cancel = this.monitor(target, () => {
       if (this.names.get(name) !== entry) return;
       this.names.delete(name);
-      if (this.state === 'running') this.cluster?.setName(name, undefined);
+      if (this.state === 'running') this.cluster.setName(name, undefined);
     });
   }
 
@@ -332,13 +282,13 @@ export class HordeNode extends EventEmitter {
     if (entry === undefined) return false;
     this.names.delete(name);
     entry.cancel();
-    this.cluster?.setName(name, undefined);
+    this.cluster.setName(name, undefined);
     return true;
   }
 
   /** The pid registered under `name` on this node, or (clustered) on any member. */
   whereis<M = unknown>(name: string): Pid<M> | undefined {
-    return (this.names.get(name)?.pid ?? this.cluster?.whereis(name)) as Pid<M> | undefined;
+    return (this.names.get(name)?.pid ?? this.cluster.whereis(name)) as Pid<M> | undefined;
   }
 
   /** This node's cluster name and the address peers dial (`advertise`, or where it listens; HORDE_NOT_CLUSTERED when standalone). */
@@ -350,47 +300,42 @@ export class HordeNode extends EventEmitter {
     /** The port peers dial. */
     port: number;
   } {
-    const cluster = this.clustered();
+    const cluster = this.cluster.cluster();
     return { name: cluster.name, ...cluster.address };
   }
 
   /** Dials `address` ("host:port") and resolves once connected to the member there. */
   join(address: string, options: { timeoutMs?: number } = {}): Promise<void> {
     this.assertRunning();
-    return this.clustered().join(address, options.timeoutMs);
+    return this.cluster.cluster().join(address, options.timeoutMs);
   }
 
   /** Leaves the cluster: peers are told, connections close, the node runs on alone. */
   leave(): void {
     this.assertRunning();
-    this.clustered().leave();
+    this.cluster.cluster().leave();
   }
 
   /** Every other member this node knows, with its state (up, suspect, down, left) and connection. */
   members(): MemberStatus[] {
-    return this.clustered().members();
+    return this.cluster.cluster().members();
   }
 
   /** Sets a key of the cluster's replicated metadata (last writer wins). */
   setMetadata(key: string, value: JsonValue): void {
     this.assertRunning();
     if (typeof key !== 'string' || key.length === 0) throw new HordeError(ErrorCode.INVALID_OPTION, 'setMetadata: "key" must be a non-empty string');
-    this.clustered().setMetadata(key, value);
+    this.cluster.cluster().setMetadata(key, value);
   }
 
   /** The value of `key` in the cluster's replicated metadata, as this node knows it (undefined: unset). Throws HORDE_NOT_CLUSTERED when standalone. */
   getMetadata(key: string): JsonValue | undefined {
-    return this.clustered().getMetadata(key);
+    return this.cluster.cluster().getMetadata(key);
   }
 
   /** Test hook: destroys every cluster connection's socket (they reconnect and resume). */
   dropClusterConnections(): void {
-    this.clustered().dropConnections();
-  }
-
-  private clustered(): ClusterServer {
-    if (this.cluster === undefined) throw new HordeError(ErrorCode.NOT_CLUSTERED, 'this node was started without cluster options');
-    return this.cluster;
+    this.cluster.cluster().dropConnections();
   }
 
   /**
@@ -399,44 +344,26 @@ export class HordeNode extends EventEmitter {
    */
   async status(): Promise<NodeStatus> {
     this.assertRunning();
-    const [executors, services] = await Promise.all([
-      Promise.all(this.executors.map((_, shard) => this.executorStatus(shard))),
-      Promise.all(this.services.map((service) => service.status())),
-    ]);
+    const [executors, services] = await Promise.all([this.executors.status(), Promise.all(this.services.map((service) => service.status()))]);
     return {
       services: Object.fromEntries(this.services.map((service, i) => [service.name, services[i]!])),
       executors,
       deadLetters: this.deadLetters + executors.reduce((sum, e) => sum + e.deadLetters, 0),
-      pendingAsks: this.asks.size,
-      monitors: this.monitors.size,
+      pendingAsks: this.main.pendingAsks,
+      monitors: this.main.monitorCount,
       registeredNames: this.names.size,
-      longReceives: this.longReceives,
-      processCrashes: this.processCrashes,
-      executorRestarts: this.executorRestarts,
+      longReceives: this.watchdog.longReceives,
+      processCrashes: this.executors.processCrashes,
+      executorRestarts: this.executors.restarts,
       mainOverflow: this.endpoint.overflowSizes(),
-      cluster: this.cluster?.status(),
+      cluster: this.cluster.status(),
     };
-  }
-
-  /** One executor's status; one that exits meanwhile is asked again once its replacement runs. */
-  private async executorStatus(shard: number): Promise<ExecutorStatus> {
-    const executor = this.executors[shard]!;
-    try {
-      return await executor.call((api) => api.status());
-    } catch (error) {
-      const replacing = this.replacing.get(shard);
-      if (!(error instanceof HordeError) || error.code !== ErrorCode.WORKER_EXITED || replacing === undefined) throw error;
-      await replacing.catch(() => undefined);
-      if (this.executors[shard] === executor) throw error;
-      return this.executors[shard]!.call((api) => api.status());
-    }
   }
 
   /** Runs a full GC on every executor (needs --expose-gc); resolves with whether all could. */
   async collectGarbage(): Promise<boolean> {
     this.assertRunning();
-    const done = await Promise.all(this.executors.map((executor) => executor.call((api) => api.collectGarbage())));
-    return done.every(Boolean);
+    return this.executors.collectGarbage();
   }
 
   /**
@@ -446,14 +373,13 @@ export class HordeNode extends EventEmitter {
   async stop(): Promise<void> {
     if (this.state !== 'running') return;
     this.state = 'stopping';
-    clearInterval(this.watchdog);
-    for (const ref of [...this.asks.keys()]) this.settleAsk(ref, new HordeError(ErrorCode.NODE_STOPPED, 'the node stopped before the reply arrived'));
-    await this.cluster?.stop();
+    this.watchdog.stop();
+    this.main.stop();
+    await this.cluster.stop();
     // Executors first (their processes' terminate may still start timers or file requests), then
-    // the service threads. A worker exits right after answering stop, and its answer may be lost
-    // with the closing port, so the exit itself is what we wait for.
+    // the service threads.
     const failed = (error: unknown): void => this.report('serviceCrashed', error);
-    await Promise.all(this.executors.map((executor) => executor.shutDown((api) => WorkerHandle.unwrap(api.stop()), STOP_GRACE_MS, failed)));
+    await this.executors.stop(STOP_GRACE_MS, failed);
     await Promise.all(this.services.map((service) => service.stop(failed)));
     await this.endpoint.close();
     this.state = 'stopped';
@@ -467,272 +393,28 @@ export class HordeNode extends EventEmitter {
     service.fail(stallMs, code);
   }
 
-  /**
-   * Sends from the main thread. Throws HORDE_OVERLOADED when the ring to a local executor and its
-   * overflow are full and, with `refuseIfCongested` (node.send, an ask's first envelope), when
-   * the pid's node is congested (its queue is over `maxPendingBytes`).
-   */
-  private post(signal: Signal, to: Pid, ref: number, payload: unknown, refuseIfCongested = false): void {
-    if (!isPid(to)) throw new HordeError(ErrorCode.INVALID_OPTION, `not a pid: ${JSON.stringify(to)}`);
-    if (to.node !== this.options.nodeId && this.cluster !== undefined) {
-      if (refuseIfCongested && this.nodePressure.isCongested(to.node)) {
-        throw new HordeError(ErrorCode.OVERLOADED, `the queue to node ${to.node} is over maxPendingBytes (the peer reads too slowly); retry later`);
-      }
-      const bytes = encodeEnvelopeToBytes({ signal, to, from: this.self, ref, payload }, this.options.maxMessageBytes);
-      this.cluster.forward(bytes, 0, bytes.length);
-      return;
-    }
-    const index = to.node === this.options.nodeId ? participantOf(to, this.options.nodeId, this.options.executors) : undefined;
-    if (index === undefined || index === mainIndex(this.options.executors)) {
-      this.answerMissing(signal, to, this.self, ref);
-      return;
-    }
-    if (!this.endpoint.send(index, { signal, to, from: this.self, ref, payload })) {
-      throw new HordeError(ErrorCode.OVERLOADED, `the ring to participant ${index} and its overflow are full`);
-    }
-  }
-
-  /**
-   * Housekeeping that follows something already accepted (a DEMONITOR after a reply, a timer's
-   * cancel, a 'noproc' answer): never throws into the code that reads the rings; refused (the
-   * ring's overflow is full), it is counted as a dead letter.
-   */
-  private postQuietly(signal: Signal, to: Pid, ref: number, payload: unknown): void {
-    try {
-      this.post(signal, to, ref, payload);
-    } catch (error) {
-      if (!(error instanceof HordeError) || error.code !== ErrorCode.OVERLOADED) throw error;
-      this.deadLetters++;
-    }
-  }
-
-  private forwardRemote(bytes: Uint8Array, offset: number, length: number, run: boolean): void {
-    if (this.cluster !== undefined) {
-      this.cluster.forward(bytes, offset, length, run);
-      return;
-    }
-    // Not clustered: nothing can reach another node.
-    if (run) this.deadLetters += countEnvelopes(bytes.subarray(offset, offset + length));
-    else this.answerMissingAt(bytes, offset, 'noconnection');
-  }
-
-  /**
-   * Delivers an envelope made on this thread (an answer for a sender), whatever the overflow
-   * holds: to a local participant, or through the cluster to a peer's process.
-   */
-  private deliverAnswer(envelope: Envelope): void {
-    if (envelope.to.node !== this.options.nodeId && this.cluster !== undefined) {
-      const bytes = encodeEnvelopeToBytes(envelope);
-      this.cluster.forward(bytes, 0, bytes.length);
-      return;
-    }
-    const shards = this.options.executors;
-    const index = participantOf(envelope.to, this.options.nodeId, shards);
-    if (index === mainIndex(shards)) {
-      queueMicrotask(() => this.onEnvelope(envelope));
-      return;
-    }
-    if (index === undefined || !this.endpoint.send(index, envelope)) this.deadLetters++;
-  }
-
-  /**
-   * Envelope bytes from a cluster peer (one envelope, or with `run` several for one shard): into
-   * the executor's ring as they are; decoded here when they are for the main thread; answered as
-   * missing ('noproc', see answerToMissing) for a shard this node does not have. A run only goes
-   * to an executor whole: returns false, having done nothing, for a run that is not for an executor.
-   */
-  private deliverFromPeer(bytes: Uint8Array, offset: number, length: number, run: boolean): boolean {
-    const shards = this.options.executors;
-    const main = mainIndex(shards);
-    const index = participantOfShard(shardAt(bytes, offset), shards);
-    if (run) {
-      // Only executors read runs.
-      if (index === undefined || index >= shards) return false;
-      this.endpoint.sendBytes(index, bytes, offset, length, true);
-      return true;
-    }
-    if (index !== undefined && index !== main) {
-      this.endpoint.sendBytes(index, bytes, offset, length);
-      return true;
-    }
-    if (index !== main) {
-      this.answerMissingAt(bytes, offset, 'noproc');
-      return true;
-    }
-    let envelope: Envelope;
-    try {
-      envelope = decodeEnvelope(bytes, offset, length);
-    } catch (error) {
-      this.report('malformed', error);
-      return true;
-    }
-    this.onEnvelope(envelope);
-    return true;
-  }
-
-  private clusterHost() {
+  /** The main participant's host: the main thread's rings, timers and cluster bridge. */
+  private mainHost(): MainHost {
+    const options = this.options;
     return {
-      nodeId: this.options.nodeId,
-      executors: this.options.executors,
-      maxEnvelopeBytes: this.options.maxMessageBytes,
-      deliverRaw: (bytes: Uint8Array, offset: number, length: number, run: boolean): void => {
-        if (this.deliverFromPeer(bytes, offset, length, run)) return;
-        forEachEnvelope(bytes.subarray(offset, offset + length), (at, envelopeLength) => this.deliverFromPeer(bytes, offset + at, envelopeLength, false));
+      nodeId: options.nodeId,
+      executors: options.executors,
+      maxMessageBytes: options.maxMessageBytes,
+      now: nowMs,
+      startTimer: (ms, fire) => {
+        const timer = setTimeout(fire, ms);
+        return { cancel: () => clearTimeout(timer) };
       },
-      deliverEnvelope: (envelope: Envelope): void => this.deliverAnswer(envelope),
-      ringsCongested: (): boolean => this.endpoint.congested,
-      pauseRings: (): void => this.endpoint.pause(),
-      nodeCongested: (nodeId: number, congested: boolean): void => {
-        if (!this.nodePressure.set(nodeId, congested) || congested) return;
-        // Parked executors look at the pressure when they wake.
-        for (let shard = 0; shard < this.options.executors; shard++) this.topology.bells[shard]!.ring();
-      },
-      resumeRings: (): void => this.endpoint.resume(),
-      deadLetters: (count: number): void => {
+      defer: (task) => queueMicrotask(task),
+      send: (index, envelope) => this.endpoint.send(index, envelope),
+      clustered: () => this.cluster.clustered,
+      forward: (bytes, offset, length) => this.cluster.forward(bytes, offset, length),
+      nodeCongested: (nodeId) => this.nodePressure.isCongested(nodeId),
+      deadLetters: (count) => {
         this.deadLetters += count;
       },
-      report: (event: 'clusterConnection' | 'clusterMember', detail: unknown): void => this.report(event, detail),
+      running: () => this.state === 'running',
     };
-  }
-
-  /** A signal from this thread for a pid no participant holds: answered as missing (answerToMissing). */
-  private answerMissing(signal: Signal, to: Pid, from: Pid, ref: number): void {
-    if (isDeadLetterWhenMissing(signal, from)) this.deadLetters++;
-    const answer = answerToMissing(signal, to, from, ref, 'noproc');
-    if (answer !== undefined) this.deliverAnswer(answer);
-  }
-
-  /** The envelope at `offset` cannot reach its process: a dead letter, or its answer to the sender. */
-  private answerMissingAt(bytes: Uint8Array, offset: number, reason: 'noproc' | 'noconnection'): void {
-    if (isDeadLetterWhenMissingAt(bytes, offset)) this.deadLetters++;
-    const answer = answerToMissingAt(bytes, offset, reason);
-    if (answer !== undefined) this.deliverAnswer(answer);
-  }
-
-  private onEnvelope(envelope: Envelope): void {
-    const { signal, ref } = envelope;
-    if (signal === Signal.USER) {
-      const ask = this.asks.get(ref);
-      if (ask === undefined) {
-        this.deadLetters++;
-        return;
-      }
-      this.asks.delete(ref);
-      clearTimeout(ask.timer);
-      this.postQuietly(Signal.DEMONITOR, ask.target, ref, undefined);
-      ask.resolve(envelope.payload);
-      return;
-    }
-    if (signal === Signal.DOWN && envelope.from !== undefined) {
-      this.fireDown(ref, envelope.from, envelope.payload as ExitReason);
-      return;
-    }
-    if (signal === Signal.TIMER_FIRE) {
-      const tick = this.ticks.get(ref);
-      if (tick === undefined) return;
-      advanceRepeat(tick.request, nowMs());
-      tick.tick();
-      return;
-    }
-    if (signal === Signal.EXIT || signal === Signal.SPAWN) return;
-    this.deadLetters++;
-  }
-
-  private fireDown(ref: number, from: Pid, reason: ExitReason): void {
-    const monitor = this.monitors.get(ref);
-    if (monitor !== undefined) {
-      this.monitors.delete(ref);
-      monitor.onDown({ pid: from, reason });
-      return;
-    }
-    if (this.asks.has(ref)) {
-      this.settleAsk(ref, new HordeError(ErrorCode.NOPROC, `${formatPid(from)} ended before it replied (${describeReason(reason)})`, {
-        cause: isWireError(reason) ? errorFromWire(reason) : undefined,
-      }));
-    }
-  }
-
-  private settleAsk(ref: number, error: Error): void {
-    const ask = this.asks.get(ref);
-    if (ask === undefined) return;
-    this.asks.delete(ref);
-    clearTimeout(ask.timer);
-    ask.reject(error);
-  }
-
-  private async startExecutor(shard: number, spawnFloors?: SpawnFloors): Promise<ExecutorHandle> {
-    const options = this.options;
-    const topology = this.topology;
-    const spawnerId = this.nextSpawnerId++;
-    this.spawnerOfShard[shard] = spawnerId;
-    return startExecutor(
-      {
-        ...ringData(topology, options, shard),
-        shard,
-        spawnerId,
-        behaviourModules: options.behaviours,
-        preloadModules: options.preload,
-        budget: options.budget,
-        mailboxLimit: options.mailboxLimit,
-        spin: options.spin,
-        clockOffset: clockOffset(),
-        nodePressure: this.nodePressure.buffer,
-        ...(spawnFloors === undefined ? {} : { spawnFloors }),
-      },
-      topology.bells[shard]!,
-      options.resourceLimits,
-      {
-        crashed: (pid, kind, reason) => {
-          this.processCrashes++;
-          this.report('processCrashed', { pid, kind, reason });
-        },
-        malformed: (error) => this.report('malformed', error),
-        refused: (refusal) => this.report('messageRefused', refusal),
-        exited: (code, error) => {
-          if (this.state !== 'running') return;
-          this.report('executorCrashed', { shard, code, error });
-          if (!this.options.restartExecutors) return;
-          const replacing = this.changeTopology(() => this.replaceExecutor(shard));
-          this.replacing.set(shard, replacing);
-          const settled = (): void => {
-            if (this.replacing.get(shard) === replacing) this.replacing.delete(shard);
-          };
-          replacing.then(settled, (error: unknown) => {
-            settled();
-            this.report('executorCrashed', { shard, code: -1, error });
-          });
-        },
-      },
-    );
-  }
-
-  private async replaceExecutor(shard: number): Promise<void> {
-    const topology = this.topology;
-    topology.renew(shard);
-    try {
-      const replacement = await this.startExecutor(shard, this.spawnFloors(shard));
-      if (this.state !== 'running') {
-        await replacement.worker.terminate();
-        return;
-      }
-      this.executors[shard] = replacement;
-      this.executorRestarts++;
-    } catch (error) {
-      this.report('executorCrashed', { shard, code: -1, error });
-      return;
-    }
-    await this.switchRings(shard);
-    await Promise.all(
-      this.executors.filter((_, index) => index !== shard).map((executor) => this.callExecutor(executor, (api) => api.shardLost(shard, 'executor_crashed'))),
-    );
-    // Only this node's pids on that shard: a remote node's shard of the same number is unaffected.
-    const lost = (target: Pid): boolean => target.shard === shard && target.node === this.options.nodeId;
-    for (const [ref, monitor] of [...this.monitors]) {
-      if (lost(monitor.target)) this.fireDown(ref, monitor.target, 'executor_crashed');
-    }
-    for (const [ref, ask] of [...this.asks]) {
-      if (lost(ask.target)) this.fireDown(ref, ask.target, 'executor_crashed');
-    }
   }
 
   /** Runs `change` (a replacement) once the topology changes queued before it have finished. */
@@ -752,26 +434,11 @@ export class HordeNode extends EventEmitter {
     const shards = this.options.executors;
     const rings = (other: number): [RingHandle, RingHandle] => [topology.rings[index]![other]!, topology.rings[other]![index]!];
     this.endpoint.replace(index, ...rings(mainIndex(shards)));
-    if (serviceAt(shards, index) === TIMER_SERVICE) this.restartTicks();
+    if (serviceAt(shards, index) === TIMER_SERVICE) this.main.restartTicks();
     await Promise.all([
-      ...this.executors.map((executor, shard) => (shard === index ? undefined : this.callExecutor(executor, (api) => api.replaceRings(index, ...rings(shard))))),
+      this.executors.replaceRings(index, rings),
       ...this.services.map((service) => (service.index === index ? undefined : service.replaceRings(index, ...rings(service.index)))),
     ]);
-  }
-
-  /** A control call to an executor inside a topology change: one that died meanwhile is replaced by a later change. */
-  private async callExecutor(executor: ExecutorHandle, invoke: (api: Remote<ExecutorApi>) => Promise<ControlResult<null>>): Promise<void> {
-    try {
-      await WorkerHandle.unwrap(executor.call(invoke));
-    } catch (error) {
-      if (!WorkerHandle.exitedFirst(error)) throw error;
-    }
-  }
-
-  /** The timer service was replaced: every `node.every` tick starts again on it, due at its next tick. */
-  private restartTicks(): void {
-    const poller = servicePid(this.options.nodeId, TIMER_SERVICE);
-    for (const [ref, { request }] of this.ticks) this.postQuietly(Signal.TIMER, poller, ref, request);
   }
 
   private serviceHost(): ServiceThreadHost {
@@ -796,42 +463,7 @@ export class HordeNode extends EventEmitter {
     this.stop().catch((stopError: unknown) => this.report('nodeFailed', stopError));
   }
 
-  /**
-   * How far the other executors' allocators had got when `shard`'s replacement starts: their pids
-   * on `shard` up to there were its predecessor's (lost), later ones may still be on their way.
-   */
-  private spawnFloors(shard: number): SpawnFloors {
-    const floors: [number, number][] = [];
-    this.spawnerOfShard.forEach((spawnerId, index) => {
-      if (index === shard) return;
-      // An executor still starting (replaced at the same time) has allocated nothing yet.
-      const progress = spawnerProgress(this.executors[index]!);
-      floors.push([spawnerId, progress[0] === spawnerId ? progress[1] : 0]);
-    });
-    return { floorsBelow: this.nextSpawnerId, floors };
-  }
-
-  private checkHeartbeats(): void {
-    const now = Date.now();
-    this.executors.forEach((executor, shard) => {
-      const beat = heartbeat(executor);
-      const last = this.stalls.get(shard);
-      if (beat.serial < 0 || last === undefined || last.turns !== beat.turns || last.serial !== beat.serial) {
-        this.stalls.set(shard, { turns: beat.turns, serial: beat.serial, since: now, reported: false });
-        return;
-      }
-      if (!last.reported && now - last.since >= this.options.longReceiveMs) {
-        last.reported = true;
-        this.longReceives++;
-        this.report('longReceive', { pid: makePid(this.options.nodeId, shard, beat.serial), kind: beat.kind, runningMs: now - last.since });
-      }
-    });
-  }
-
-  private report(
-    event: 'processCrashed' | 'longReceive' | 'executorCrashed' | 'serviceCrashed' | 'nodeFailed' | 'malformed' | 'messageRefused' | 'clusterConnection' | 'clusterMember',
-    detail: unknown,
-  ): void {
+  private report(event: NodeEvent, detail: unknown): void {
     if (this.listenerCount(event) > 0) {
       this.emit(event, detail);
       return;
@@ -846,10 +478,6 @@ export class HordeNode extends EventEmitter {
     if (failure === undefined) throw new HordeError(ErrorCode.NODE_STOPPED, 'the node is stopping or stopped');
     throw new HordeError(ErrorCode.NODE_STOPPED, `the node stopped itself: ${failure.message}`, { cause: failure });
   }
-}
-
-function describeReason(reason: ExitReason): string {
-  return typeof reason === 'string' ? reason : `${reason.code}: ${reason.message}`;
 }
 
 function describeDetail(detail: unknown): string {

@@ -1,11 +1,20 @@
 /**
  * TestKit: the same process code, on one thread, deterministically.
  *
- * It runs real `Shard`s (the executor's own scheduling, link, monitor and exit code) with a
- * simulated clock and a simulated channel between every pair of shards. Each step a seeded
- * generator chooses what happens next: one process turn on some shard with work, or the delivery
- * of the oldest envelope on some channel (channels stay FIFO per pair of shards, as rings are).
- * Same seed, same behaviours, same calls: same run, envelope for envelope.
+ * It runs real `Shard`s (the executor's own scheduling, link, monitor and exit code) of one node
+ * (`nodeId`, default 0) with a simulated clock and a simulated channel between every pair of
+ * (node, shard) endpoints. Each step a seeded generator chooses what happens next: one process
+ * turn on some shard with work, the delivery of the oldest envelope on some channel (channels stay
+ * FIFO per pair, as rings are), or moving a channel's overflow back into it. Same seed, same
+ * behaviours, same calls: same run, envelope for envelope; `traceHash()` sums it up.
+ *
+ * Channels are rings with a capacity (`channelCapacity` envelopes) and production's overflow
+ * (src/participant/outbound.ts): an envelope that finds its channel full waits in the channel's
+ * overflow (at most `overflowLimit`; past it, a dead letter), and `route` names the channel as
+ * congested, so the sending process is parked, exactly as an executor parks it on a full ring. The
+ * overflow moves back once the channel has room for it plus headroom (RESUME_HEADROOM of the
+ * capacity, at most RESUME_MAX of it), and then the senders parked on it resume. A probe's send
+ * into a full channel and full overflow throws HORDE_OVERLOADED, as node.send does.
  *
  * Tests talk to processes through probes: pids on the main-thread shard whose messages collect in
  * `probe.messages`; `ask` sends from a fresh probe and runs until the answer arrives.
@@ -25,6 +34,20 @@ import type { Behaviours, ExitReason, SpawnOptions } from '../process/types.js';
 import { ROUTE_ACCEPTED, Shard, type ShardHost } from '../executor/shard.js';
 import type { SpawnFloors } from '../executor/spawn-wait.js';
 import { Signal } from '../codec/envelope.js';
+import { answerToMissing, isDeadLetterWhenMissing } from '../codec/envelope-header.js';
+import { Queue } from '../internal/queue.js';
+
+/**
+ * Envelopes a channel holds by default: production's default ring (1 MiB) holds about this many
+ * small envelopes (64 bytes each, header and a short payload).
+ */
+export const DEFAULT_CHANNEL_CAPACITY = 16_384;
+/** Envelopes a channel's overflow holds by default: production's default `overflowLimit`. */
+export const DEFAULT_OVERFLOW_LIMIT = 65_536;
+/** Free room (a share of the capacity) a congested channel needs beyond its overflow to resume (as outbound.ts). */
+const RESUME_HEADROOM = 1 / 8;
+/** The most room resumption waits for (as outbound.ts). */
+const RESUME_MAX = 1 / 4;
 
 /** Options of `new TestKit`; only `behaviours` is required. */
 export interface TestKitOptions {
@@ -45,6 +68,15 @@ export interface TestKitOptions {
   io?: (request: IoRequest) => IoReply;
   /** Simulated start time in ms. Default 0. */
   startMs?: number;
+  /** The node the kit's shards and probes belong to (the `node` of their pids). Default 0. */
+  nodeId?: number;
+  /**
+   * Envelopes a channel (the ring from one shard to another) holds before it is congested. Default
+   * DEFAULT_CHANNEL_CAPACITY, about what production's default ring holds.
+   */
+  channelCapacity?: number;
+  /** Envelopes a congested channel's overflow holds before it refuses more (dead letters). Default as production's `overflowLimit`. */
+  overflowLimit?: number;
 }
 
 /** An envelope that left a process or a probe: an entry of `kit.envelopes`. */
@@ -61,6 +93,14 @@ export interface TracedEnvelope {
   ref: number;
   /** The message, or the signal's data (an exit reason, a timer request, ...). */
   payload: unknown;
+}
+
+/** What one channel holds: an entry of `kit.channelSizes()`. */
+export interface ChannelSize {
+  /** Envelopes in the channel (at most `channelCapacity`), waiting for delivery. */
+  ring: number;
+  /** Envelopes in its overflow (the channel was full), waiting to move back into it. */
+  overflow: number;
 }
 
 /** A message or signal that reached a probe. */
@@ -101,6 +141,22 @@ interface InFlight {
   payload: unknown;
 }
 
+/** The ring from one (node, shard) to another, and its overflow. */
+interface Channel {
+  /** What a sender parked on it waits for (Shard.resume). */
+  readonly id: number;
+  readonly fromNode: number;
+  readonly fromShard: number;
+  readonly toNode: number;
+  readonly toShard: number;
+  readonly ring: Queue<InFlight>;
+  readonly overflow: Queue<InFlight>;
+}
+
+/** What sending into a channel did (as outbound.ts's SendResult). */
+const Sent = { WRITTEN: 0, QUEUED: 1, REFUSED: 2 } as const;
+type Sent = (typeof Sent)[keyof typeof Sent];
+
 /**
  * Runs process code on one thread, deterministically: real shards (the executors' scheduling,
  * links, monitors, exits), a simulated clock, and channels between shards whose interleaving a
@@ -118,12 +174,19 @@ export class TestKit {
   readonly crashes: Crash[] = [];
   /** Envelopes that reached no one (no such process or probe), in order. */
   readonly deadLetters: Omit<TracedEnvelope, 'step'>[] = [];
+  /** The node of the kit's pids (option `nodeId`). */
+  readonly nodeId: number;
   private readonly random: () => number;
-  private readonly channels = new Map<string, InFlight[]>();
+  private readonly channels = new Map<string, Channel>();
+  private readonly channelCapacity: number;
+  private readonly overflowLimit: number;
   private readonly probes = new Map<number, Probe>();
   private readonly mainSerials = new SerialAllocator(MAIN_SPAWNER);
   /** The kit's own main-thread pid: exit signals from `stop` come from it, as node.exit's come from the node's. */
-  readonly self: Pid = makePid(0, MAIN_SHARD, this.mainSerials.next());
+  readonly self: Pid;
+  /** The running hash of what happened (see traceHash), two 32-bit FNV-1a lanes. */
+  private hashLow = 0x811c9dc5;
+  private hashHigh = 0x01000193;
   private readonly behaviours: Behaviours;
   private readonly limits: { budget?: number; mailboxLimit?: number };
   private clockMs: number;
@@ -134,10 +197,14 @@ export class TestKit {
   private nextShard = 0;
   private nextSpawnerId = 1;
 
-  /** Throws HORDE_INVALID_OPTION when `shards` is not a positive integer. */
+  /** Throws HORDE_INVALID_OPTION when `shards`, `nodeId`, `channelCapacity` or `overflowLimit` is not a valid integer. */
   constructor(options: TestKitOptions) {
     const count = options.shards ?? 2;
     if (!Number.isInteger(count) || count < 1) throw new HordeError(ErrorCode.INVALID_OPTION, 'option "shards" must be a positive integer');
+    this.nodeId = positiveInteger('nodeId', options.nodeId ?? 0, 0);
+    this.channelCapacity = positiveInteger('channelCapacity', options.channelCapacity ?? DEFAULT_CHANNEL_CAPACITY, 1);
+    this.overflowLimit = positiveInteger('overflowLimit', options.overflowLimit ?? DEFAULT_OVERFLOW_LIMIT, 1);
+    this.self = makePid(this.nodeId, MAIN_SHARD, this.mainSerials.next());
     this.random = mulberry32(options.seed ?? 1);
     this.clockMs = options.startMs ?? 0;
     this.wheel = new TimerWheel({ startMs: this.clockMs });
@@ -163,7 +230,7 @@ export class TestKit {
     this.clockMs += ms;
     this.wheel.advance(this.clockMs, (timer) => {
       if (!timer.repeat) this.timerIds.delete(timer.ref);
-      this.enqueue(serviceShard(TIMER_SERVICE), { signal: Signal.TIMER_FIRE, to: timer.owner, from: servicePid(0, TIMER_SERVICE), ref: timer.ref, payload: timer.message });
+      this.fromService(serviceShard(TIMER_SERVICE), { signal: Signal.TIMER_FIRE, to: timer.owner, from: servicePid(this.nodeId, TIMER_SERVICE), ref: timer.ref, payload: timer.message });
     });
   }
 
@@ -183,12 +250,15 @@ export class TestKit {
 
   /** A test endpoint that collects whatever is sent to it. */
   probe(): Probe {
-    const probe: Probe = { pid: makePid(0, MAIN_SHARD, this.mainSerials.next()), messages: [] };
+    const probe: Probe = { pid: makePid(this.nodeId, MAIN_SHARD, this.mainSerials.next()), messages: [] };
     this.probes.set(probe.pid.serial, probe);
     return probe;
   }
 
-  /** Sends `msg` to `to` from `from` (a probe, or nobody). Delivered as the run proceeds. */
+  /**
+   * Sends `msg` to `to` from `from` (a probe, or nobody). Delivered as the run proceeds. Throws
+   * HORDE_OVERLOADED when the channel and its overflow are full, as node.send does.
+   */
   send<T>(to: Pid<T>, msg: NoInfer<T>, from?: Probe, ref = 0): void {
     this.post(Signal.USER, to, from?.pid, ref, msg);
   }
@@ -232,20 +302,46 @@ export class TestKit {
     return taken;
   }
 
-  /** One seeded step: a process turn or a channel delivery. Returns false when all is idle. */
+  /**
+   * One seeded step: a process turn, a channel delivery, or a congested channel's overflow moving
+   * back into it (its sender's next pass, in production). Returns false when all is idle.
+   */
   step(): boolean {
     const choices: (() => void)[] = [];
     for (const shard of this.shards) {
       // Envelopes whose SPAWN did not come in time are answered by a turn, too.
-      if (shard.hasWork() || shard.nextSpawnWaitDeadline() <= this.clockMs) choices.push(() => shard.runTurns(1));
+      if (shard.hasWork() || shard.nextSpawnWaitDeadline() <= this.clockMs) {
+        choices.push(() => {
+          const handled = shard.runTurns(1);
+          this.hash(`t${shard.shard}:${handled}`);
+        });
+      }
     }
-    for (const queue of this.channels.values()) {
-      if (queue.length > 0) choices.push(() => this.deliver(queue.shift()!));
+    for (const channel of this.channels.values()) {
+      if (channel.ring.size > 0) choices.push(() => this.deliver(channel.ring.shift()!));
+      if (channel.overflow.size > 0 && this.hasRoomToResume(channel)) choices.push(() => this.flushOverflow(channel));
     }
     if (choices.length === 0) return false;
     this.steps++;
     choices[Math.floor(this.random() * choices.length)]!();
     return true;
+  }
+
+  /**
+   * A hash of everything the run did so far (each turn's shard and messages handled, each
+   * envelope delivered: signal, pids, ref and payload), as 16 hex digits. Same seed, same
+   * behaviours, same calls: same hash; a run that differs in one event differs in it (but for
+   * collisions of a 64-bit hash).
+   */
+  traceHash(): string {
+    return (this.hashHigh >>> 0).toString(16).padStart(8, '0') + (this.hashLow >>> 0).toString(16).padStart(8, '0');
+  }
+
+  /** Envelopes each channel holds, and each channel's overflow, keyed "node.shard>node.shard" (from, to). */
+  channelSizes(): Record<string, ChannelSize> {
+    const sizes: Record<string, ChannelSize> = {};
+    for (const [key, channel] of this.channels) sizes[key] = { ring: channel.ring.size, overflow: channel.overflow.size };
+    return sizes;
   }
 
   /** Simulates an executor crash: shard `index` loses every process; others see 'executor_crashed'. */
@@ -255,7 +351,13 @@ export class TestKit {
     const floors = this.shards.filter((_, other) => other !== index).map((shard): [number, number] => [shard.spawnerId, shard.pidsAllocated]);
     const replacement = this.newShard(index, { floorsBelow: this.nextSpawnerId, floors });
     this.shards[index] = replacement;
-    for (const [key, queue] of this.channels) if (key.endsWith(`>${index}`)) queue.length = 0;
+    for (const channel of this.channels.values()) {
+      if (channel.fromNode !== this.nodeId) continue;
+      // Its inbound rings are new: what was on them is gone, and their senders run again (as
+      // Executor.replaceRings resumes them); its own overflow died with it.
+      if (channel.toNode === this.nodeId && channel.toShard === index) this.clearChannel(channel);
+      else if (channel.fromShard === index) clearQueue(channel.overflow);
+    }
     for (const shard of this.shards) if (shard !== replacement) shard.shardLost(index, 'executor_crashed');
   }
 
@@ -267,7 +369,10 @@ export class TestKit {
   crashService(name: ServiceName): void {
     const service = serviceNamed(name);
     const shard = serviceShard(service);
-    for (const [key, queue] of this.channels) if (key.startsWith(`${shard}>`) || key.endsWith(`>${shard}`)) queue.length = 0;
+    for (const channel of this.channels.values()) {
+      const to = channel.toNode === this.nodeId && channel.toShard === shard;
+      if (channel.fromNode === this.nodeId && (channel.fromShard === shard || to)) this.clearChannel(channel);
+    }
     if (service === TIMER_SERVICE) {
       this.wheel = new TimerWheel({ startMs: this.clockMs });
       this.timerIds.clear();
@@ -276,7 +381,7 @@ export class TestKit {
   }
 
   private newShard(index: number, spawnFloors?: SpawnFloors): Shard {
-    const options = { node: 0, shard: index, spawnerId: this.nextSpawnerId++, ...(spawnFloors === undefined ? {} : { spawnFloors }) };
+    const options = { node: this.nodeId, shard: index, spawnerId: this.nextSpawnerId++, ...(spawnFloors === undefined ? {} : { spawnFloors }) };
     return new Shard(this.hostFor(index), this.behaviours, { ...options, ...this.limits });
   }
 
@@ -287,22 +392,81 @@ export class TestKit {
   }
 
   private post(signal: Signal, to: Pid, from: Pid | undefined, ref: number, payload: unknown): void {
-    this.envelopes.push({ step: this.steps, signal, to, from, ref, payload });
-    this.enqueue(MAIN_SHARD, { signal, to, from, ref, payload });
+    const envelope = { signal, to, from, ref, payload };
+    if (this.write(this.channel(MAIN_SHARD, to), envelope) === Sent.REFUSED) {
+      throw new HordeError(ErrorCode.OVERLOADED, `the channel to ${to.node}.${to.shard} and its overflow are full`);
+    }
+    this.envelopes.push({ step: this.steps, ...envelope });
   }
 
-  private enqueue(fromShard: number, envelope: InFlight): void {
-    const key = `${fromShard}>${envelope.to.shard}`;
-    let queue = this.channels.get(key);
-    if (queue === undefined) {
-      queue = [];
-      this.channels.set(key, queue);
+  /** An envelope from a simulated service thread (nobody to park: a refused one is a dead letter). */
+  private fromService(shard: number, envelope: InFlight): void {
+    if (this.write(this.channel(shard, envelope.to), envelope) === Sent.REFUSED) this.deadLetters.push(envelope);
+  }
+
+  /** The channel from this node's `fromShard` to `to`'s node and shard, made on first use. */
+  private channel(fromShard: number, to: Pid): Channel {
+    const key = `${this.nodeId}.${fromShard}>${to.node}.${to.shard}`;
+    let channel = this.channels.get(key);
+    if (channel === undefined) {
+      channel = { id: this.channels.size, fromNode: this.nodeId, fromShard, toNode: to.node, toShard: to.shard, ring: new Queue(), overflow: new Queue() };
+      this.channels.set(key, channel);
     }
-    queue.push(envelope);
+    return channel;
+  }
+
+  /** Into the channel, or its overflow once it is full or congested (as Outbound.send). */
+  private write(channel: Channel, envelope: InFlight): Sent {
+    if (channel.overflow.size === 0 && channel.ring.size < this.channelCapacity) {
+      channel.ring.push(envelope);
+      return Sent.WRITTEN;
+    }
+    if (channel.overflow.size >= this.overflowLimit) return Sent.REFUSED;
+    channel.overflow.push(envelope);
+    return Sent.QUEUED;
+  }
+
+  /** The room a congested channel needs before its overflow moves back (as Outbound.resumeWant). */
+  private hasRoomToResume(channel: Channel): boolean {
+    const capacity = this.channelCapacity;
+    const want = Math.max(1, Math.min(channel.overflow.size + Math.floor(capacity * RESUME_HEADROOM), Math.floor(capacity * RESUME_MAX)));
+    return capacity - channel.ring.size >= want;
+  }
+
+  /** Moves what fits of the overflow into the channel; once it is empty, its senders resume. */
+  private flushOverflow(channel: Channel): void {
+    const { ring, overflow } = channel;
+    let moved = 0;
+    while (overflow.size > 0 && ring.size < this.channelCapacity) {
+      ring.push(overflow.shift()!);
+      moved++;
+    }
+    this.hash(`f${channel.id}:${moved}`);
+    if (overflow.size === 0) this.resumeSenders(channel);
+  }
+
+  /** Empties a channel and its overflow (a thread at one end was replaced); parked senders run again. */
+  private clearChannel(channel: Channel): void {
+    clearQueue(channel.ring);
+    const parked = channel.overflow.size > 0;
+    clearQueue(channel.overflow);
+    if (parked) this.resumeSenders(channel);
+  }
+
+  private resumeSenders(channel: Channel): void {
+    if (channel.fromNode === this.nodeId) this.shards[channel.fromShard]?.resume(channel.id);
   }
 
   private deliver(envelope: InFlight): void {
     const { signal, to, from, ref, payload } = envelope;
+    this.hash(`d${signal}|${pidText(to)}|${pidText(from)}|${ref}|${payloadText(payload)}`);
+    if (to.node !== this.nodeId) {
+      // No other node in this kit: as a standalone node, links and monitors learn 'noconnection'.
+      const answer = answerToMissing(signal, to, from, ref, 'noconnection');
+      if (answer !== undefined) this.fromService(MAIN_SHARD, answer);
+      else if (isDeadLetterWhenMissing(signal, from)) this.deadLetters.push(envelope);
+      return;
+    }
     const service = serviceOfShard(to.shard);
     if (service === TIMER_SERVICE) {
       this.pollerRequest(envelope);
@@ -310,7 +474,7 @@ export class TestKit {
     }
     if (service !== undefined && signal === Signal.IO && from !== undefined) {
       const reply = this.io(payload as IoRequest);
-      this.enqueue(to.shard, { signal: Signal.IO_REPLY, to: from, from: servicePid(0, service), ref, payload: reply });
+      this.fromService(to.shard, { signal: Signal.IO_REPLY, to: from, from: servicePid(this.nodeId, service), ref, payload: reply });
       return;
     }
     if (to.shard === MAIN_SHARD) {
@@ -345,13 +509,33 @@ export class TestKit {
     }
   }
 
+  /** Folds one event into the trace hash. */
+  private hash(event: string): void {
+    let low = this.hashLow;
+    let high = this.hashHigh;
+    for (let i = 0; i < event.length; i++) {
+      const code = event.charCodeAt(i);
+      low = Math.imul(low ^ code, 0x01000193);
+      high = Math.imul(high ^ code, 0x01000193) ^ (low >>> 13);
+    }
+    // An event boundary, so "ab"+"c" and "a"+"bc" differ.
+    this.hashLow = Math.imul(low ^ 0xff, 0x01000193);
+    this.hashHigh = Math.imul(high ^ 0xfe, 0x01000193);
+  }
+
   private hostFor(index: number): ShardHost {
     return {
       now: () => this.clockMs,
       elapsedMs: () => this.clockMs,
       route: (signal, to, from, ref, payload) => {
-        this.enqueue(index, { signal, to, from, ref, payload });
-        return ROUTE_ACCEPTED;
+        // As an executor's route: a full channel queues into its overflow and parks the sender; a
+        // full overflow refuses (a dead letter) and parks it too.
+        const channel = this.channel(index, to);
+        const envelope = { signal, to, from, ref, payload };
+        const sent = this.write(channel, envelope);
+        if (sent === Sent.WRITTEN) return ROUTE_ACCEPTED;
+        if (sent === Sent.REFUSED) this.deadLetters.push(envelope);
+        return channel.id;
       },
       deadLetter: (signal, to, from, payload) => {
         this.deadLetters.push({ signal, to, from, ref: 0, payload });
@@ -363,6 +547,30 @@ export class TestKit {
         this.envelopes.push({ step: this.steps, signal, to, from, ref, payload });
       },
     };
+  }
+}
+
+function clearQueue(queue: Queue<InFlight>): void {
+  while (queue.size > 0) queue.shift();
+}
+
+function positiveInteger(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) throw new HordeError(ErrorCode.INVALID_OPTION, `option "${name}" must be an integer >= ${min}; got ${String(value)}`);
+  return value;
+}
+
+function pidText(pid: Pid | undefined): string {
+  return pid === undefined ? '-' : `${pid.node}.${pid.shard}.${pid.serial}`;
+}
+
+/** A payload as text for the trace hash: JSON where it can be, else its type and constructor. */
+function payloadText(payload: unknown): string {
+  if (typeof payload !== 'object' || payload === null) return typeof payload === 'bigint' ? `${payload}n` : String(payload);
+  try {
+    return JSON.stringify(payload, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value)) ?? 'undefined';
+  } catch (error) {
+    // A cycle: its constructor's name stands for it (still deterministic), and why JSON refused.
+    return `${payload.constructor?.name ?? 'Object'}:${error instanceof Error ? error.name : 'error'}`;
   }
 }
 
