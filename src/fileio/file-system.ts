@@ -53,8 +53,11 @@ export interface FileInfo {
   size: number;
   /** Last modification, in ms since the Unix epoch. */
   mtimeMs: number;
+  /** True for a regular file. */
   isFile(): boolean;
+  /** True for a directory. */
   isDirectory(): boolean;
+  /** True for a symlink (only `lstat` answers one). */
   isSymbolicLink(): boolean;
 }
 
@@ -68,20 +71,27 @@ export interface OpenFile {
   datasync(): Promise<void>;
   /** fsync: like `datasync`, plus the rest of the metadata; on a directory, its entries. */
   sync(): Promise<void>;
+  /** Cuts (or extends with zeros) the file to `length` bytes. */
   truncate(length: number): Promise<void>;
+  /** The file's size now. */
   size(): Promise<number>;
+  /** Closes it; later calls fail with EBADF. */
   close(): Promise<void>;
 }
 
 /** The file system operations the file worker uses; see the contract above. */
 export interface FileSystem {
+  /** The whole file. */
   readFile(path: string): Promise<Uint8Array>;
   /** Creates or truncates the file, then writes `data` (a string as UTF-8). */
   writeFile(path: string, data: Uint8Array | string): Promise<void>;
   /** Appends `data` to the file, creating it if missing. */
   appendFile(path: string, data: Uint8Array | string): Promise<void>;
+  /** What `path` names, symlinks followed. */
   stat(path: string): Promise<FileInfo>;
+  /** What `path` names, a symlink itself if it is one. */
   lstat(path: string): Promise<FileInfo>;
+  /** The names in a directory (any order). */
   readdir(path: string): Promise<string[]>;
   /** Creates the directory and any missing parents; resolves with the first one created (undefined if it existed). */
   mkdir(path: string, options: { recursive: true }): Promise<string | undefined>;
@@ -89,8 +99,11 @@ export interface FileSystem {
   rm(path: string, options?: { recursive?: boolean; force?: boolean }): Promise<void>;
   /** Renames `from` to `to`, replacing `to` atomically if it exists. */
   rename(from: string, to: string): Promise<void>;
+  /** The absolute path without symlinks, `.` or `..`; the file must exist. */
   realpath(path: string): Promise<string>;
+  /** A symlink's target, as written (EINVAL for anything else). */
   readlink(path: string): Promise<string>;
+  /** Opens a file (or, with 'r', a directory, to fsync it). */
   open(path: string, flags: OpenFlags): Promise<OpenFile>;
   /**
    * A string for naming a temporary file that no concurrent caller gets (atomic replace names its
