@@ -16,8 +16,9 @@
  *   offloaded; lower `maxRecordBytes` if 11 ms pauses matter. Recovery reads 1 MiB chunks.
  * - `append` resolves only after the bytes of its record are written and fdatasync'd. fdatasync
  *   (not fsync) is enough: it flushes the data and the metadata needed to read it back, the file
- *   size included. A newly created log file also gets its directory fsync'd before `open`
- *   resolves, so the file itself survives a crash.
+ *   size included. `open` also fsyncs the file's directory before it resolves, so the file itself
+ *   survives a crash: every open, not only the one that created the file, because an open that
+ *   created it may have failed before its directory fsync (one directory fsync per open).
  * - `read` returns only acknowledged records, and never a record that fails its checksum.
  *
  * ## Record layout (little-endian; offsets are byte offsets in the file, the first record at 0)
@@ -279,9 +280,11 @@ export class DurableLog {
     if (open.has(key)) throw new HordeError(ErrorCode.LOG_IN_USE, `log ${path} is already open on this thread`);
     open.add(key);
     try {
-      const { file, created } = await ioStep(path, 'open', () => fs.openFile(path));
+      const { file } = await ioStep(path, 'open', () => fs.openFile(path));
       try {
-        if (created) await ioStep(path, 'fsync of its directory', () => fs.syncDirectory(dirname(key)));
+        // Every open, not only when `created`: an earlier open may have created the file and
+        // failed before this fsync, and then nothing else would make its name durable.
+        await ioStep(path, 'fsync of its directory', () => fs.syncDirectory(dirname(key)));
         const { recovery, index } = await recover(file, path, maxRecordBytes, repair);
         return new DurableLog({ path, key, openPaths: open, file, recovery, index, maxRecordBytes, maxQueuedBytes, groupCommit });
       } catch (error) {

@@ -16,16 +16,22 @@
  * bounded by records and by bytes (`maxBytes`, default `readBytes`: each record counts its payload
  * and LOG_READ_RECORD_BYTES of framing), so it fits the ring back to the requester; the answer
  * says where to read on.
+ *
+ * Durability (what a crash keeps; the SimDisk tests check it): `fsync` flushes the file and then
+ * its directory, so a new file's name survives too. A log's first use in this service fsyncs the
+ * data directory after creating `logs/` (DurableLog fsyncs `logs/` itself), so an acknowledged
+ * append is findable after a crash. `write`, `append` and `remove` promise nothing across a crash
+ * until an `fsync`; `replace` is durable once answered.
  */
 
 import { Piscina } from 'piscina';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import type { FileStat, IoReply, IoRequest, LogReadAnswer } from '../process/io.js';
 import { SERVICES, serviceNamed } from '../process/services.js';
 import { workerEntry } from '../internal/worker-url.js';
-import { atomicReplace } from './atomic.js';
+import { atomicReplace, syncDirectory } from './atomic.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { DEFAULT_READ_RECORDS, DurableLog, logFsOf, type LogFs } from './log.js';
 import { resolveInDataDir } from './paths.js';
@@ -153,15 +159,12 @@ export class FileService {
       case 'append':
         await fs.appendFile(path, request.data);
         return null;
-      case 'fsync': {
-        const handle = await fs.open(path, 'r');
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+      case 'fsync':
+        // The file, then its directory: a file just created is only findable after a crash once
+        // its directory entry is on disk too.
+        await syncDirectory(path, fs);
+        await syncDirectory(dirname(path), fs);
         return null;
-      }
       case 'replace':
         await atomicReplace(dataDir, request.path, bytesOf(request.data), fs);
         return null;
@@ -188,6 +191,9 @@ export class FileService {
       log = (async () => {
         const dir = await resolveInDataDir(dataDir, 'logs', { fs: this.fs });
         await this.fs.mkdir(dir, { recursive: true });
+        // The data directory's entry for logs/ must be durable before any append is acknowledged
+        // (DurableLog makes the log file's entry in logs/ durable). Once per log opened.
+        await syncDirectory(dirname(dir), this.fs);
         return DurableLog.open(join(dir, `${name}.log`), { fs: this.logFs });
       })();
       this.logs.set(name, log);
