@@ -76,6 +76,12 @@
  * append. No retry: after a failed fsync the kernel may have dropped the dirty pages and cleared
  * the error, so a retry that "succeeds" would acknowledge data that is not on disk. Reads of
  * records acknowledged before the failure keep working. Reopening the file recovers the log.
+ * Before failing, the log cuts the file back to its acknowledged end (ftruncate, best effort: a
+ * failure of it is named in the error's message). Otherwise the failed batch would stay readable
+ * in the page cache though it may never reach the disk: an orderly reopen would serve records
+ * that were never acknowledged, append after them, and a later power loss would leave a hole
+ * where they were, which recovery must refuse as corruption, taking acknowledged records with it
+ * (found by the SimDisk crash tests, whose failed fsync loses the pending writes as Linux does).
  *
  * ## Bounds (current tuning)
  *
@@ -412,13 +418,13 @@ export class DurableLog {
       try {
         await writeAll(this.file, frames, bytes, position);
       } catch (error) {
-        this.fail('write', position, error, batch);
+        this.fail('write', position, error, batch, await this.cutBack(position));
         return;
       }
       try {
         await this.file.datasync();
       } catch (error) {
-        this.fail('fdatasync', position, error, batch);
+        this.fail('fdatasync', position, error, batch, await this.cutBack(position));
         return;
       }
       for (const pending of batch) this.indexRecord(pending.offset);
@@ -436,11 +442,22 @@ export class DurableLog {
     }
   }
 
-  private fail(step: string, position: number, error: unknown, batch: Pending[]): void {
+  /** After a failed batch: truncates the file to the acknowledged end `position`; answers what went wrong, if anything. */
+  private async cutBack(position: number): Promise<string> {
+    try {
+      await this.file.truncate(position);
+      return '';
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      return `; cutting the file back to offset ${position} failed too${typeof code === 'string' ? ` (${code})` : ''}, so a reopen may read the unacknowledged records`;
+    }
+  }
+
+  private fail(step: string, position: number, error: unknown, batch: Pending[], cutBack = ''): void {
     const code = (error as { code?: unknown }).code;
     const failure = new HordeError(
       ErrorCode.LOG_FAILED,
-      `log ${this.path}: ${step} of ${batch.length} record(s) at offset ${position} failed${typeof code === 'string' ? ` (${code})` : ''}: ${error instanceof Error ? error.message : String(error)}; the log accepts no more appends`,
+      `log ${this.path}: ${step} of ${batch.length} record(s) at offset ${position} failed${typeof code === 'string' ? ` (${code})` : ''}: ${error instanceof Error ? error.message : String(error)}; the log accepts no more appends${cutBack}`,
       { cause: error },
     );
     this.failure = failure;

@@ -287,6 +287,20 @@ describe('disk faults', () => {
     expect(await readLog(after, 'l')).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  it('after a failed fdatasync, an orderly restart reads no unacknowledged record, and what it acknowledges survives a crash', async () => {
+    const disk = new SimDisk();
+    let worker = simFileWorker(disk);
+    ok(await worker.handle({ op: 'logAppend', log: 'l', record: 'a' }));
+    disk.failFsync('/data/logs/l.log', 1);
+    expect((await worker.handle({ op: 'logAppend', log: 'l', record: 'doomed' })).ok).toBe(false);
+    await worker.close();
+    worker = simFileWorker(disk);
+    expect(await readLog(worker, 'l')).toEqual(['a']);
+    ok(await worker.handle({ op: 'logAppend', log: 'l', record: 'acknowledged' }));
+    disk.crash();
+    expect(await readLog(simFileWorker(disk), 'l')).toEqual(['a', 'acknowledged']);
+  });
+
   it('a failed directory fsync fails the replace; the old contents survive a crash', async () => {
     const disk = new SimDisk();
     disk.writeDurable('/data/x', 'old');
