@@ -23,9 +23,11 @@
  *   its position (the gap past the durable end, if any, reads as zeros). `random` is the injected
  *   seeded function; the default `() => 0` never tears. Files are visited in creation order, so a
  *   seed gives the same crash.
- * - A failed fsync (`failFsync`) loses the pending writes for good: they stay visible until a
- *   crash, but a later successful fsync does not make them durable (Linux marks the dirty pages
- *   clean after a writeback error; this is why DurableLog never retries a failed fsync).
+ * - A failed fsync (`failFsync`) loses the pending writes' data for good: they stay visible
+ *   until a crash, but a later successful fsync does not make them durable (Linux marks the dirty
+ *   pages clean after a writeback error; this is why DurableLog never retries a failed fsync).
+ *   The file's size is metadata written from memory: the next successful fsync makes the current
+ *   size durable, so a lost write inside it reads as zeros and a truncation is not lost.
  * - After `crash()`, every FileSystem the disk handed out before is dead: its calls (and calls
  *   waiting in a hold) reject with EIO and change nothing. `fileSystem()` gives the next
  *   incarnation's view, on which a new FileService finds only the durable state.
@@ -461,6 +463,9 @@ class DiskState {
         else node.durable.truncate(op.length);
       }
       node.pending = [];
+      // The size is inode metadata, written from memory: it reaches the disk even when a failed
+      // fsync lost writes before (whose bytes then read as zeros). Without one, a no-op.
+      if (node.durable.size !== node.data.size) node.durable.truncate(node.data.size);
     } else if (node.kind === 'dir') {
       node.durable = new Map(node.entries);
     }
