@@ -147,6 +147,24 @@ describe('SimDisk crash: what survives', () => {
     expect(disk.incarnation).toBe(1);
   });
 
+  it('is deterministic: the same seed and the same calls give the same crash and the same disk', async () => {
+    const run = async (seed: number): Promise<unknown> => {
+      const { disk, crashAt, crashes } = crashingDisk({ random: seededRandom(seed) });
+      const worker = simFileWorker(disk);
+      const replies = [];
+      for (let i = 0; i < 5; i++) replies.push(worker.handle({ op: 'logAppend', log: 'd', record: 'r'.repeat(40 + i) }));
+      replies.push(worker.handle({ op: 'append', path: 'notes', data: 'n'.repeat(30) }));
+      crashAt(9);
+      const answers = await Promise.all(replies);
+      const after = simFileWorker(disk);
+      return { crashes, answers: answers.map((answer) => answer.ok), log: await readLog(after, 'd'), list: ok(await after.handle({ op: 'list', path: '.' })) };
+    };
+    expect(await run(42)).toEqual(await run(42));
+    const outcomes = new Set<string>();
+    for (let seed = 0; seed < 20; seed++) outcomes.add(JSON.stringify(await run(seed)));
+    expect(outcomes.size).toBeGreaterThan(1);
+  });
+
   it('a new incarnation opens the logs the crashed one left open (no HORDE_LOG_IN_USE)', async () => {
     const disk = new SimDisk();
     const first = simFileWorker(disk);
