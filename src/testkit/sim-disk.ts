@@ -46,6 +46,10 @@
  * Errors look like node:fs's (code, errno, syscall, path, and Node's message format), so replies
  * compare equal to the real file worker's. Paths are absolute POSIX paths; the root `/` exists.
  * `symlink`, `mkdirDurable` and `writeDurable` set up a disk before a test (already durable).
+ *
+ * Not modelled: permissions (no EACCES), modes, hard links, atimes, short writes, read errors;
+ * `mkdir` only with `recursive`. A file unlinked while open keeps counting against the capacity
+ * until the next crash.
  */
 
 import { posix } from 'node:path';
