@@ -39,6 +39,7 @@ export type { ExecutorStatus } from './executor/protocol.js';
 export { IoResult } from './process/io.js';
 export type { FileStat, IoData, IoOp, IoReply, IoRequest, TimerOptions } from './process/io.js';
 export type { LogReadResult, LogRecord } from './fileio/log.js';
+export type { FileInfo, FileSystem, OpenFile, OpenFlags } from './fileio/file-system.js';
 export { Signal } from './codec/envelope.js';
 
 export { TestKit } from './testkit/testkit.js';
@@ -82,6 +83,10 @@ export type {
   RegisterOutput,
   UnknownOutput,
 } from './testkit/linearizability/index.js';
+export { SimDisk } from './testkit/sim-disk.js';
+export type { SimCrash, SimDiskOperation, SimDiskOptions, SimHold } from './testkit/sim-disk.js';
+export { simFileWorker } from './testkit/sim-disk-worker.js';
+export type { SimFileWorker, SimFileWorkerOptions } from './testkit/sim-disk-worker.js';
 
 export { PID_PROTO, PID_PROTO_PATH } from './codec/pid-schema.js';
 export { messageTypeOf, registerMessageType, typed } from './codec/protobuf.js';

@@ -21,7 +21,7 @@ export interface ClusterHost {
   deliverRaw(bytes: Uint8Array, offset: number, length: number, run: boolean): void;
   /** Delivers an envelope built here (DOWN, EXIT or DEMONITOR when a peer goes down). */
   deliverEnvelope(envelope: Envelope): void;
-  /** True while the rings incoming batches feed hold overflow; `onRingsDrained` is then called once they drain. */
+  /** True while the rings incoming batches feed hold overflow; the node then calls `ClusterServer.ringsDrained` once they drain. */
   ringsCongested(): boolean;
   /** Stop / restart reading the rings that carry envelopes to other nodes. */
   pauseRings(): void;

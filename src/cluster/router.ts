@@ -45,7 +45,7 @@ export type RouterOptions = Pick<ResolvedClusterOptions, 'batchBytes' | 'maxPend
 
 export class Router {
   private ringsPaused = false;
-  private socketsPaused = false;
+  private streamsPaused = false;
   private flushScheduled = false;
   /** Envelopes dropped since the start (ClusterStatus.deadLetters). */
   deadLetterCount = 0;
@@ -57,10 +57,10 @@ export class Router {
   ) {}
 
   // ---------------------------------------------------------------- outgoing envelopes
+
   /**
    * An envelope for another node's pid (or, with `run`, a run of USER envelopes for one node),
-   * from the rings or from the main thread itself. Copied into
-   * that peer's session; an unknown or down node gets it counted as a dead letter (and a MONITOR
+   * from the rings or from the main thread itself. Copied into that peer's session; an unknown or down node gets it counted as a dead letter (and a MONITOR
    * or LINK answered with 'noconnection').
    */
   forward(bytes: Uint8Array, offset: number, length: number, run = false): void {
@@ -202,8 +202,8 @@ export class Router {
     this.deliverInRuns(peer, data);
     lane.delivered(frame.seq);
     this.owe(peer, frame.lane, frame.seq);
-    if (!this.socketsPaused && this.host.ringsCongested()) {
-      this.socketsPaused = true;
+    if (!this.streamsPaused && this.host.ringsCongested()) {
+      this.streamsPaused = true;
       for (const p of this.peers.values()) p.connection?.pauseReading();
     }
   }
@@ -260,8 +260,8 @@ export class Router {
 
   /** The host's rings that incoming batches feed have drained: read the streams again. */
   ringsDrained(): void {
-    if (!this.socketsPaused) return;
-    this.socketsPaused = false;
+    if (!this.streamsPaused) return;
+    this.streamsPaused = false;
     for (const peer of this.peers.values()) peer.connection?.resumeReading();
   }
 

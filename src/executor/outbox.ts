@@ -3,9 +3,9 @@
  * `ctx`, carried out in order by the shard once the callback returns (Shard.flush). A callback
  * that throws has its outbox discarded: nothing leaves a `receive` that did not return.
  *
- * Parallel arrays reused for every callback (no object per effect; `count` entries are live).
+ * Parallel arrays reused for every callback (no object per effect; `outCount` entries are live).
  * Truncating arrays with `length = 0` per callback cost a third of the in-shard ping-pong time
- * (V8 frees and regrows the backing store), so `discard` clears the live entries instead.
+ * (V8 frees and regrows the backing store), so `discardOutbox` clears the live entries instead.
  */
 
 import type { Pid } from '../process/pid.js';
@@ -27,39 +27,47 @@ export const Op = {
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
+/**
+ * The outbox of a shard. Shard extends it, so its arrays stay fields of the shard itself, as they
+ * were before the split and where the hot path reads them from `this`: a separate outbox object
+ * reached through a field measured slower on ping-pong and thread ring in the bare-shard A/B
+ * against the shard before the split (in-process, alternated, CPU time; noisy on the loaded 2-core
+ * VM, so the size of the difference is not known).
+ */
 export class Outbox {
-  readonly ops: number[] = [];
-  readonly pids: (Pid | undefined)[] = [];
-  readonly values: unknown[] = [];
-  readonly refs: number[] = [];
-  /** A spawn's kind (its args are in `values`). */
-  readonly kinds: (string | undefined)[] = [];
+  protected readonly outOps: number[] = [];
+  protected readonly outPids: (Pid | undefined)[] = [];
+  protected readonly outValues: unknown[] = [];
+  protected readonly outRefs: number[] = [];
+  /** A spawn's kind (its args are in `outValues`). */
+  protected readonly outKinds: (string | undefined)[] = [];
   /** Live entries. */
-  count = 0;
+  protected outCount = 0;
 
+  /** @internal Records an effect of the running callback (ShardContext). */
   record(op: Op, target: Pid | undefined, value: unknown, ref: number): void {
-    const index = this.count++;
-    this.ops[index] = op;
-    this.pids[index] = target;
-    this.values[index] = value;
-    this.refs[index] = ref;
+    const index = this.outCount++;
+    this.outOps[index] = op;
+    this.outPids[index] = target;
+    this.outValues[index] = value;
+    this.outRefs[index] = ref;
   }
 
-  /** A spawn: its kind goes beside the others (no request object per local spawn); ref 1 links. */
+  /** @internal A spawn: its kind goes beside the others (no request object per local spawn); ref 1 links. */
   recordSpawn(child: Pid, kind: string, args: unknown, link: boolean): void {
-    const index = this.count;
+    const index = this.outCount;
     this.record(Op.SPAWN, child, args, link ? 1 : 0);
-    this.kinds[index] = kind;
+    this.outKinds[index] = kind;
   }
 
   /** Forgets the outbox, dropping its references so messages can be collected. */
-  discard(): void {
-    const count = this.count;
-    this.count = 0;
+  protected discardOutbox(): void {
+    const count = this.outCount;
+    this.outCount = 0;
     for (let i = 0; i < count; i++) {
-      this.pids[i] = undefined;
-      this.values[i] = undefined;
-      this.kinds[i] = undefined;
+      this.outPids[i] = undefined;
+      this.outValues[i] = undefined;
+      this.outKinds[i] = undefined;
     }
   }
 }

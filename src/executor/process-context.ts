@@ -9,7 +9,7 @@ import { ErrorCode, HordeError } from '../errors.js';
 import type { IoRequest, TimerOptions, TimerRequest } from '../process/io.js';
 import type { Pid } from '../process/pid.js';
 import type { Context, ExitReason, ReplyToken, SpawnOptions } from '../process/types.js';
-import { Op, type Outbox } from './outbox.js';
+import { Op } from './outbox.js';
 
 /** What the context reads from its shard about the callback running now. */
 export interface ContextOwner {
@@ -27,10 +27,16 @@ export interface ContextOwner {
   allocateRef(): number;
 }
 
+/** Where the context records effects (the shard, which extends Outbox). */
+export interface EffectRecorder {
+  record(op: Op, target: Pid | undefined, value: unknown, ref: number): void;
+  recordSpawn(child: Pid, kind: string, args: unknown, link: boolean): void;
+}
+
 export class ShardContext implements Context {
   constructor(
     private readonly owner: ContextOwner,
-    private readonly outbox: Outbox,
+    private readonly outbox: EffectRecorder,
   ) {}
 
   get self(): Pid {

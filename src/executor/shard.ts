@@ -6,7 +6,7 @@
  *
  * The shard is the composition of:
  *   - scheduler.ts: the run queue, parked processes, and slices cut by the host's CPU clock;
- *   - outbox.ts: the effects a callback records, which the shard carries out (`flush`);
+ *   - outbox.ts: the effects a callback records (Shard extends Outbox), carried out by `flush`;
  *   - process-context.ts: the `ctx` a callback records them through;
  *   - signals.ts: what links, monitors and exits do, and what a process's end sends;
  *   - slot.ts, mailbox.ts, process-table.ts: a process's record, its mailbox, the table of them;
@@ -101,7 +101,7 @@ export interface ShardStats {
   crashed: number;
 }
 
-export class Shard implements TurnRunner, ContextOwner, SignalEffects {
+export class Shard extends Outbox implements TurnRunner, ContextOwner, SignalEffects {
   readonly node: number;
   readonly shard: number;
   /** Its allocator's id (see pid.ts). */
@@ -121,8 +121,6 @@ export class Shard implements TurnRunner, ContextOwner, SignalEffects {
   private readonly scheduler: Scheduler;
   private readonly signals = new SignalQueue();
   private readonly spawnWait: SpawnWait;
-  /** The running callback's effects. */
-  private readonly outbox = new Outbox();
   private readonly context: ShardContext;
   /** This node's service endpoints, in SERVICES order (src/process/services.ts). */
   private readonly services: Pid[];
@@ -141,6 +139,7 @@ export class Shard implements TurnRunner, ContextOwner, SignalEffects {
   private crashedCount = 0;
 
   constructor(host: ShardHost, behaviours: Behaviours, options: ShardOptions) {
+    super();
     this.host = host;
     this.kinds = new Map(Object.entries(behaviours).map(([kind, factory]) => [kind, { kind, factory: factory as (args: unknown) => Process<unknown> }]));
     this.node = options.node;
@@ -152,7 +151,7 @@ export class Shard implements TurnRunner, ContextOwner, SignalEffects {
     this.serials = new SerialAllocator(options.spawnerId);
     this.refs = new SerialAllocator(options.spawnerId);
     this.spawnWait = new SpawnWait(options.spawnerId, options.spawnFloors);
-    this.context = new ShardContext(this, this.outbox);
+    this.context = new ShardContext(this, this);
     this.services = SERVICES.map((_, service) => servicePid(this.node, service));
     this.ioPending = SERVICES.map(() => new Map<number, Pid>());
   }
@@ -325,7 +324,6 @@ export class Shard implements TurnRunner, ContextOwner, SignalEffects {
     const process = slot.process;
     const context = this.context;
     const scheduler = this.scheduler;
-    const outbox = this.outbox;
     let budget = this.budget;
     const timed = slot.extras !== undefined && slot.extras.timed;
     // The last read was at most a clock interval ago (a few microseconds when messages are cheap).
@@ -354,7 +352,7 @@ export class Shard implements TurnRunner, ContextOwner, SignalEffects {
       try {
         process.receive(message, context);
       } catch (error) {
-        outbox.discard();
+        this.discardOutbox();
         this.current = undefined;
         this.end(slot, errorToWire(error));
         return false;
@@ -362,8 +360,8 @@ export class Shard implements TurnRunner, ContextOwner, SignalEffects {
       // Every effect (a send, a spawn, a signal) costs one unit of the turn's budget too, like the
       // BEAM's reductions: a process that sends a lot, or sends itself a message to continue,
       // yields to the others instead of keeping the turn.
-      if (outbox.count > 0) {
-        budget -= outbox.count;
+      if (this.outCount > 0) {
+        budget -= this.outCount;
         if (!this.flushOrEnd(slot)) {
           this.current = undefined;
           return false;
@@ -454,9 +452,9 @@ export class Shard implements TurnRunner, ContextOwner, SignalEffects {
       this.currentRef = 0;
       try {
         process.terminate(reason, this.context);
-        if (this.outbox.count > 0) this.flush(slot);
+        if (this.outCount > 0) this.flush(slot);
       } catch (error) {
-        this.outbox.discard();
+        this.discardOutbox();
         this.host.crashed(this.pidOf(slot), slot.kind, errorToWire(error));
       }
       // A ctx.exit in terminate changes nothing: the process is ending.
@@ -518,14 +516,14 @@ export class Shard implements TurnRunner, ContextOwner, SignalEffects {
       try {
         process.init(this.context);
       } catch (error) {
-        this.outbox.discard();
+        this.discardOutbox();
         this.current = undefined;
         this.end(slot, errorToWire(error));
         if (throwOnFailure) throw error;
         return;
       }
       this.current = undefined;
-      if (this.outbox.count > 0) {
+      if (this.outCount > 0) {
         if (!this.flushOrEnd(slot)) return;
         const exit = this.exitRequest;
         if (exit !== undefined) {
@@ -549,7 +547,7 @@ export class Shard implements TurnRunner, ContextOwner, SignalEffects {
       this.flush(slot);
       return true;
     } catch (error) {
-      this.outbox.discard();
+      this.discardOutbox();
       this.exitRequest = undefined;
       this.current = undefined;
       this.end(slot, errorToWire(error));
@@ -559,12 +557,11 @@ export class Shard implements TurnRunner, ContextOwner, SignalEffects {
 
   /** Carries out the outbox of `slot`'s callback, in order. */
   private flush(slot: Slot): void {
-    const outbox = this.outbox;
-    const ops = outbox.ops;
-    const pids = outbox.pids;
-    const values = outbox.values;
-    const refs = outbox.refs;
-    const count = outbox.count;
+    const ops = this.outOps;
+    const pids = this.outPids;
+    const values = this.outValues;
+    const refs = this.outRefs;
+    const count = this.outCount;
     for (let i = 0; i < count; i++) {
       const target = pids[i]!;
       switch (ops[i]) {
@@ -572,8 +569,8 @@ export class Shard implements TurnRunner, ContextOwner, SignalEffects {
           this.send(slot, target, values[i], refs[i]!);
           break;
         case Op.SPAWN: {
-          const kind = outbox.kinds[i]!;
-          outbox.kinds[i] = undefined;
+          const kind = this.outKinds[i]!;
+          this.outKinds[i] = undefined;
           const self = this.pidOf(slot);
           const link = refs[i] === 1;
           if (link) addLink(slot, target);
@@ -632,7 +629,7 @@ export class Shard implements TurnRunner, ContextOwner, SignalEffects {
           break;
       }
     }
-    outbox.discard();
+    this.discardOutbox();
   }
 
   /**

@@ -2,10 +2,11 @@
  * Atomic file replacement: after a crash at any point, the target holds either its old contents
  * or the new ones, never a mix and never an empty file.
  *
- * `atomicReplace(dataDir, relPath, bytes)`:
+ * `atomicReplace(dataDir, relPath, bytes, fs?)` (fs: the file system seam, file-system.ts; default
+ * node:fs/promises):
  * 1. resolves `relPath` inside the data directory (paths.ts: same refusals);
  * 2. writes `bytes` to a new temporary file in the target's directory (same file system, so the
- *    rename below is atomic), named `.<name>.<pid>.<random>.tmp`, created with O_EXCL;
+ *    rename below is atomic), named `.<name>.<fs.tempSuffix()>.tmp` (real: pid and random bytes), created with O_EXCL;
  * 3. fsyncs it (the data must be on disk before the name points to it);
  * 4. renames it over the target (atomic replacement of the directory entry);
  * 5. fsyncs the directory (makes the rename itself durable).
@@ -22,28 +23,26 @@
  * All async fs calls: nothing here blocks the fileio worker's event loop.
  */
 
-import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCode, HordeError } from '../errors.js';
+import { nodeFileSystem, type FileSystem, type OpenFile } from './file-system.js';
 import { resolveInDataDir } from './paths.js';
 
-export async function atomicReplace(dataDir: string, relPath: string, bytes: Uint8Array): Promise<string> {
+export async function atomicReplace(dataDir: string, relPath: string, bytes: Uint8Array, fs: FileSystem = nodeFileSystem): Promise<string> {
   if (!(bytes instanceof Uint8Array)) {
     throw new HordeError(ErrorCode.INVALID_OPTION, `atomicReplace ${JSON.stringify(relPath)}: bytes must be a Uint8Array; got ${typeof bytes}`);
   }
-  const target = await resolveInDataDir(dataDir, relPath);
+  const target = await resolveInDataDir(dataDir, relPath, { fs });
   const dir = dirname(target);
-  const temp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(dir, `.${basename(target)}.${fs.tempSuffix()}.tmp`);
   let step = 'create the temporary file';
-  let handle: FileHandle | undefined;
+  let handle: OpenFile | undefined;
   try {
-    handle = await open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
+    handle = await fs.open(temp, 'wx');
     step = 'write the temporary file';
     let written = 0;
     while (written < bytes.length) {
-      const { bytesWritten } = await handle.write(bytes, written, bytes.length - written, written);
+      const bytesWritten = await handle.writev([written === 0 ? bytes : bytes.subarray(written)], written);
       if (bytesWritten <= 0) throw Object.assign(new Error(`short write: ${written} of ${bytes.length} bytes`), { code: 'EIO' });
       written += bytesWritten;
     }
@@ -54,15 +53,15 @@ export async function atomicReplace(dataDir: string, relPath: string, bytes: Uin
     handle = undefined;
     await closing.close();
     step = 'rename over the target';
-    await rename(temp, target);
+    await fs.rename(temp, target);
   } catch (error) {
     // Clean up what this call created; the error that matters is the one that stopped it.
     if (handle !== undefined) await handle.close().catch(() => undefined);
-    await rm(temp, { force: true }).catch(() => undefined);
+    await fs.rm(temp, { force: true }).catch(() => undefined);
     throw ioError(relPath, step, error);
   }
   try {
-    await syncDirectory(dir);
+    await syncDirectory(dir, fs);
   } catch (error) {
     throw ioError(relPath, 'fsync the directory after the rename (the new contents are in place but may not survive a crash)', error);
   }
@@ -70,8 +69,8 @@ export async function atomicReplace(dataDir: string, relPath: string, bytes: Uin
 }
 
 /** fsyncs a directory so that changes to its entries (a create, a rename) survive a crash. */
-export async function syncDirectory(path: string): Promise<void> {
-  const handle = await open(path, fsConstants.O_RDONLY);
+export async function syncDirectory(path: string, fs: FileSystem = nodeFileSystem): Promise<void> {
+  const handle = await fs.open(path, 'r');
   try {
     await handle.sync();
   } finally {

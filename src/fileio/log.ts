@@ -7,16 +7,18 @@
  * - One `DurableLog` per file, used from one thread (the fileio worker). A second `open` of the
  *   same path on the same thread is refused with HORDE_LOG_IN_USE; nothing stops another process
  *   from opening the file (Node has no flock), so the data directory must belong to one node.
- * - All file access goes through the async `node:fs/promises` file handle (positional reads and
- *   writes, fdatasync, ftruncate): the thread's event loop never blocks on the disk. The CPU work
+ * - All file access goes through an open file of the file system seam (`file-system.ts`;
+ *   production: a `node:fs/promises` file handle, positional reads and writes, fdatasync,
+ *   ftruncate; the testkit: a SimDisk): the thread's event loop never blocks on the disk. The CPU work
  *   done inline is the CRC (pure JS, about 1.4 GB/s here: 3 us for a 4 KiB record, 11 ms for a
  *   record of the default 16 MiB maximum, once at append and once per read of it) and one copy of
  *   each appended record. A piscina hop costs more than that below about a MiB, so nothing is
  *   offloaded; lower `maxRecordBytes` if 11 ms pauses matter. Recovery reads 1 MiB chunks.
  * - `append` resolves only after the bytes of its record are written and fdatasync'd. fdatasync
  *   (not fsync) is enough: it flushes the data and the metadata needed to read it back, the file
- *   size included. A newly created log file also gets its directory fsync'd before `open`
- *   resolves, so the file itself survives a crash.
+ *   size included. `open` also fsyncs the file's directory before it resolves, so the file itself
+ *   survives a crash: every open, not only the one that created the file, because an open that
+ *   created it may have failed before its directory fsync (one directory fsync per open).
  * - `read` returns only acknowledged records, and never a record that fails its checksum.
  *
  * ## Record layout (little-endian; offsets are byte offsets in the file, the first record at 0)
@@ -74,6 +76,12 @@
  * append. No retry: after a failed fsync the kernel may have dropped the dirty pages and cleared
  * the error, so a retry that "succeeds" would acknowledge data that is not on disk. Reads of
  * records acknowledged before the failure keep working. Reopening the file recovers the log.
+ * Before failing, the log cuts the file back to its acknowledged end (ftruncate, best effort: a
+ * failure of it is named in the error's message). Otherwise the failed batch would stay readable
+ * in the page cache though it may never reach the disk: an orderly reopen would serve records
+ * that were never acknowledged, append after them, and a later power loss would leave a hole
+ * where they were, which recovery must refuse as corruption, taking acknowledged records with it
+ * (found by the SimDisk crash tests, whose failed fsync loses the pending writes as Linux does).
  *
  * ## Bounds (current tuning)
  *
@@ -91,12 +99,11 @@
  *   end, and the recent `nextOffset`s readers pass back). Its memory is 8 bytes per 64 KiB.
  */
 
-import { constants as fsConstants } from 'node:fs';
-import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { ErrorCode, HordeError, invalidOption } from '../errors.js';
 import { syncDirectory } from './atomic.js';
 import { crc32c } from './crc32c.js';
+import { nodeFileSystem, type FileSystem, type OpenFile } from './file-system.js';
 
 export const LOG_HEADER_BYTES = 12;
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
@@ -113,19 +120,13 @@ const READ_WINDOW = 64 * 1024;
 /** How many recent `nextOffset`s are remembered as known record boundaries. */
 const RECENT_BOUNDARIES = 16;
 
-/** The file operations the log uses. The default is node:fs/promises; tests inject faults here. */
-export interface LogFile {
-  /** Reads up to `length` bytes at `position` into `buffer[offset..]`; resolves with the count read. */
-  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
-  /** Writes the buffers in order at `position`; resolves with the count written. */
-  writev(buffers: Uint8Array[], position: number): Promise<number>;
-  datasync(): Promise<void>;
-  sync(): Promise<void>;
-  truncate(length: number): Promise<void>;
-  size(): Promise<number>;
-  close(): Promise<void>;
-}
+/** The file operations the log uses: an open file of the file system seam (file-system.ts). */
+export type LogFile = OpenFile;
 
+/**
+ * The log's view of the file system: `logFsOf(fs)` builds it over any FileSystem (production:
+ * node:fs/promises; the testkit: a SimDisk); tests also implement it directly to inject faults.
+ */
 export interface LogFs {
   /** Opens `path` for reading and writing, creating it if missing (then `created` is true). */
   openFile(path: string): Promise<{ file: LogFile; created: boolean }>;
@@ -142,7 +143,7 @@ export interface DurableLogOptions {
   groupCommit?: boolean;
   /** What open does about corruption it cannot prove to be a torn tail: refuse (`'tail'`, default) or truncate (`'truncate'`). */
   repair?: 'tail' | 'truncate';
-  /** The file layer (default: node:fs/promises). For fault injection in tests. */
+  /** The file layer (default: node:fs/promises, `nodeLogFs`). A SimDisk's through `logFsOf`, or faults injected in tests. */
   fs?: LogFs;
 }
 
@@ -196,8 +197,21 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-/** Paths open as logs on this thread (the fileio worker has exactly one module instance). */
-const OPEN_PATHS = new Set<string>();
+/**
+ * Paths open as logs on this thread, per file layer (the fileio worker has exactly one module
+ * instance and one layer, `nodeLogFs`). Per layer because a simulated disk's paths are not the
+ * real file system's, and a crashed incarnation's logs (never closed) must not block the next.
+ */
+const OPEN_PATHS = new WeakMap<LogFs, Set<string>>();
+
+function openPaths(fs: LogFs): Set<string> {
+  let paths = OPEN_PATHS.get(fs);
+  if (paths === undefined) {
+    paths = new Set();
+    OPEN_PATHS.set(fs, paths);
+  }
+  return paths;
+}
 
 export class DurableLog {
   readonly path: string;
@@ -205,6 +219,7 @@ export class DurableLog {
 
   private readonly file: LogFile;
   private readonly key: string;
+  private readonly openPaths: Set<string>;
   private readonly maxRecordBytes: number;
   private readonly maxQueuedBytes: number;
   private readonly groupCommit: boolean;
@@ -231,6 +246,7 @@ export class DurableLog {
   private constructor(init: {
     path: string;
     key: string;
+    openPaths: Set<string>;
     file: LogFile;
     recovery: LogRecovery;
     index: number[];
@@ -240,6 +256,7 @@ export class DurableLog {
   }) {
     this.path = init.path;
     this.key = init.key;
+    this.openPaths = init.openPaths;
     this.file = init.file;
     this.recovery = init.recovery;
     this.index = init.index;
@@ -265,21 +282,24 @@ export class DurableLog {
     const fs = options.fs ?? nodeLogFs;
 
     const key = resolvePath(path);
-    if (OPEN_PATHS.has(key)) throw new HordeError(ErrorCode.LOG_IN_USE, `log ${path} is already open on this thread`);
-    OPEN_PATHS.add(key);
+    const open = openPaths(fs);
+    if (open.has(key)) throw new HordeError(ErrorCode.LOG_IN_USE, `log ${path} is already open on this thread`);
+    open.add(key);
     try {
-      const { file, created } = await ioStep(path, 'open', () => fs.openFile(path));
+      const { file } = await ioStep(path, 'open', () => fs.openFile(path));
       try {
-        if (created) await ioStep(path, 'fsync of its directory', () => fs.syncDirectory(dirname(key)));
+        // Every open, not only when `created`: an earlier open may have created the file and
+        // failed before this fsync, and then nothing else would make its name durable.
+        await ioStep(path, 'fsync of its directory', () => fs.syncDirectory(dirname(key)));
         const { recovery, index } = await recover(file, path, maxRecordBytes, repair);
-        return new DurableLog({ path, key, file, recovery, index, maxRecordBytes, maxQueuedBytes, groupCommit });
+        return new DurableLog({ path, key, openPaths: open, file, recovery, index, maxRecordBytes, maxQueuedBytes, groupCommit });
       } catch (error) {
         // The open failed already; a failing close would hide why.
         await file.close().catch(() => undefined);
         throw error;
       }
     } catch (error) {
-      OPEN_PATHS.delete(key);
+      open.delete(key);
       throw error;
     }
   }
@@ -369,7 +389,7 @@ export class DurableLog {
     try {
       await ioStep(this.path, 'close', () => this.file.close());
     } finally {
-      OPEN_PATHS.delete(this.key);
+      this.openPaths.delete(this.key);
     }
   }
 
@@ -398,13 +418,13 @@ export class DurableLog {
       try {
         await writeAll(this.file, frames, bytes, position);
       } catch (error) {
-        this.fail('write', position, error, batch);
+        this.fail('write', position, error, batch, await this.cutBack(position));
         return;
       }
       try {
         await this.file.datasync();
       } catch (error) {
-        this.fail('fdatasync', position, error, batch);
+        this.fail('fdatasync', position, error, batch, await this.cutBack(position));
         return;
       }
       for (const pending of batch) this.indexRecord(pending.offset);
@@ -422,11 +442,22 @@ export class DurableLog {
     }
   }
 
-  private fail(step: string, position: number, error: unknown, batch: Pending[]): void {
+  /** After a failed batch: truncates the file to the acknowledged end `position`; answers what went wrong, if anything. */
+  private async cutBack(position: number): Promise<string> {
+    try {
+      await this.file.truncate(position);
+      return '';
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      return `; cutting the file back to offset ${position} failed too${typeof code === 'string' ? ` (${code})` : ''}, so a reopen may read the unacknowledged records`;
+    }
+  }
+
+  private fail(step: string, position: number, error: unknown, batch: Pending[], cutBack = ''): void {
     const code = (error as { code?: unknown }).code;
     const failure = new HordeError(
       ErrorCode.LOG_FAILED,
-      `log ${this.path}: ${step} of ${batch.length} record(s) at offset ${position} failed${typeof code === 'string' ? ` (${code})` : ''}: ${error instanceof Error ? error.message : String(error)}; the log accepts no more appends`,
+      `log ${this.path}: ${step} of ${batch.length} record(s) at offset ${position} failed${typeof code === 'string' ? ` (${code})` : ''}: ${error instanceof Error ? error.message : String(error)}; the log accepts no more appends${cutBack}`,
       { cause: error },
     );
     this.failure = failure;
@@ -745,51 +776,27 @@ function limitOption(name: string, value: number | undefined, fallback: number):
   return value;
 }
 
-class NodeLogFile implements LogFile {
-  constructor(private readonly handle: FileHandle) {}
+const LOG_FS = new WeakMap<FileSystem, LogFs>();
 
-  async read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-    const { bytesRead } = await this.handle.read(buffer, offset, length, position);
-    return bytesRead;
+/** The log's file layer over `fs` (one per file system, so HORDE_LOG_IN_USE sees every log open on it). */
+export function logFsOf(fs: FileSystem): LogFs {
+  let logFs = LOG_FS.get(fs);
+  if (logFs === undefined) {
+    logFs = {
+      async openFile(path: string): Promise<{ file: LogFile; created: boolean }> {
+        try {
+          return { file: await fs.open(path, 'r+'), created: false };
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+        }
+        return { file: await fs.open(path, 'wx+'), created: true };
+      },
+      syncDirectory: (path: string) => syncDirectory(path, fs),
+    };
+    LOG_FS.set(fs, logFs);
   }
-
-  async writev(buffers: Uint8Array[], position: number): Promise<number> {
-    const { bytesWritten } = await this.handle.writev(buffers, position);
-    return bytesWritten;
-  }
-
-  datasync(): Promise<void> {
-    return this.handle.datasync();
-  }
-
-  sync(): Promise<void> {
-    return this.handle.sync();
-  }
-
-  truncate(length: number): Promise<void> {
-    return this.handle.truncate(length);
-  }
-
-  async size(): Promise<number> {
-    return (await this.handle.stat()).size;
-  }
-
-  close(): Promise<void> {
-    return this.handle.close();
-  }
+  return logFs;
 }
 
 /** The default file layer: node:fs/promises file handles. */
-export const nodeLogFs: LogFs = {
-  async openFile(path: string): Promise<{ file: LogFile; created: boolean }> {
-    try {
-      return { file: new NodeLogFile(await openFile(path, fsConstants.O_RDWR)), created: false };
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
-    }
-    const handle = await openFile(path, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
-    return { file: new NodeLogFile(handle), created: true };
-  },
-
-  syncDirectory,
-};
+export const nodeLogFs: LogFs = logFsOf(nodeFileSystem);

@@ -16,7 +16,8 @@
  *   of links) that leads outside it.
  * - HORDE_IO_ERROR: the file system refused to answer (EACCES on a component, for instance).
  *
- * How: the data directory is resolved with realpath, then the path is walked one component at a
+ * How (through the file system seam, `options.fs`, file-system.ts: node:fs/promises by default):
+ * the data directory is resolved with realpath, then the path is walked one component at a
  * time from there, the way the kernel does: `lstat` each component; a symlink is replaced by its
  * target's components (walked from `/` for an absolute target, from the current directory
  * otherwise); `..` goes to the parent of the current real directory (so `link/..` means the
@@ -40,9 +41,9 @@
  * a hard link in the data directory to a file outside is that file.
  */
 
-import { lstat, readlink, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, sep } from 'node:path';
 import { ErrorCode, HordeError } from '../errors.js';
+import { nodeFileSystem, type FileSystem } from './file-system.js';
 
 const MAX_PATH_CHARS = 4096;
 /** Links followed in one resolution before giving up (Linux's MAXSYMLINKS is 40). */
@@ -51,12 +52,15 @@ const MAX_SYMLINKS = 40;
 export interface ResolveOptions {
   /** Accept a path that names the data directory itself (`.`, or a symlink to it). Default false. */
   allowRoot?: boolean;
+  /** The file system to walk (file-system.ts). Default node:fs/promises. */
+  fs?: FileSystem;
 }
 
 /** The absolute path `userPath` names inside `dataDir`; rejects paths that leave it (see above). */
 export async function resolveInDataDir(dataDir: string, userPath: string, options: ResolveOptions = {}): Promise<string> {
   checkShape(userPath);
-  const root = await resolveRoot(dataDir);
+  const fs = options.fs ?? nodeFileSystem;
+  const root = await resolveRoot(dataDir, fs);
   const inside = (path: string): boolean => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
   const finish = (path: string): string => {
     if (!inside(path)) {
@@ -82,7 +86,7 @@ export async function resolveInDataDir(dataDir: string, userPath: string, option
     const next = join(current, name);
     let info;
     try {
-      info = await lstat(next);
+      info = await fs.lstat(next);
     } catch (error) {
       const code = errorCode(error);
       if (code === 'ENOENT') {
@@ -106,7 +110,7 @@ export async function resolveInDataDir(dataDir: string, userPath: string, option
       }
       let target: string;
       try {
-        target = await readlink(next);
+        target = await fs.readlink(next);
       } catch (error) {
         throw ioError(userPath, `readlink of ${JSON.stringify(next)}`, error);
       }
@@ -141,14 +145,14 @@ function checkShape(userPath: unknown): void {
   }
 }
 
-async function resolveRoot(dataDir: string): Promise<string> {
+async function resolveRoot(dataDir: string, fs: FileSystem): Promise<string> {
   if (typeof dataDir !== 'string' || dataDir.length === 0 || dataDir.includes('\0')) {
     throw new HordeError(ErrorCode.INVALID_PATH, `data directory ${JSON.stringify(dataDir)} is not a valid path`);
   }
   let root: string;
   try {
-    root = await realpath(dataDir);
-    if (!(await stat(root)).isDirectory()) throw Object.assign(new Error(`${root} is not a directory`), { code: 'ENOTDIR' });
+    root = await fs.realpath(dataDir);
+    if (!(await fs.stat(root)).isDirectory()) throw Object.assign(new Error(`${root} is not a directory`), { code: 'ENOTDIR' });
   } catch (error) {
     throw new HordeError(ErrorCode.INVALID_PATH, `data directory ${JSON.stringify(dataDir)} cannot be used: ${messageOf(error)}`, { cause: error });
   }

@@ -3,8 +3,10 @@
  *
  * Every request is answered exactly once with an IoReply (`{ok: true, value}` or `{ok: false,
  * error}` where the error keeps its code: ENOENT, EACCES, HORDE_PATH_OUTSIDE_DATA_DIR, ...); this
- * class never throws at its caller. File operations use the asynchronous fs API (libuv's thread
- * pool does the blocking calls); durable logs are DurableLogs opened on first use under
+ * class never throws at its caller. File operations go through the file system seam
+ * (`options.fs`, file-system.ts): in production node:fs/promises, the asynchronous fs API (libuv's
+ * thread pool does the blocking calls); in the testkit a SimDisk, so the same code runs against a
+ * simulated disk; durable logs are DurableLogs opened on first use under
  * `<dataDir>/logs/<name>.log`; compute tasks run on a piscina pool so they never stall this
  * thread or an executor.
  *
@@ -14,18 +16,24 @@
  * bounded by records and by bytes (`maxBytes`, default `readBytes`: each record counts its payload
  * and LOG_READ_RECORD_BYTES of framing), so it fits the ring back to the requester; the answer
  * says where to read on.
+ *
+ * Durability (what a crash keeps; the SimDisk tests check it): `fsync` flushes the file and then
+ * its directory, so a new file's name survives too. A log's first use in this service fsyncs the
+ * data directory after creating `logs/` (DurableLog fsyncs `logs/` itself), so an acknowledged
+ * append is findable after a crash. `write`, `append` and `remove` promise nothing across a crash
+ * until an `fsync`; `replace` is durable once answered.
  */
 
 import { Piscina } from 'piscina';
-import { appendFile, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import type { FileStat, IoReply, IoRequest, LogReadAnswer } from '../process/io.js';
 import { SERVICES, serviceNamed } from '../process/services.js';
 import { workerEntry } from '../internal/worker-url.js';
-import { atomicReplace } from './atomic.js';
-import { DEFAULT_READ_RECORDS, DurableLog } from './log.js';
+import { atomicReplace, syncDirectory } from './atomic.js';
+import { nodeFileSystem, type FileSystem } from './file-system.js';
+import { DEFAULT_READ_RECORDS, DurableLog, logFsOf, type LogFs } from './log.js';
 import { resolveInDataDir } from './paths.js';
 import type { ComputeJob, ComputeOutcome } from './compute-task.js';
 
@@ -42,6 +50,8 @@ export interface FileServiceOptions {
   computeThreads: number;
   /** The default `maxBytes` of a `logRead`. */
   readBytes: number;
+  /** The file system the files and logs live on (file-system.ts). Default node:fs/promises; the testkit passes a SimDisk's. */
+  fs?: FileSystem;
 }
 
 /** What the file worker's request service counts: the part of FileWorkerStatus about the requests it carried out. */
@@ -62,6 +72,8 @@ export interface FileServiceStatus {
 
 export class FileService {
   private readonly options: FileServiceOptions;
+  private readonly fs: FileSystem;
+  private readonly logFs: LogFs;
   private readonly logs = new Map<string, Promise<DurableLog>>();
   private pool: Piscina | undefined;
   private inFlight = 0;
@@ -71,6 +83,8 @@ export class FileService {
 
   constructor(options: FileServiceOptions) {
     this.options = options;
+    this.fs = options.fs ?? nodeFileSystem;
+    this.logFs = logFsOf(this.fs);
   }
 
   async handle(request: unknown): Promise<IoReply> {
@@ -131,39 +145,38 @@ export class FileService {
   private async file(request: Exclude<IoRequest, { op: 'compute' | 'logAppend' | 'logRead' }>): Promise<unknown> {
     const dataDir = this.requireDataDir();
     // The data directory itself may be listed or stat'ed, never written, replaced or removed.
-    const path = await resolveInDataDir(dataDir, request.path, { allowRoot: request.op === 'list' || request.op === 'stat' });
+    const fs = this.fs;
+    const path = await resolveInDataDir(dataDir, request.path, { allowRoot: request.op === 'list' || request.op === 'stat', fs });
     switch (request.op) {
       case 'read': {
-        const bytes = await readFile(path);
-        return request.encoding === 'utf8' ? bytes.toString('utf8') : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const bytes = await fs.readFile(path);
+        const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        return request.encoding === 'utf8' ? Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('utf8') : view;
       }
       case 'write':
-        await writeFile(path, request.data);
+        await fs.writeFile(path, request.data);
         return null;
       case 'append':
-        await appendFile(path, request.data);
+        await fs.appendFile(path, request.data);
         return null;
-      case 'fsync': {
-        const handle = await open(path, 'r');
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+      case 'fsync':
+        // The file, then its directory: a file just created is only findable after a crash once
+        // its directory entry is on disk too.
+        await syncDirectory(path, fs);
+        await syncDirectory(dirname(path), fs);
         return null;
-      }
       case 'replace':
-        await atomicReplace(dataDir, request.path, bytesOf(request.data));
+        await atomicReplace(dataDir, request.path, bytesOf(request.data), fs);
         return null;
       case 'stat': {
-        const info = await stat(path);
+        const info = await fs.stat(path);
         const result: FileStat = { size: info.size, isFile: info.isFile(), isDirectory: info.isDirectory(), mtimeMs: info.mtimeMs };
         return result;
       }
       case 'list':
-        return (await readdir(path)).sort();
+        return (await fs.readdir(path)).sort();
       case 'remove':
-        await rm(path, { recursive: request.recursive === true });
+        await fs.rm(path, { recursive: request.recursive === true });
         return null;
     }
   }
@@ -176,9 +189,12 @@ export class FileService {
     if (log === undefined) {
       const dataDir = this.requireDataDir();
       log = (async () => {
-        const dir = await resolveInDataDir(dataDir, 'logs');
-        await mkdir(dir, { recursive: true });
-        return DurableLog.open(join(dir, `${name}.log`));
+        const dir = await resolveInDataDir(dataDir, 'logs', { fs: this.fs });
+        await this.fs.mkdir(dir, { recursive: true });
+        // The data directory's entry for logs/ must be durable before any append is acknowledged
+        // (DurableLog makes the log file's entry in logs/ durable). Once per log opened.
+        await syncDirectory(dirname(dir), this.fs);
+        return DurableLog.open(join(dir, `${name}.log`), { fs: this.logFs });
       })();
       this.logs.set(name, log);
       // A log that fails to open is forgotten, so a later request can try again.

@@ -399,7 +399,7 @@ export class TestKit {
       if (channel.fromNode !== this.nodeId) continue;
       // Its inbound rings are new: what was on them is gone, and their senders run again (as
       // Executor.replaceRings resumes them); its own overflow died with it.
-      if (channel.toShard === index) this.clearChannel(channel);
+      if (channel.toNode === this.nodeId && channel.toShard === index) this.clearChannel(channel);
       else if (channel.fromShard === index) clearQueue(channel.overflow);
     }
     for (const shard of this.shards) if (shard !== replacement) shard.shardLost(index, 'executor_crashed');
@@ -414,7 +414,8 @@ export class TestKit {
     const service = serviceNamed(name);
     const shard = serviceShard(service);
     for (const channel of this.channels.values()) {
-      if (channel.fromNode === this.nodeId && (channel.fromShard === shard || channel.toShard === shard)) this.clearChannel(channel);
+      const to = channel.toNode === this.nodeId && channel.toShard === shard;
+      if (channel.fromNode === this.nodeId && (channel.fromShard === shard || to)) this.clearChannel(channel);
     }
     if (service === TIMER_SERVICE) {
       this.wheel = new TimerWheel({ startMs: this.clockMs });

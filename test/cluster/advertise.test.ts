@@ -3,25 +3,15 @@
 // `advertise` such a node is refused, by startNode and by `horde node`.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startNode, type HordeNode } from '../../src/node/node.js';
-import type { NodeOptions } from '../../src/node/options.js';
+import { describe, expect, it } from 'vitest';
+import { startNode } from '../../src/node/node.js';
 import type { CounterMsg } from '../fixtures/behaviours.js';
+import { clusterTestNodes } from '../support/nodes.js';
 import { CLUSTER_MODULES, PRELOAD, SECRET, eventually, secretFile } from '../support/cluster.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const nodes: HordeNode[] = [];
 
-async function node(cluster: NodeOptions['cluster']): Promise<HordeNode> {
-  const started = await startNode({ behaviours: CLUSTER_MODULES, preload: [PRELOAD], executors: 1, cluster });
-  started.on('clusterConnection', () => undefined);
-  nodes.push(started);
-  return started;
-}
-
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-});
+const { node } = clusterTestNodes();
 
 describe('advertise', () => {
   it('refuses a wildcard listen address without advertise, naming --advertise', async () => {

@@ -1,28 +1,18 @@
 // Mutual TLS between nodes, a node whose certificate the cluster's CA did not sign, and seeds
 // given as DNS names.
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startNode, type HordeNode } from '../../src/node/node.js';
-import type { NodeOptions } from '../../src/node/options.js';
+import { describe, expect, it } from 'vitest';
+import { startNode } from '../../src/node/node.js';
 import type { CounterMsg, WatcherMsg } from '../fixtures/behaviours.js';
 import { pid } from '../../src/process/pid.js';
+import { clusterTestNodes } from '../support/nodes.js';
 import { CLUSTER_MODULES, PRELOAD, SECRET, eventually } from '../support/cluster.js';
 
 const tlsFile = (name: string): Buffer => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
 const trusted = { key: tlsFile('node.key'), cert: tlsFile('node.pem'), ca: tlsFile('ca.pem') };
 const rogue = { key: tlsFile('rogue.key'), cert: tlsFile('rogue.pem'), ca: tlsFile('rogue-ca.pem') };
-const nodes: HordeNode[] = [];
 
-async function node(cluster: NodeOptions['cluster']): Promise<HordeNode> {
-  const started = await startNode({ behaviours: CLUSTER_MODULES, preload: [PRELOAD], executors: 1, cluster });
-  started.on('clusterConnection', () => undefined);
-  nodes.push(started);
-  return started;
-}
-
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-});
+const { node, nodes } = clusterTestNodes();
 
 describe('cluster transport', () => {
   it('runs over mutual TLS and refuses a node whose certificate the CA did not sign', async () => {

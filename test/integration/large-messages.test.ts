@@ -1,36 +1,15 @@
 // Messages larger than a ring record (half the ring) between the threads of a real node, through
 // the public surface: a large reply to node.ask, large and small messages between executors in
 // order, a 20 MB file through the file worker, and maxMessageBytes refusing at the sender.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, startNode, type HordeNode, type NodeOptions, type Pid } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, startNode, type HordeNode, type Pid } from '../../src/index.js';
 import { checksum, fileBytes, report, text, type BurstMsg, type CollectorMsg, type FileRoundTripMsg, type ReporterMsg } from '../fixtures/large-behaviours.js';
+import { testNodes } from '../support/nodes.js';
 import { rejectsWithCode, throwsCode } from '../support/errors.js';
 
 const behaviours = new URL('../fixtures/large-behaviours.ts', import.meta.url);
 const preload = new URL('../support/register-tsx.mjs', import.meta.url);
-const nodes: HordeNode[] = [];
-let dataDir = '';
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'horde-large-'));
-});
-
-afterAll(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
-
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-});
-
-async function node(options: Partial<NodeOptions> = {}): Promise<HordeNode> {
-  const started = await startNode({ behaviours: [behaviours], preload: [preload], executors: 2, dataDir, ...options });
-  nodes.push(started);
-  return started;
-}
+const { node } = testNodes('horde-large-', { behaviours: [behaviours], preload: [preload], executors: 2 });
 
 type Seen = { seq: number; length: number; intact: boolean }[];
 

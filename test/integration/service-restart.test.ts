@@ -1,54 +1,18 @@
 // Service threads that die are replaced like executors: what they held is answered or started
 // again, durable logs reopen, restarts are counted and bounded. Real nodes through the public API.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ErrorCode, HordeError, startNode, type HordeNode, type NodeOptions } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, HordeError, type HordeNode } from '../../src/index.js';
 import type { IoRequest, LogReadAnswer } from '../../src/process/io.js';
 import type { Pid } from '../../src/process/pid.js';
 import type { TimerClientMsg } from '../fixtures/behaviours.js';
+import { eventually } from '../support/cluster.js';
+import { testNodes } from '../support/nodes.js';
 import { rejectsWithCode } from '../support/errors.js';
 
 const behaviours = new URL('../fixtures/behaviours.ts', import.meta.url);
 const computeModule = new URL('../fixtures/compute.ts', import.meta.url);
 const preload = new URL('../support/register-tsx.mjs', import.meta.url);
-const nodes: HordeNode[] = [];
-let dataDir = '';
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'horde-service-restart-'));
-});
-
-afterAll(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
-
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-});
-
-async function node(options: Partial<NodeOptions> = {}): Promise<HordeNode> {
-  const started = await startNode({
-    behaviours: [behaviours],
-    preload: [preload],
-    computeModules: [computeModule],
-    computeThreads: 1,
-    executors: 2,
-    dataDir,
-    ...options,
-  });
-  nodes.push(started);
-  return started;
-}
-
-async function eventually(check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const { node } = testNodes('horde-service-restart-', { behaviours: [behaviours], preload: [preload], computeModules: [computeModule], computeThreads: 1, executors: 2 });
 
 type IoAnswer = { ok: boolean; value: unknown; error?: { code: string; message: string } };
 

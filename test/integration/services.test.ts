@@ -1,55 +1,21 @@
 // The node's service threads for real: timers from the poller worker, files, durable logs and
 // compute from the file worker, all answered as messages.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '../../src/errors.js';
-import { startNode, type HordeNode } from '../../src/node/node.js';
-import type { NodeOptions } from '../../src/node/options.js';
+import type { HordeNode } from '../../src/node/node.js';
 import type { IoRequest, LogReadAnswer } from '../../src/process/io.js';
 import type { Pid } from '../../src/process/pid.js';
 import type { CounterMsg, TimerClientMsg } from '../fixtures/behaviours.js';
+import { eventually } from '../support/cluster.js';
+import { testNodes } from '../support/nodes.js';
 
 const behaviours = new URL('../fixtures/behaviours.ts', import.meta.url);
 const computeModule = new URL('../fixtures/compute.ts', import.meta.url);
 const preload = new URL('../support/register-tsx.mjs', import.meta.url);
-const nodes: HordeNode[] = [];
-let dataDir = '';
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'horde-services-'));
-});
-
-afterAll(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
-
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-});
-
-async function node(options: Partial<NodeOptions> = {}): Promise<HordeNode> {
-  const started = await startNode({
-    behaviours: [behaviours],
-    preload: [preload],
-    computeModules: [computeModule],
-    computeThreads: 1,
-    executors: 2,
-    dataDir,
-    ...options,
-  });
-  nodes.push(started);
-  return started;
-}
-
-async function eventually(check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const { node, dataDir } = testNodes('horde-services-', { behaviours: [behaviours], preload: [preload], computeModules: [computeModule], computeThreads: 1, executors: 2 });
 
 type IoAnswer = { ok: boolean; value: unknown; error?: { code: string; message: string } };
 
@@ -133,7 +99,7 @@ describe('file I/O', () => {
   it('refuses paths that leave the data directory', async () => {
     const outside = await mkdtemp(join(tmpdir(), 'horde-outside-'));
     await writeFile(join(outside, 'secret'), 'x');
-    await symlink(outside, join(dataDir, 'escape'));
+    await symlink(outside, join(dataDir(), 'escape'));
     const n = await node();
     const client = await n.spawn<IoRequest>('io-client');
     for (const path of ['/etc/passwd', '../x', 'a/../../x', 'escape/secret']) {
@@ -142,7 +108,7 @@ describe('file I/O', () => {
       expect(answer.error!.code).toMatch(/^HORDE_(PATH_OUTSIDE_DATA_DIR|INVALID_PATH)$/);
     }
     await rm(outside, { recursive: true, force: true });
-    await rm(join(dataDir, 'escape'));
+    await rm(join(dataDir(), 'escape'));
   });
 
   it('appends to a durable log and reads the acknowledged records back', async () => {

@@ -61,4 +61,9 @@ describe('ErrorCode', () => {
     }
     expect(unknown).toEqual([]);
   });
+
+  it('has every code in the reference (docs/reference.md, Errors)', () => {
+    const reference = readFileSync(new URL('../../docs/reference.md', import.meta.url), 'utf8');
+    expect(Object.values(ErrorCode).filter((code) => !reference.includes(`| \`${code}\` |`))).toEqual([]);
+  });
 });
