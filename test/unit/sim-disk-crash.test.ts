@@ -308,7 +308,9 @@ describe('durable logs across crashes (property)', () => {
         totals.crashes += crashes.length;
         totals.torn += crashes.filter((crash) => crash.torn.length > 0).length;
       }),
-      { numRuns: 100 },
+      // A fixed seed, so the vacuity checks below hold on every run (a random one tore nothing in
+      // one CI run of 100 cases); HORDE_FC_SEED explores others.
+      { numRuns: 100, seed: Number(process.env.HORDE_FC_SEED ?? 20_261_203) },
     );
     // The property is not vacuous: crashes tore writes, and acknowledged records were checked.
     expect(totals.torn).toBeGreaterThan(0);
