@@ -39,54 +39,9 @@ export type { ExecutorStatus } from './executor/protocol.js';
 export { IoResult } from './process/io.js';
 export type { FileStat, IoData, IoOp, IoReply, IoRequest, TimerOptions } from './process/io.js';
 export type { LogReadResult, LogRecord } from './fileio/log.js';
-export type { FileInfo, FileSystem, OpenFile, OpenFlags } from './fileio/file-system.js';
 export { Signal } from './codec/envelope.js';
 
-export { TestKit } from './testkit/testkit.js';
-export type { ChannelSize, Crash, Probe, ProbeMessage, RemoteEnvelope, TestKitOptions, TracedEnvelope } from './testkit/testkit.js';
-export { SimRandom } from './testkit/sim/random.js';
-export { SimScheduler } from './testkit/sim/scheduler.js';
-export type { RunLimits, SimEvent } from './testkit/sim/scheduler.js';
-export { SimNodeTime } from './testkit/sim/node-time.js';
-export { SimNetwork } from './testkit/sim/network.js';
-export type { LinkLatency, SimNetworkOptions, SimNetworkStats } from './testkit/sim/network.js';
-export { TraceHash } from './testkit/sim/trace.js';
-export { SimCluster } from './testkit/sim/cluster.js';
-export type { SimClusterOptions, SimMemberEvent } from './testkit/sim/cluster.js';
-export { applyFaults, randomFaults, swarm } from './testkit/sim/swarm.js';
-export type { FaultOptions, ScheduledFault, SimFault, SwarmOptions, SwarmReport } from './testkit/sim/swarm.js';
-export type { Clock, Random, TimerHandle, Timers } from './internal/host.js';
-export type { ByteStream, ListenEvents, Listener, Transport, TransportAddress } from './net/transport.js';
-export {
-  DEFAULT_MAX_STEPS,
-  UNKNOWN_OUTPUT,
-  checkLinearizable,
-  describeLinearizability,
-  kvModel,
-  registerModel,
-} from './testkit/linearizability/index.js';
-export type {
-  BudgetExhausted,
-  HistoryOperation,
-  KvInput,
-  KvOutput,
-  KvState,
-  LinearizabilityModel,
-  LinearizabilityOptions,
-  LinearizabilityResult,
-  LinearizabilityUnknown,
-  Linearizable,
-  ModelStep,
-  NotLinearizable,
-  PartitionKey,
-  RegisterInput,
-  RegisterOutput,
-  UnknownOutput,
-} from './testkit/linearizability/index.js';
-export { SimDisk } from './testkit/sim-disk.js';
-export type { SimCrash, SimDiskOperation, SimDiskOptions, SimHold } from './testkit/sim-disk.js';
-export { simFileWorker } from './testkit/sim-disk-worker.js';
-export type { SimFileWorker, SimFileWorkerOptions } from './testkit/sim-disk-worker.js';
+export * from './testkit/index.js';
 
 export { PID_PROTO, PID_PROTO_PATH } from './codec/pid-schema.js';
 export { messageTypeOf, registerMessageType, typed } from './codec/protobuf.js';

@@ -136,7 +136,7 @@ describe('the packed package', () => {
     });
   });
 
-  it('runs the TestKit: simulated time and files, same seed same run', () => {
+  it('runs the TestKit (simulated time and files, same seed same run) and, from horde/testkit, a simulated cluster and the linearizability checker', () => {
     expect(report(tsx('testkit.ts'))).toEqual({
       count: 5,
       down: { payload: 'bye' },
@@ -146,6 +146,7 @@ describe('the packed package', () => {
       files: { missing: 'ENOENT', square: 42 },
       envelopes: expect.any(Number) as unknown,
       sameRunSameSeed: true,
+      sim: { count: 6, linearizable: true, sameRunSameSeed: true },
     });
   });
 

@@ -1,6 +1,9 @@
 // The TestKit of the installed package: the application's kinds on one thread, deterministically,
-// with simulated time and simulated file answers. Prints one JSON report.
-import { Signal, TestKit, type IoReply, type IoRequest, type TestKitOptions } from 'horde';
+// with simulated time and simulated file answers; and, from the `horde/testkit` subpath, a
+// simulated two-node cluster whose history the linearizability checker judges. Prints one JSON
+// report.
+import { Signal, type IoReply, type IoRequest } from 'horde';
+import { SimCluster, TestKit, checkLinearizable, type HistoryOperation, type TestKitOptions } from 'horde/testkit';
 import { behaviours, type CounterMsg, type FilesMsg, type FilesReport, type TimerMsg } from './kinds.js';
 
 const io = (request: IoRequest): IoReply =>
@@ -41,5 +44,40 @@ function run(seed: number): Record<string, unknown> {
   };
 }
 
+/** Two simulated nodes: increments from both reach a counter on n2; each get is checked against a counter model. */
+async function simulate(seed: number): Promise<{ count: number; linearizable: boolean | 'unknown'; hash: string }> {
+  const cluster = await SimCluster.start({ behaviours, nodes: 2, seed });
+  const counter = cluster.spawn<CounterMsg>(2, 'counter');
+  const history: HistoryOperation<CounterMsg, number | undefined>[] = [];
+  for (let i = 0; i < 6; i++) {
+    const node = 1 + (i % 2);
+    const inc: CounterMsg = { type: 'inc', by: 1 };
+    const call = cluster.now;
+    cluster.send(node, counter, inc);
+    await cluster.runFor(5);
+    history.push({ input: inc, call, return: cluster.now });
+    const get: CounterMsg = { type: 'get' };
+    const asked = cluster.now;
+    const value = await cluster.ask<number>(node, counter, get);
+    history.push({ input: get, call: asked, return: cluster.now, output: value });
+  }
+  const count = await cluster.ask<number>(1, counter, { type: 'get' });
+  const hash = cluster.traceHash();
+  await cluster.stop();
+  const result = checkLinearizable(history, {
+    init: () => 0,
+    step: (state: number, input: CounterMsg, output: unknown) =>
+      input.type === 'inc' ? { ok: true, state: state + input.by } : input.type === 'get' && output !== state ? { ok: false } : { ok: true, state },
+  });
+  return { count, linearizable: result.ok, hash };
+}
+
 const first = run(7);
-console.log(JSON.stringify({ ...first, sameRunSameSeed: JSON.stringify(run(7)) === JSON.stringify(first) }));
+const sim = await simulate(3);
+console.log(
+  JSON.stringify({
+    ...first,
+    sameRunSameSeed: JSON.stringify(run(7)) === JSON.stringify(first),
+    sim: { count: sim.count, linearizable: sim.linearizable, sameRunSameSeed: (await simulate(3)).hash === sim.hash },
+  }),
+);
