@@ -11,6 +11,7 @@ import { pid } from '../../src/process/pid.js';
 import { ManualClock, ManualTimers } from '../support/manual-time.js';
 import { MemoryNetwork } from '../support/memory-transport.js';
 import { seededRandom } from '../support/seeded.js';
+import { testClusterHost } from '../support/cluster-host.js';
 
 const SECRET = 'cluster-seams-secret-0123456789';
 const HEARTBEAT_MS = 200;
@@ -21,26 +22,10 @@ interface RecordingHost extends ClusterHost {
 }
 
 function recordingHost(nodeId: number): RecordingHost {
-  const host: RecordingHost = {
-    nodeId,
-    executors: 1,
-    maxEnvelopeBytes: 1 << 20,
-    delivered: [],
-    built: [],
-    deliverRaw: (_bytes, _offset, length) => {
-      host.delivered.push(length);
-    },
-    deliverEnvelope: (envelope) => {
-      host.built.push(envelope);
-    },
-    ringsCongested: () => false,
-    pauseRings: () => undefined,
-    resumeRings: () => undefined,
-    nodeCongested: () => undefined,
-    deadLetters: () => undefined,
-    report: () => undefined,
-  };
-  return host;
+  const delivered: number[] = [];
+  const built: Envelope[] = [];
+  const host = testClusterHost(nodeId, { raw: (_bytes, _offset, length) => delivered.push(length), built: (envelope) => built.push(envelope) });
+  return Object.assign(host, { delivered, built });
 }
 
 interface World {

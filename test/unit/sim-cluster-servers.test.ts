@@ -10,6 +10,7 @@ import { decodeEnvelope, encodeEnvelopeToBytes, Signal, type Envelope } from '..
 import { walkEnvelopes } from '../../src/codec/envelope-header.js';
 import { pid } from '../../src/process/pid.js';
 import { SimNetwork, SimNodeTime, SimScheduler } from '../../src/index.js';
+import { testClusterHost } from '../support/cluster-host.js';
 
 const SECRET = 'sim-cluster-secret-0123456789';
 
@@ -38,24 +39,15 @@ afterEach(async () => {
 });
 
 function host(nodeId: number, node: Pick<Node, 'received' | 'built'>): ClusterHost {
-  return {
-    nodeId,
-    executors: 1,
-    maxEnvelopeBytes: 1 << 20,
-    deliverRaw: (bytes, offset, length) => {
+  return testClusterHost(nodeId, {
+    raw: (bytes, offset, length) => {
       walkEnvelopes(bytes, offset, offset + length, (b, at, n) => {
         const envelope = decodeEnvelope(b, at, n);
         if (envelope.signal === Signal.USER) node.received.push(envelope.payload);
       });
     },
-    deliverEnvelope: (envelope) => node.built.push(envelope),
-    ringsCongested: () => false,
-    pauseRings: () => undefined,
-    resumeRings: () => undefined,
-    nodeCongested: () => undefined,
-    deadLetters: () => undefined,
-    report: () => undefined,
-  };
+    built: (envelope) => node.built.push(envelope),
+  });
 }
 
 /** Nodes n1..nN at 10.0.0.i:7000, every one seeded with n1, on one seeded run. */
