@@ -62,10 +62,12 @@ export interface TestKitOptions {
   /** Messages a mailbox may hold. Default as in production. */
   mailboxLimit?: number;
   /**
-   * Answers `ctx.io` / `ctx.compute` requests (synchronously, deterministically). Default: every
-   * request fails with HORDE_NO_DATA_DIR, as on a node without a data directory.
+   * Answers `ctx.io` / `ctx.compute` requests, deterministically: at once, or with a promise (the
+   * answer joins the channel back when it settles; a SimCluster serves a node's requests so, with
+   * the real file worker code over a SimDisk). Default: every request fails with
+   * HORDE_NO_DATA_DIR, as on a node without a data directory.
    */
-  io?: (request: IoRequest) => IoReply;
+  io?: (request: IoRequest) => IoReply | Promise<IoReply>;
   /** Simulated start time in ms. Default 0. */
   startMs?: number;
   /** The node the kit's shards and probes belong to (the `node` of their pids). Default 0. */
@@ -88,6 +90,8 @@ export interface TestKitOptions {
    * learn 'noconnection', as on a standalone node.
    */
   remote?: (envelope: RemoteEnvelope) => void;
+  /** Called when an answer of an asynchronous `io` has joined its channel (a SimCluster wakes the node). */
+  ioAnswered?: () => void;
 }
 
 /** An envelope for a pid of another node, as `TestKitOptions.remote` receives it. */
@@ -217,8 +221,9 @@ export class TestKit {
   private clockMs: number;
   private wheel: TimerWheel<{ owner: Pid; ref: number; message: unknown; repeat: boolean }>;
   private readonly timerIds = new Map<number, TimerId>();
-  private readonly io: (request: IoRequest) => IoReply;
+  private readonly io: (request: IoRequest) => IoReply | Promise<IoReply>;
   private readonly remote: ((envelope: RemoteEnvelope) => void) | undefined;
+  private readonly ioAnswered: (() => void) | undefined;
   private steps = 0;
   private nextShard = 0;
   private nextSpawnerId = 1;
@@ -233,6 +238,7 @@ export class TestKit {
     this.self = makePid(this.nodeId, MAIN_SHARD, this.mainSerials.next());
     this.random = options.random ?? mulberry32(options.seed ?? 1);
     this.remote = options.remote;
+    this.ioAnswered = options.ioAnswered;
     this.clockMs = options.startMs ?? 0;
     this.wheel = new TimerWheel({ startMs: this.clockMs });
     this.io = options.io ?? noDataDir;
@@ -521,8 +527,14 @@ export class TestKit {
       return;
     }
     if (service !== undefined && signal === Signal.IO && from !== undefined) {
+      const answer = (reply: IoReply): void => this.fromService(to.shard, { signal: Signal.IO_REPLY, to: from, from: servicePid(this.nodeId, service), ref, payload: reply });
       const reply = this.io(payload as IoRequest);
-      this.fromService(to.shard, { signal: Signal.IO_REPLY, to: from, from: servicePid(this.nodeId, service), ref, payload: reply });
+      if (reply instanceof Promise) {
+        void reply
+          .then(answer, (error: unknown) => answer({ ok: false, error: errorToWire(error) }))
+          .then(() => this.ioAnswered?.());
+      }
+      else answer(reply);
       return;
     }
     if (to.shard === MAIN_SHARD) {

@@ -30,6 +30,9 @@ import { walkEnvelopes } from '../../codec/envelope-header.js';
 import type { TimerHandle } from '../../internal/host.js';
 import type { Pid } from '../../process/pid.js';
 import type { Behaviours, SpawnOptions } from '../../process/types.js';
+import type { IoRequest } from '../../process/io.js';
+import { SimDisk } from '../sim-disk.js';
+import { simFileWorker, type SimFileWorker } from '../sim-disk-worker.js';
 import { TestKit, type Probe, type RemoteEnvelope } from '../testkit.js';
 import { SimNetwork, type LinkLatency } from './network.js';
 import { SimNodeTime } from './node-time.js';
@@ -58,6 +61,12 @@ export interface SimClusterOptions {
   stepMs?: number;
   /** Envelopes a channel (ring) holds. Default as TestKit's. */
   channelCapacity?: number;
+  /**
+   * Give every node a SimDisk, its `ctx.io` served by the real file worker code over it (data
+   * directory `/data`); a crash loses what was not fsynced, a restart finds the rest. Default
+   * false: `ctx.io` answers HORDE_NO_DATA_DIR.
+   */
+  disks?: boolean;
 }
 
 /** One simulated node. */
@@ -74,6 +83,9 @@ interface SimNode {
   sleep: TimerHandle | undefined;
   /** Requests from this node waiting for their answers. */
   requests: PendingRequest[];
+  /** Its disk (with `disks`), and the file worker of its current incarnation. */
+  disk: SimDisk | undefined;
+  files: SimFileWorker | undefined;
 }
 
 interface PendingRequest {
@@ -107,7 +119,7 @@ export class SimCluster {
   /** Envelopes the cluster servers counted as dead letters (for a node that is down, ...). */
   deadLetters = 0;
   private readonly nodes: SimNode[] = [];
-  private readonly options: Required<Omit<SimClusterOptions, 'channelCapacity'>> & { channelCapacity: number | undefined };
+  private readonly options: Required<Omit<SimClusterOptions, 'channelCapacity' | 'disks'>> & { channelCapacity: number | undefined; disks: boolean };
 
   private constructor(options: SimClusterOptions) {
     const nodes = options.nodes ?? 3;
@@ -121,6 +133,7 @@ export class SimCluster {
       heartbeatMs: options.heartbeatMs ?? 100,
       stepMs: options.stepMs ?? 0.002,
       channelCapacity: options.channelCapacity,
+      disks: options.disks ?? false,
     };
     this.scheduler = new SimScheduler(this.options.seed);
     this.network = new SimNetwork(this.scheduler, { latency: this.options.latency });
@@ -131,7 +144,8 @@ export class SimCluster {
     const cluster = new SimCluster(options);
     for (let id = 1; id <= cluster.options.nodes; id++) {
       const host = `10.0.0.${id}`;
-      const node: SimNode = { id, name: `n${id}`, host, incarnation: 0, alive: false, time: new SimNodeTime(cluster.scheduler, host), kit: undefined as unknown as TestKit, server: undefined, step: undefined, sleep: undefined, requests: [] };
+      const node: SimNode = { id, name: `n${id}`, host, incarnation: 0, alive: false, time: new SimNodeTime(cluster.scheduler, host), kit: undefined as unknown as TestKit, server: undefined, step: undefined, sleep: undefined, requests: [], disk: undefined, files: undefined };
+      if (cluster.options.disks) node.disk = new SimDisk({ random: () => cluster.scheduler.random.next(), now: () => node.time.wallMs() });
       cluster.nodes.push(node);
       await cluster.boot(node);
     }
@@ -242,6 +256,13 @@ export class SimCluster {
     return this.scheduler.run({ untilMs: this.now + ms });
   }
 
+  /** Node `id`'s SimDisk (with the `disks` option), for disk faults: `failFsync`, `hold`, its files. */
+  disk(id: number): SimDisk {
+    const disk = this.node(id).disk;
+    if (disk === undefined) throw new HordeError(ErrorCode.INVALID_OPTION, 'the cluster was started without disks (option "disks")');
+    return disk;
+  }
+
   /** The member state node `id` holds for node `member` (undefined when it does not know it). */
   memberState(id: number, member: number): MemberState | undefined {
     return this.node(id).server?.members().find((m) => m.name === `n${member}`)?.state;
@@ -277,6 +298,9 @@ export class SimCluster {
     node.time.clearAll();
     this.network.crash(node.host);
     node.server = undefined;
+    // Power lost with the process: what was not fsynced is gone (a torn last write may remain).
+    node.disk?.crash();
+    node.files = undefined;
     // Its requests' clients died with it: their outcomes are unknown.
     for (const pending of node.requests.splice(0)) {
       this.scheduler.cancel(pending.timeout);
@@ -340,6 +364,8 @@ export class SimCluster {
   private async boot(node: SimNode): Promise<void> {
     const incarnation = node.incarnation;
     const random = this.scheduler.random;
+    if (node.disk !== undefined) node.files = simFileWorker(node.disk);
+    const files = node.files;
     node.kit = new TestKit({
       behaviours: this.options.behaviours,
       shards: this.options.shards,
@@ -347,6 +373,15 @@ export class SimCluster {
       random: () => random.next(),
       ...(this.options.channelCapacity === undefined ? {} : { channelCapacity: this.options.channelCapacity }),
       remote: (envelope) => this.toCluster(node, incarnation, envelope),
+      ...(files === undefined
+        ? {}
+        : {
+            io: (request: IoRequest) => files.handle(request),
+            // An answer on its channel back wakes the node.
+            ioAnswered: () => {
+              if (node.alive && node.incarnation === incarnation) this.wake(node);
+            },
+          }),
     });
     const seed = node.id === 1 ? (this.nodes.length > 1 && this.nodes[1]!.alive ? [`${this.nodes[1]!.host}:${PORT}`] : []) : [`10.0.0.1:${PORT}`];
     const options = resolveClusterOptions({ name: node.name, nodeId: node.id, secret: SECRET, listen: { host: node.host, port: PORT }, seeds: seed, heartbeatMs: this.options.heartbeatMs });
