@@ -4,7 +4,7 @@
 // and wherever the crash falls, every acknowledged increment is in the log the restarted node
 // reads, and nothing that was never sent.
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, SimCluster, swarm, type Pid } from '../../src/index.js';
+import { ErrorCode, SimCluster, applyFaults, randomFaults, swarm, type Pid } from '../../src/index.js';
 import { behaviours, type LedgerMsg } from '../fixtures/sim-ledger-behaviours.js';
 
 const FILE = 'test/unit/sim-disks.test.ts';
@@ -19,10 +19,12 @@ describe('SimCluster with disks', () => {
     await cluster.stop();
   });
 
-  it('keeps every acknowledged append across a crash of the node, for every seed', async () => {
-    const totals = { acked: 0, sent: 0, counted: 0 };
-    await swarm({ seeds: 25, file: FILE }, async (seed) => {
+  it('keeps every acknowledged append across failed fsyncs and a crash of the node, for every seed', async () => {
+    const totals = { acked: 0, sent: 0, counted: 0, failed: 0 };
+    const faults = (random: Parameters<NonNullable<Parameters<typeof swarm>[0]['faults']>>[0]) => randomFaults(random, { nodes: 2, withinMs: 40, kinds: ['fsyncFail'], maxFaults: 3 });
+    await swarm({ seeds: 25, file: FILE, faults }, async (seed, schedule) => {
       const cluster = await SimCluster.start({ behaviours, nodes: 2, seed, disks: true });
+      applyFaults(cluster, schedule);
       let ledger: Pid<LedgerMsg> = cluster.spawn<LedgerMsg>(2, 'ledger');
       let acked = 0;
       let sent = 0;
@@ -33,7 +35,9 @@ describe('SimCluster with disks', () => {
         if (!cluster.isRunning(2)) return;
         sent++;
         try {
-          if ((await cluster.request(1, ledger, { type: 'inc' }, 500)) === 'ok') acked++;
+          const answer = await cluster.request(1, ledger, { type: 'inc' }, 500);
+          if (answer === 'ok') acked++;
+          else totals.failed++;
         } catch (error) {
           if ((error as { code?: string }).code !== ErrorCode.TIMEOUT) throw error;
         }
@@ -44,7 +48,11 @@ describe('SimCluster with disks', () => {
       await cluster.restart(2);
       await cluster.run({ until: () => cluster.allUp(), maxEvents: 2_000_000 });
       ledger = cluster.spawn<LedgerMsg>(2, 'ledger');
-      const count = await cluster.ask<number>(1, ledger, { type: 'count' });
+      // Fsync failures still due (up to 9) make the log's reopen fail (EIO): the reader tries
+      // again, and each attempt uses one up.
+      let count: number | string = 'not asked';
+      for (let attempt = 0; attempt < 20 && typeof count !== 'number'; attempt++) count = await cluster.ask<number | string>(1, ledger, { type: 'count' });
+      if (typeof count !== 'number') throw new Error(`count answered ${count}`);
       await cluster.stop();
       expect(count).toBeGreaterThanOrEqual(acked);
       expect(count).toBeLessThanOrEqual(sent);
@@ -52,9 +60,13 @@ describe('SimCluster with disks', () => {
       totals.sent += sent;
       totals.counted += count;
     });
-    // Not vacuous: appends were acknowledged before crashes, and some sent were never acknowledged.
-    expect(totals.acked).toBeGreaterThan(0);
-    expect(totals.sent).toBeGreaterThan(totals.acked);
+    // Not vacuous: appends were acknowledged before crashes, some failed with their fsync, and
+    // some sent were never acknowledged.
+    if (process.env.HORDE_SIM_SEED === undefined) {
+      expect(totals.acked).toBeGreaterThan(0);
+      expect(totals.failed).toBeGreaterThan(0);
+      expect(totals.sent).toBeGreaterThan(totals.acked);
+    }
     process.stderr.write(`[sim-disks] ${JSON.stringify(totals)}\n`);
   });
 });

@@ -55,6 +55,15 @@ export type SimFault =
       node: number;
       /** Its clocks' rate. */
       ratio: number;
+    }
+  /** Makes the node's next `count` fsyncs under its data directory fail with EIO (a cluster started with `disks`). */
+  | {
+      /** The kind of fault. */
+      kind: 'fsyncFail';
+      /** The node. */
+      node: number;
+      /** How many fsyncs fail. */
+      count: number;
     };
 
 /** A fault and when it strikes, in simulated ms from when the schedule is applied. */
@@ -73,7 +82,7 @@ export interface FaultOptions {
   withinMs: number;
   /** The most faults (default 4). */
   maxFaults?: number;
-  /** Kinds it may choose (default all but `restart`, which follows a crash on its own). */
+  /** Kinds it may choose (default all but `restart`, which follows a crash on its own, and `fsyncFail`, which needs `disks`). */
   kinds?: readonly Exclude<SimFault['kind'], 'restart' | 'heal'>[];
 }
 
@@ -120,6 +129,9 @@ export function randomFaults(random: SimRandom, options: FaultOptions): Schedule
       case 'drift':
         faults.push({ atMs, fault: { kind: 'drift', node, ratio: random.between(0.9, 1.1) } });
         break;
+      case 'fsyncFail':
+        faults.push({ atMs, fault: { kind: 'fsyncFail', node, count: 1 + random.int(3) } });
+        break;
     }
   }
   return faults.sort((a, b) => a.atMs - b.atMs);
@@ -161,6 +173,9 @@ function strike(cluster: SimCluster, fault: SimFault, errors: Error[]): void {
       return;
     case 'drift':
       if (cluster.isRunning(fault.node)) cluster.drift(fault.node, fault.ratio);
+      return;
+    case 'fsyncFail':
+      cluster.disk(fault.node).failFsync('/data', fault.count);
   }
 }
 
