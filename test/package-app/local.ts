@@ -52,7 +52,9 @@ node.register('the-counter', counter);
 const found = node.whereis<CounterMsg>('the-counter');
 report.whereis = found !== undefined && samePid(found, counter);
 
-const watcher = await node.spawn<WatcherMsg>('watcher', undefined, { shard: 0 });
+// On the shard of the processes it links to and monitors, so its LINK and MONITOR are in place
+// before its answer leaves (from another shard they could arrive after main's exit signals).
+const watcher = await node.spawn<WatcherMsg>('watcher', undefined, { shard: 1 });
 const victim = await node.spawn<CounterMsg>('counter', undefined, { shard: 1 });
 await node.ask(watcher, { type: 'link', pid: victim });
 await node.ask(watcher, { type: 'monitor', pid: counter });
