@@ -206,16 +206,15 @@ export class SimCluster {
    * `timeoutMs` of simulated time pass (then rejects with HORDE_TIMEOUT: the outcome is unknown).
    */
   async ask<R = unknown>(id: number, to: Pid, msg: unknown, timeoutMs = 5_000): Promise<R> {
-    const node = this.live(id);
-    const probe = node.kit.probe();
-    const ref = 1_000_000_000 + this.scheduler.random.int(1_000_000_000);
-    node.kit.send(to, msg, probe, ref);
-    this.wake(node);
-    const answered = (): boolean => probe.messages.some((m) => m.ref === ref);
-    await this.run({ until: answered, untilMs: this.now + timeoutMs });
-    const answer = probe.messages.find((m) => m.ref === ref);
-    if (answer === undefined) throw new HordeError(ErrorCode.TIMEOUT, `no answer from ${to.node}.${to.shard}.${to.serial} within ${timeoutMs} simulated ms`);
-    return answer.payload as R;
+    let settled = false;
+    const answer = this.request<R>(id, to, msg, timeoutMs);
+    const done = answer.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await this.run({ until: () => settled });
+    await done;
+    return answer;
   }
 
   /**
