@@ -255,11 +255,21 @@ export class SimCluster {
     return this.scheduler.run({ untilMs: this.now + ms });
   }
 
-  /** Node `id`'s SimDisk (with the `disks` option), for disk faults: `failFsync`, `hold`, its files. */
+  /** Node `id`'s SimDisk (with the `disks` option), for disk faults: `failFsync`, `hold`, its files (see also `slowDisk`). */
   disk(id: number): SimDisk {
     const disk = this.node(id).disk;
     if (disk === undefined) throw new HordeError(ErrorCode.INVALID_OPTION, 'the cluster was started without disks (option "disks")');
     return disk;
+  }
+
+  /**
+   * Makes node `id`'s disk slow: every disk operation it starts in the next `ms` simulated ms
+   * waits until they have passed (a stalled device; a crash in between fails them with EIO).
+   */
+  slowDisk(id: number, ms: number): void {
+    if (!(ms >= 0)) throw new HordeError(ErrorCode.INVALID_OPTION, `slowDisk needs ms >= 0; got ${String(ms)}`);
+    const hold = this.disk(id).hold(() => true);
+    this.scheduler.after(ms, () => hold.release(), `disk n${id} speeds up`);
   }
 
   /** The member state node `id` holds for node `member` (undefined when it does not know it). */

@@ -64,6 +64,15 @@ export type SimFault =
       node: number;
       /** How many fsyncs fail. */
       count: number;
+    }
+  /** Stalls every disk operation of the node for `ms` (a cluster started with `disks`). */
+  | {
+      /** The kind of fault. */
+      kind: 'slowDisk';
+      /** The node. */
+      node: number;
+      /** How long its disk stalls. */
+      ms: number;
     };
 
 /** A fault and when it strikes, in simulated ms from when the schedule is applied. */
@@ -82,7 +91,7 @@ export interface FaultOptions {
   withinMs: number;
   /** The most faults (default 4). */
   maxFaults?: number;
-  /** Kinds it may choose (default all but `restart`, which follows a crash on its own, and `fsyncFail`, which needs `disks`). */
+  /** Kinds it may choose (default all but `restart`, which follows a crash on its own, and `fsyncFail` and `slowDisk`, which need `disks`). */
   kinds?: readonly Exclude<SimFault['kind'], 'restart' | 'heal'>[];
 }
 
@@ -132,6 +141,9 @@ export function randomFaults(random: SimRandom, options: FaultOptions): Schedule
       case 'fsyncFail':
         faults.push({ atMs, fault: { kind: 'fsyncFail', node, count: 1 + random.int(3) } });
         break;
+      case 'slowDisk':
+        faults.push({ atMs, fault: { kind: 'slowDisk', node, ms: Math.round(random.between(1, 2_000)) } });
+        break;
     }
   }
   return faults.sort((a, b) => a.atMs - b.atMs);
@@ -176,6 +188,9 @@ function strike(cluster: SimCluster, fault: SimFault, errors: Error[]): void {
       return;
     case 'fsyncFail':
       cluster.disk(fault.node).failFsync('/data', fault.count);
+      return;
+    case 'slowDisk':
+      if (cluster.isRunning(fault.node)) cluster.slowDisk(fault.node, fault.ms);
   }
 }
 
