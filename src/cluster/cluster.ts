@@ -27,10 +27,9 @@
  *   a merge that learned something is passed on to every ready peer.
  */
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
 import { Signal } from '../codec/envelope.js';
 import { ErrorCode, HordeError } from '../errors.js';
-import { systemClock, systemRandom, systemTimers, type Clock, type Timers } from '../internal/host.js';
+import { systemClock, systemEntropy, systemRandom, systemTimers, type Clock, type Timers } from '../internal/host.js';
 import { tcpTransport } from '../net/transport-tcp.js';
 import type { Pid } from '../process/pid.js';
 import type { Connection, LocalIdentity } from './connection.js';
@@ -50,7 +49,7 @@ export type { ClusterHost, ClusterSeams } from './host.js';
 export type { ClusterStatus, MemberState, MemberStatus } from './status.js';
 
 export class ClusterServer extends EventEmitter {
-  readonly incarnation = randomBytes(8).toString('hex');
+  readonly incarnation: string;
   private readonly clock: Clock;
   private readonly timers: Timers;
   private readonly state: ClusterState;
@@ -69,6 +68,8 @@ export class ClusterServer extends EventEmitter {
     super();
     this.clock = seams.clock ?? systemClock;
     this.timers = seams.timers ?? systemTimers;
+    const entropy = seams.entropy ?? systemEntropy;
+    this.incarnation = Buffer.from(entropy(8)).toString('hex');
     this.state = new ClusterState(options.name, this.clock);
     this.failure = new FailureDetector(options, this.clock, this.timers, {
       peers: () => this.peers.values(),
@@ -89,7 +90,7 @@ export class ClusterServer extends EventEmitter {
       freshDetector: () => this.failure.fresh(),
     });
     this.router = new Router(options, host, this.peers);
-    this.connector = new Connector(options, seams.transport ?? tcpTransport(options.tls), this.timers, {
+    this.connector = new Connector(options, seams.transport ?? tcpTransport(options.tls), this.timers, entropy, {
       identity: () => this.identity(),
       skipSeed: (address, seedHost, port) =>
         this.isSelf(address, port) || [...this.peers.values()].some((peer) => peer.connection !== undefined && peer.port === port && (peer.host === address || peer.host === seedHost)),

@@ -22,6 +22,7 @@ import { ErrorCode, HordeError } from '../errors.js';
 import { FRAME_PREFIX_BYTES, FrameDecoder } from '../net/framing.js';
 import type { ByteStream } from '../net/transport.js';
 import { createChallenge, proveSecret, verifyProof } from './handshake-crypto.js';
+import { systemEntropy, type Entropy } from '../internal/host.js';
 import { PROTOCOL_VERSION, Role, decodeFrame, encodeBatchHead, encodeFrame, type Hello, type WireFrame } from './wire.js';
 
 /** Frames before authentication are small: a stranger cannot make the node allocate. */
@@ -56,7 +57,7 @@ export class Connection {
   readonly id = nextConnectionId++;
   peer: Hello | undefined;
   private readonly decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME_BYTES);
-  private readonly challenge = createChallenge();
+  private readonly challenge: Uint8Array;
   private authenticated = false;
   private closedReason: string | undefined;
   private readonly handshakeTimer: TimerHandle;
@@ -72,7 +73,9 @@ export class Connection {
     private readonly limits: ConnectionLimits,
     private readonly events: ConnectionEvents,
     private readonly timers: Timers,
+    entropy: Entropy = systemEntropy,
   ) {
+    this.challenge = createChallenge(entropy);
     this.handshakeTimer = timers.timeout(() => this.fail(ErrorCode.HANDSHAKE_FAILED, `handshake not finished within ${limits.handshakeTimeoutMs} ms`), limits.handshakeTimeoutMs);
     stream.on('data', (chunk: Uint8Array) => this.onData(chunk));
     stream.on('drain', () => {

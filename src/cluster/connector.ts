@@ -13,7 +13,7 @@
  * - After `stop` nothing is dialled and an accepted stream is closed as soon as it is adopted.
  */
 import { ErrorCode } from '../errors.js';
-import type { TimerHandle, Timers } from '../internal/host.js';
+import type { Entropy, TimerHandle, Timers } from '../internal/host.js';
 import type { ByteStream, Listener, Transport, TransportAddress } from '../net/transport.js';
 import { Connection, type ConnectionEvents, type LocalIdentity } from './connection.js';
 import { parseAddress, type ResolvedClusterOptions } from './options.js';
@@ -40,6 +40,7 @@ export class Connector {
     private readonly options: ConnectorOptions,
     private readonly transport: Transport,
     private readonly timers: Timers,
+    private readonly entropy: Entropy,
     private readonly events: ConnectorEvents,
   ) {
     this.seedTimer = timers.interval(() => void this.dialSeeds(), options.seedRefreshMs, true);
@@ -115,6 +116,7 @@ export class Connector {
         },
       },
       this.timers,
+      this.entropy,
     );
     this.connections.add(connection);
     if (this.stopping) connection.close('node stopping');

@@ -6,7 +6,8 @@
  * only: replaying it on another connection, or reflecting a challenge back at its sender, fails.
  * Proofs are compared with crypto.timingSafeEqual after a length check.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { systemEntropy, type Entropy } from '../internal/host.js';
 import { ErrorCode, HordeError } from '../errors.js';
 
 export const CHALLENGE_BYTES = 32;
@@ -23,8 +24,8 @@ export interface ProofContext {
   verifier: string;
 }
 
-export function createChallenge(): Uint8Array {
-  return new Uint8Array(randomBytes(CHALLENGE_BYTES));
+export function createChallenge(entropy: Entropy = systemEntropy): Uint8Array {
+  return entropy(CHALLENGE_BYTES);
 }
 
 /** Refuses secrets too short to be worth anything. */

@@ -4,7 +4,7 @@
  * and transport it runs on (production's by default; a test or the simulator passes its own).
  */
 import type { Envelope } from '../codec/envelope.js';
-import type { Clock, Random, Timers } from '../internal/host.js';
+import type { Clock, Entropy, Random, Timers } from '../internal/host.js';
 import type { Transport } from '../net/transport.js';
 
 /** What the cluster server needs from its node. */
@@ -40,6 +40,8 @@ export interface ClusterSeams {
   timers?: Timers;
   /** Reconnect jitter. Default `systemRandom` (Math.random). */
   random?: Random;
+  /** Handshake challenges and the incarnation id. Default `systemEntropy` (node:crypto). */
+  entropy?: Entropy;
   /** Default `tcpTransport(options.tls)`: TCP, or mutual TLS when the options have `tls`. */
   transport?: Transport;
 }

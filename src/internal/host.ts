@@ -1,13 +1,15 @@
 /**
- * Time and chance as a host provides them: a `Clock`, `Timers` and a `Random`. Protocol code (the
- * cluster server, its connections, membership and failure detection) takes them as parameters
+ * Time and chance as a host provides them: a `Clock`, `Timers`, a `Random` and `Entropy`.
+ * Protocol code (the cluster server, its connections, membership and failure detection) takes them as parameters
  * instead of reading `Date.now()`, `performance.now()`, `setTimeout` or `Math.random` itself, so
  * a test or a simulator can drive it with a manual clock, manual timers and a seeded generator.
  *
- * The production implementations (`systemClock`, `systemTimers`, `systemRandom`) are in this one
+ * The production implementations (`systemClock`, `systemTimers`, `systemRandom`, `systemEntropy`) are in this one
  * module and nowhere else; they are what the globals would have been, with no extra cost: each
  * method is one call of the global it stands for.
  */
+
+import { randomBytes } from 'node:crypto';
 
 /** Two clocks, both in milliseconds. */
 export interface Clock {
@@ -42,6 +44,12 @@ export interface Random {
   next(): number;
 }
 
+/**
+ * Unpredictable bytes: handshake challenges and run (incarnation) ids. Production's come from the
+ * operating system's CSPRNG; a simulator's from its seeded generator, so a run replays.
+ */
+export type Entropy = (count: number) => Uint8Array;
+
 export const systemClock: Clock = {
   wallMs: () => Date.now(),
   monotonicMs: () => performance.now(),
@@ -67,3 +75,5 @@ export const systemTimers: Timers = {
 export const systemRandom: Random = {
   next: () => Math.random(),
 };
+
+export const systemEntropy: Entropy = (count) => new Uint8Array(randomBytes(count));

@@ -38,6 +38,8 @@ interface World {
   trace: string[];
   /** Moves simulated time forward by `ms`, delivering after every timer. */
   run(ms: number): Promise<void>;
+  /** Bytes drawn from the seeded entropy seam (challenges, incarnation ids). */
+  entropyBytes: number;
 }
 
 const started: ClusterServer[] = [];
@@ -52,12 +54,16 @@ async function world(nodes: number, seed: number): Promise<World> {
   const clock = new ManualClock();
   const timers = new ManualTimers(clock);
   const random = seededRandom(seed);
-  const w: World = { network, clock, timers, servers: [], hosts: [], trace: [], run: (ms) => timers.run(ms, () => network.settle()) };
+  const w: World = { network, clock, timers, servers: [], hosts: [], trace: [], run: (ms) => timers.run(ms, () => network.settle()), entropyBytes: 0 };
+  const entropy = (count: number): Uint8Array => {
+    w.entropyBytes += count;
+    return Uint8Array.from({ length: count }, () => Math.floor(random() * 256));
+  };
   for (let i = 1; i <= nodes; i++) {
     const address = `10.0.0.${i}`;
     const options = resolveClusterOptions({ name: `sim-${i}`, nodeId: i, secret: SECRET, listen: { host: address, port: 7000 }, seeds: i === 1 ? [] : ['10.0.0.1:7000'], heartbeatMs: HEARTBEAT_MS });
     const host = recordingHost(i);
-    const server = await ClusterServer.start(options, host, { clock, timers, random: { next: random }, transport: network.transport(address) });
+    const server = await ClusterServer.start(options, host, { clock, timers, random: { next: random }, entropy, transport: network.transport(address) });
     started.push(server);
     server.on('member', (event: { name: string; state: MemberState }) => w.trace.push(`${clock.monotonicMs()} sim-${i} sees ${event.name} ${event.state}`));
     w.servers.push(server);
@@ -78,6 +84,19 @@ function view(server: ClusterServer, name: string): { state: MemberState; connec
 }
 
 describe('cluster servers over an in-memory transport on manual time', () => {
+  it('draws incarnation ids and handshake challenges from the entropy seam: a seed gives the same ids', async () => {
+    const first = await world(2, 5);
+    const ids = first.servers.map((server) => server.incarnation);
+    // Two incarnation ids of 8 bytes, and a 32-byte challenge from each side of the one connection at least.
+    expect(first.entropyBytes).toBeGreaterThanOrEqual(2 * 8 + 2 * 32);
+    expect(view(first.servers[0]!, 'sim-2').state).toBe('up');
+    await Promise.all(started.splice(0).map((server) => server.stop()));
+    const again = await world(2, 5);
+    expect(again.servers.map((server) => server.incarnation)).toEqual(ids);
+    const other = await world(2, 6);
+    expect(other.servers.map((server) => server.incarnation)).not.toEqual(ids);
+  });
+
   it('handshake, exchange messages, and declare a silent peer down when the test moves the clock', async () => {
     const realStart = performance.now();
     const w = await world(2, 1);

@@ -395,7 +395,7 @@ export class SimCluster {
     const seed = node.id === 1 ? (this.nodes.length > 1 && this.nodes[1]!.alive ? [`${this.nodes[1]!.host}:${PORT}`] : []) : [`10.0.0.1:${PORT}`];
     const options = resolveClusterOptions({ name: node.name, nodeId: node.id, secret: SECRET, listen: { host: node.host, port: PORT }, seeds: seed, heartbeatMs: this.options.heartbeatMs });
     node.alive = true;
-    const server = await ClusterServer.start(options, this.clusterHost(node, incarnation), { clock: node.time, timers: node.time, random, transport: this.network.transport(node.host) });
+    const server = await ClusterServer.start(options, this.clusterHost(node, incarnation), { clock: node.time, timers: node.time, random, entropy: (count) => Uint8Array.from({ length: count }, () => random.int(256)), transport: this.network.transport(node.host) });
     server.on('member', (event: { name: string; state: MemberState }) => {
       this.memberEvents.push({ at: this.scheduler.now, node: node.id, member: event.name, state: event.state });
     });
