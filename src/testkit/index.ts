@@ -19,7 +19,7 @@ export { SimCluster } from './sim/cluster.js';
 export type { SimClusterOptions, SimMemberEvent } from './sim/cluster.js';
 export { applyFaults, randomFaults, swarm } from './sim/swarm.js';
 export type { FaultOptions, ScheduledFault, SimFault, SwarmOptions, SwarmReport } from './sim/swarm.js';
-export type { Clock, Random, TimerHandle, Timers } from '../internal/host.js';
+export type { Clock, Entropy, Random, TimerHandle, Timers } from '../internal/host.js';
 export type { ByteStream, ListenEvents, Listener, Transport, TransportAddress } from '../net/transport.js';
 export {
   DEFAULT_MAX_STEPS,
