@@ -56,11 +56,10 @@ import { nowMs, useClockOffset } from '../internal/clock.js';
 import { SendResult, type Outbound } from '../participant/outbound.js';
 import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
 import { Shard, ROUTE_ACCEPTED, type ClockChecks, type ShardHost } from './shard.js';
+import { NODE_BLOCK_BASE } from './shard-host.js';
 
 
 const POLL_BUDGET = 256;
-/** Blocked ids from here on name a congested node (below it: a participant's ring). */
-const NODE_BLOCK_BASE = 1 << 20;
 const TURNS_PER_PASS = 256;
 /**
  * A pass of turns ends after about this long (the slice), so rings (timer fires, replies, asks)

@@ -10,6 +10,8 @@ import type { ExitReason } from '../process/types.js';
 
 /** What `ShardHost.route` returns when the destination took the envelope without congestion. */
 export const ROUTE_ACCEPTED = -1;
+/** Destination ids from here on name a congested node (`NODE_BLOCK_BASE + node`); below it, a ring or channel. */
+export const NODE_BLOCK_BASE = 1 << 20;
 
 export interface ShardHost {
   /** Milliseconds, from the runtime's clock (simulated in the testkit). */

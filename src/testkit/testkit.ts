@@ -33,6 +33,7 @@ import { withBuiltins } from '../process/builtins.js';
 import type { Behaviours, ExitReason, SpawnOptions } from '../process/types.js';
 import { ROUTE_ACCEPTED, Shard, type ShardHost } from '../executor/shard.js';
 import type { SpawnFloors } from '../executor/spawn-wait.js';
+import { NODE_BLOCK_BASE } from '../executor/shard-host.js';
 import { Signal } from '../codec/envelope.js';
 import { answerToMissing, isDeadLetterWhenMissing } from '../codec/envelope-header.js';
 import { Queue } from '../internal/queue.js';
@@ -92,6 +93,12 @@ export interface TestKitOptions {
   remote?: (envelope: RemoteEnvelope) => void;
   /** Called when an answer of an asynchronous `io` has joined its channel (a SimCluster wakes the node). */
   ioAnswered?: () => void;
+  /**
+   * Called when the channels from the main thread to the shards drained after one of them was
+   * congested (`mainCongested()`): the moment production's endpoint reports its rings drained
+   * to the cluster server, which then reads its peers' streams again.
+   */
+  mainDrained?: () => void;
 }
 
 /** An envelope for a pid of another node, as `TestKitOptions.remote` receives it. */
@@ -224,6 +231,11 @@ export class TestKit {
   private readonly io: (request: IoRequest) => IoReply | Promise<IoReply>;
   private readonly remote: ((envelope: RemoteEnvelope) => void) | undefined;
   private readonly ioAnswered: (() => void) | undefined;
+  private readonly mainDrained: (() => void) | undefined;
+  /** Other nodes the cluster server reports congested: their senders are parked (node-pressure.ts). */
+  private readonly congestedNodes = new Set<number>();
+  /** The cluster server stopped reading the channels to other nodes (its pauseRings). */
+  private remotePaused = false;
   private steps = 0;
   private nextShard = 0;
   private nextSpawnerId = 1;
@@ -239,6 +251,7 @@ export class TestKit {
     this.random = options.random ?? mulberry32(options.seed ?? 1);
     this.remote = options.remote;
     this.ioAnswered = options.ioAnswered;
+    this.mainDrained = options.mainDrained;
     this.clockMs = options.startMs ?? 0;
     this.wheel = new TimerWheel({ startMs: this.clockMs });
     this.io = options.io ?? noDataDir;
@@ -282,6 +295,46 @@ export class TestKit {
     if (this.write(this.channel(MAIN_SHARD, envelope.to), envelope) !== Sent.REFUSED) return true;
     this.deadLetters.push(envelope);
     return false;
+  }
+
+  /**
+   * Whether a channel from the main thread to a shard of this node is congested (its overflow
+   * holds envelopes): what a cluster server asks before reading more from its peers.
+   * @internal
+   */
+  mainCongested(): boolean {
+    for (const channel of this.channels.values()) {
+      if (channel.fromShard === MAIN_SHARD && channel.toNode === this.nodeId && channel.overflow.size > 0) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The cluster server's back pressure on the senders to `node` (production's NodePressure bit):
+   * while set, a process whose envelope for that node was accepted is parked after its send, as
+   * an executor parks it; clearing it resumes them.
+   * @internal
+   */
+  setNodeCongested(node: number, congested: boolean): void {
+    if (congested === this.congestedNodes.has(node)) return;
+    this.hash(`n${node}:${congested ? 1 : 0}`);
+    if (congested) {
+      this.congestedNodes.add(node);
+      return;
+    }
+    this.congestedNodes.delete(node);
+    for (const shard of this.shards) shard.resume(NODE_BLOCK_BASE + node);
+  }
+
+  /**
+   * Stops (or starts again) the delivery of the channels to other nodes: the cluster server no
+   * longer reads the rings that feed it (its pauseRings and resumeRings).
+   * @internal
+   */
+  pauseRemote(paused: boolean): void {
+    if (paused === this.remotePaused) return;
+    this.hash(`p${paused ? 1 : 0}`);
+    this.remotePaused = paused;
   }
 
   /** Timers pending in the simulated poller. */
@@ -368,7 +421,7 @@ export class TestKit {
       }
     }
     for (const channel of this.channels.values()) {
-      if (channel.ring.size > 0) choices.push(() => this.deliver(channel.ring.shift()!));
+      if (channel.ring.size > 0 && !(this.remotePaused && channel.toNode !== this.nodeId)) choices.push(() => this.deliver(channel.ring.shift()!));
       if (channel.overflow.size > 0 && this.hasRoomToResume(channel)) choices.push(() => this.flushOverflow(channel));
     }
     if (choices.length === 0) return false;
@@ -492,7 +545,9 @@ export class TestKit {
       moved++;
     }
     this.hash(`f${channel.id}:${moved}`);
-    if (overflow.size === 0) this.resumeSenders(channel);
+    if (overflow.size > 0) return;
+    this.resumeSenders(channel);
+    if (channel.fromShard === MAIN_SHARD && channel.toNode === this.nodeId && this.mainDrained !== undefined && !this.mainCongested()) this.mainDrained();
   }
 
   /** Empties a channel and its overflow (a thread at one end was replaced); parked senders run again. */
@@ -593,7 +648,10 @@ export class TestKit {
         const channel = this.channel(index, to);
         const envelope = { signal, to, from, ref, payload };
         const sent = this.write(channel, envelope);
-        if (sent === Sent.WRITTEN) return ROUTE_ACCEPTED;
+        if (sent === Sent.WRITTEN) {
+          // Accepted; but if its node is congested, the sender waits (as Executor.route).
+          return to.node === this.nodeId || !this.congestedNodes.has(to.node) ? ROUTE_ACCEPTED : NODE_BLOCK_BASE + to.node;
+        }
         if (sent === Sent.REFUSED) this.deadLetters.push(envelope);
         return channel.id;
       },

@@ -62,6 +62,12 @@ export interface SimClusterOptions {
   /** Envelopes a channel (ring) holds. Default as TestKit's. */
   channelCapacity?: number;
   /**
+   * Bytes a cluster server queues for one peer before it holds back the senders to that node (the
+   * cluster option `maxPendingBytes`), and the size of its batches (`batchBytes`, at most this).
+   * Default production's.
+   */
+  maxPendingBytes?: number;
+  /**
    * Give every node a SimDisk, its `ctx.io` served by the real file worker code over it (data
    * directory `/data`); a crash loses what was not fsynced, a restart finds the rest. Default
    * false: `ctx.io` answers HORDE_NO_DATA_DIR.
@@ -119,7 +125,7 @@ export class SimCluster {
   /** Envelopes the cluster servers counted as dead letters (for a node that is down, ...). */
   deadLetters = 0;
   private readonly nodes: SimNode[] = [];
-  private readonly options: Required<Omit<SimClusterOptions, 'channelCapacity' | 'disks'>> & { channelCapacity: number | undefined; disks: boolean };
+  private readonly options: Required<Omit<SimClusterOptions, 'channelCapacity' | 'disks' | 'maxPendingBytes'>> & { channelCapacity: number | undefined; maxPendingBytes: number | undefined; disks: boolean };
 
   private constructor(options: SimClusterOptions) {
     const nodes = options.nodes ?? 3;
@@ -133,6 +139,7 @@ export class SimCluster {
       heartbeatMs: options.heartbeatMs ?? 100,
       stepMs: options.stepMs ?? 0.002,
       channelCapacity: options.channelCapacity,
+      maxPendingBytes: options.maxPendingBytes,
       disks: options.disks ?? false,
     };
     this.scheduler = new SimScheduler(this.options.seed);
@@ -382,6 +389,9 @@ export class SimCluster {
       random: () => random.next(),
       ...(this.options.channelCapacity === undefined ? {} : { channelCapacity: this.options.channelCapacity }),
       remote: (envelope) => this.toCluster(node, incarnation, envelope),
+      mainDrained: () => {
+        if (node.alive && node.incarnation === incarnation) node.server?.ringsDrained();
+      },
       ...(files === undefined
         ? {}
         : {
@@ -393,13 +403,18 @@ export class SimCluster {
           }),
     });
     const seed = node.id === 1 ? (this.nodes.length > 1 && this.nodes[1]!.alive ? [`${this.nodes[1]!.host}:${PORT}`] : []) : [`10.0.0.1:${PORT}`];
-    const options = resolveClusterOptions({ name: node.name, nodeId: node.id, secret: SECRET, listen: { host: node.host, port: PORT }, seeds: seed, heartbeatMs: this.options.heartbeatMs });
+    const options = resolveClusterOptions({ name: node.name, nodeId: node.id, secret: SECRET, listen: { host: node.host, port: PORT }, seeds: seed, heartbeatMs: this.options.heartbeatMs, ...this.pendingLimits() });
     node.alive = true;
     const server = await ClusterServer.start(options, this.clusterHost(node, incarnation), { clock: node.time, timers: node.time, random, entropy: (count) => Uint8Array.from({ length: count }, () => random.int(256)), transport: this.network.transport(node.host) });
     server.on('member', (event: { name: string; state: MemberState }) => {
       this.memberEvents.push({ at: this.scheduler.now, node: node.id, member: event.name, state: event.state });
     });
     node.server = server;
+  }
+
+  private pendingLimits(): { maxPendingBytes?: number; batchBytes?: number } {
+    const limit = this.options.maxPendingBytes;
+    return limit === undefined ? {} : { maxPendingBytes: limit, batchBytes: Math.min(limit, 256 * 1024) };
   }
 
   private clusterHost(node: SimNode, incarnation: number): ClusterHost {
@@ -420,10 +435,21 @@ export class SimCluster {
         });
       },
       deliverEnvelope: ({ signal, to, from, ref, payload }) => take({ signal, to, from, ref, payload }),
-      ringsCongested: () => false,
-      pauseRings: () => undefined,
-      resumeRings: () => undefined,
-      nodeCongested: () => undefined,
+      // Back pressure both ways, as the node's cluster bridge does it over its rings.
+      ringsCongested: () => current() && node.kit.mainCongested(),
+      pauseRings: () => {
+        if (current()) node.kit.pauseRemote(true);
+      },
+      resumeRings: () => {
+        if (!current()) return;
+        node.kit.pauseRemote(false);
+        this.wake(node);
+      },
+      nodeCongested: (nodeId, congested) => {
+        if (!current()) return;
+        node.kit.setNodeCongested(nodeId, congested);
+        if (!congested) this.wake(node);
+      },
       deadLetters: (count) => {
         this.deadLetters += count;
       },
