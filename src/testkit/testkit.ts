@@ -99,6 +99,11 @@ export interface TestKitOptions {
    * to the cluster server, which then reads its peers' streams again.
    */
   mainDrained?: () => void;
+  /**
+   * Takes the envelopes for main-thread pids that are not probes (a SimCluster's main-thread
+   * participant, the one HordeNode runs). Default: they are dead letters.
+   */
+  main?: (envelope: RemoteEnvelope) => void;
 }
 
 /** An envelope for a pid of another node, as `TestKitOptions.remote` receives it. */
@@ -232,6 +237,7 @@ export class TestKit {
   private readonly remote: ((envelope: RemoteEnvelope) => void) | undefined;
   private readonly ioAnswered: (() => void) | undefined;
   private readonly mainDrained: (() => void) | undefined;
+  private readonly main: ((envelope: RemoteEnvelope) => void) | undefined;
   /** Other nodes the cluster server reports congested: their senders are parked (node-pressure.ts). */
   private readonly congestedNodes = new Set<number>();
   /** The cluster server stopped reading the channels to other nodes (its pauseRings). */
@@ -252,6 +258,7 @@ export class TestKit {
     this.remote = options.remote;
     this.ioAnswered = options.ioAnswered;
     this.mainDrained = options.mainDrained;
+    this.main = options.main;
     this.clockMs = options.startMs ?? 0;
     this.wheel = new TimerWheel({ startMs: this.clockMs });
     this.io = options.io ?? noDataDir;
@@ -307,6 +314,22 @@ export class TestKit {
       if (channel.fromShard === MAIN_SHARD && channel.toNode === this.nodeId && channel.overflow.size > 0) return true;
     }
     return false;
+  }
+
+  /**
+   * An envelope the main thread's own participant sends: it joins the channel from the main
+   * thread to its shard. False when that channel and its overflow are full.
+   * @internal
+   */
+  fromMain(envelope: RemoteEnvelope): boolean {
+    if (this.write(this.channel(MAIN_SHARD, envelope.to), envelope) === Sent.REFUSED) return false;
+    this.envelopes.push({ step: this.steps, ...envelope });
+    return true;
+  }
+
+  /** Whether the cluster server holds back the senders to `node` (see setNodeCongested). @internal */
+  isNodeCongested(node: number): boolean {
+    return this.congestedNodes.has(node);
   }
 
   /**
@@ -594,8 +617,9 @@ export class TestKit {
     }
     if (to.shard === MAIN_SHARD) {
       const probe = this.probes.get(to.serial);
-      if (probe === undefined) this.deadLetters.push(envelope);
-      else probe.messages.push({ signal, from, ref, payload });
+      if (probe !== undefined) probe.messages.push({ signal, from, ref, payload });
+      else if (this.main !== undefined) this.main(envelope);
+      else this.deadLetters.push(envelope);
       return;
     }
     const shard = this.shards[to.shard];

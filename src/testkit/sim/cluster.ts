@@ -33,7 +33,10 @@ import type { Behaviours, SpawnOptions } from '../../process/types.js';
 import type { IoRequest } from '../../process/io.js';
 import { SimDisk } from '../sim-disk.js';
 import { simFileWorker, type SimFileWorker } from '../sim-disk-worker.js';
+import { MAX_SPAWNER_ID } from '../../process/pid.js';
+import { MainParticipant } from '../../node/main-participant.js';
 import { TestKit, type Probe, type RemoteEnvelope } from '../testkit.js';
+import { simMainHost } from './main-host.js';
 import { SimNetwork, type LinkLatency } from './network.js';
 import { SimNodeTime } from './node-time.js';
 import { SimScheduler, type RunLimits, type SimEvent } from './scheduler.js';
@@ -87,19 +90,11 @@ interface SimNode {
   server: ClusterServer | undefined;
   step: SimEvent | undefined;
   sleep: TimerHandle | undefined;
-  /** Requests from this node waiting for their answers. */
-  requests: PendingRequest[];
+  /** The main thread's own participant (asks), as HordeNode's; a new one per incarnation. */
+  main: MainParticipant | undefined;
   /** Its disk (with `disks`), and the file worker of its current incarnation. */
   disk: SimDisk | undefined;
   files: SimFileWorker | undefined;
-}
-
-interface PendingRequest {
-  probe: Probe;
-  ref: number;
-  resolve: (answer: unknown) => void;
-  reject: (error: Error) => void;
-  timeout: SimEvent;
 }
 
 /** A member state change a node saw, with the simulated time. */
@@ -151,7 +146,7 @@ export class SimCluster {
     const cluster = new SimCluster(options);
     for (let id = 1; id <= cluster.options.nodes; id++) {
       const host = `10.0.0.${id}`;
-      const node: SimNode = { id, name: `n${id}`, host, incarnation: 0, alive: false, time: new SimNodeTime(cluster.scheduler, host), kit: undefined as unknown as TestKit, server: undefined, step: undefined, sleep: undefined, requests: [], disk: undefined, files: undefined };
+      const node: SimNode = { id, name: `n${id}`, host, incarnation: 0, alive: false, time: new SimNodeTime(cluster.scheduler, host), kit: undefined as unknown as TestKit, server: undefined, step: undefined, sleep: undefined, main: undefined, disk: undefined, files: undefined };
       if (cluster.options.disks) node.disk = new SimDisk({ random: () => cluster.scheduler.random.next(), now: () => node.time.wallMs() });
       cluster.nodes.push(node);
       await cluster.boot(node);
@@ -233,22 +228,10 @@ export class SimCluster {
    */
   request<R = unknown>(id: number, to: Pid, msg: unknown, timeoutMs = 5_000): Promise<R> {
     const node = this.live(id);
-    const probe = node.kit.probe();
-    const ref = 1_000_000_000 + this.scheduler.random.int(1_000_000_000);
-    node.kit.send(to, msg, probe, ref);
-    this.wake(node);
-    return new Promise<R>((resolve, reject) => {
-      const pending: PendingRequest = {
-        probe,
-        ref,
-        resolve: resolve as (answer: unknown) => void,
-        reject,
-        timeout: this.scheduler.after(timeoutMs, () => {
-          node.requests.splice(node.requests.indexOf(pending), 1);
-          reject(new HordeError(ErrorCode.TIMEOUT, `no answer from ${to.node}.${to.shard}.${to.serial} within ${timeoutMs} simulated ms`));
-        }, `request timeout ${node.name}`),
-      };
-      node.requests.push(pending);
+    return node.main!.ask<R>(to, msg, timeoutMs).catch((error: unknown) => {
+      // The client's node crashed: it never learns the outcome, as after a timeout.
+      if (error instanceof HordeError && error.code === ErrorCode.NODE_STOPPED) throw new HordeError(ErrorCode.TIMEOUT, `node n${id} crashed before the answer came`);
+      throw error;
     });
   }
 
@@ -318,10 +301,8 @@ export class SimCluster {
     node.disk?.crash();
     node.files = undefined;
     // Its requests' clients died with it: their outcomes are unknown.
-    for (const pending of node.requests.splice(0)) {
-      this.scheduler.cancel(pending.timeout);
-      pending.reject(new HordeError(ErrorCode.TIMEOUT, `node n${id} crashed before the answer came`));
-    }
+    node.main?.stop();
+    node.main = undefined;
   }
 
   /** Starts a new incarnation of crashed node `id` on its address; it joins through n1 (or n2 for n1). */
@@ -389,6 +370,9 @@ export class SimCluster {
       random: () => random.next(),
       ...(this.options.channelCapacity === undefined ? {} : { channelCapacity: this.options.channelCapacity }),
       remote: (envelope) => this.toCluster(node, incarnation, envelope),
+      main: (envelope) => {
+        if (node.alive && node.incarnation === incarnation) node.main?.onEnvelope(envelope);
+      },
       mainDrained: () => {
         if (node.alive && node.incarnation === incarnation) node.server?.ringsDrained();
       },
@@ -405,6 +389,25 @@ export class SimCluster {
     const seed = node.id === 1 ? (this.nodes.length > 1 && this.nodes[1]!.alive ? [`${this.nodes[1]!.host}:${PORT}`] : []) : [`10.0.0.1:${PORT}`];
     const options = resolveClusterOptions({ name: node.name, nodeId: node.id, secret: SECRET, listen: { host: node.host, port: PORT }, seeds: seed, heartbeatMs: this.options.heartbeatMs, ...this.pendingLimits() });
     node.alive = true;
+    // Its spawner id is one no shard of the kit takes (they count up from 1).
+    node.main = new MainParticipant(
+      simMainHost({
+        nodeId: node.id,
+        shards: this.options.shards,
+        kit: node.kit,
+        time: node.time,
+        server: () => node.server,
+        running: () => node.alive && node.incarnation === incarnation,
+        wake: () => this.wake(node),
+        defer: (task) => this.scheduler.after(0, () => {
+          if (node.alive && node.incarnation === incarnation) task();
+        }, `main ${node.name}`, node.host),
+        deadLetters: (count) => {
+          this.deadLetters += count;
+        },
+      }),
+      MAX_SPAWNER_ID,
+    );
     const server = await ClusterServer.start(options, this.clusterHost(node, incarnation), { clock: node.time, timers: node.time, random, entropy: (count) => Uint8Array.from({ length: count }, () => random.int(256)), transport: this.network.transport(node.host) });
     server.on('member', (event: { name: string; state: MemberState }) => {
       this.memberEvents.push({ at: this.scheduler.now, node: node.id, member: event.name, state: event.state });
@@ -464,21 +467,6 @@ export class SimCluster {
     node.server.forward(bytes, 0, bytes.length);
   }
 
-  /** Resolves the node's requests whose answers reached their probes. */
-  private settleRequests(node: SimNode): void {
-    for (let i = 0; i < node.requests.length; ) {
-      const pending = node.requests[i]!;
-      const answer = pending.probe.messages.find((m) => m.ref === pending.ref);
-      if (answer === undefined) {
-        i++;
-        continue;
-      }
-      node.requests.splice(i, 1);
-      this.scheduler.cancel(pending.timeout);
-      pending.resolve(answer.payload);
-    }
-  }
-
   /** Makes sure the node takes its next steps soon (it has work, or may have), after `steps` steps' time. */
   private wake(node: SimNode, steps = 1): void {
     if (!node.alive || node.step !== undefined) return;
@@ -497,7 +485,6 @@ export class SimCluster {
     if (local > kit.now) kit.advance(local - kit.now);
     let steps = 0;
     while (steps < STEPS_PER_EVENT && kit.step()) steps++;
-    if (node.requests.length > 0) this.settleRequests(node);
     if (steps > 0) {
       this.wake(node, steps);
       return;
