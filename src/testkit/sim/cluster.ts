@@ -22,7 +22,7 @@
  * bytes (they change no decision or timing, so runs still replay).
  */
 
-import { ErrorCode, HordeError } from '../../errors.js';
+import { ErrorCode, HordeError, errorToWire } from '../../errors.js';
 import { ClusterServer, type ClusterHost, type MemberState } from '../../cluster/cluster.js';
 import { resolveClusterOptions } from '../../cluster/options.js';
 import { decodeEnvelope, encodeEnvelopeToBytes } from '../../codec/envelope.js';
@@ -30,13 +30,14 @@ import { walkEnvelopes } from '../../codec/envelope-header.js';
 import type { TimerHandle } from '../../internal/host.js';
 import type { Pid } from '../../process/pid.js';
 import type { Behaviours, SpawnOptions } from '../../process/types.js';
-import type { IoRequest } from '../../process/io.js';
+import type { IoReply, IoRequest } from '../../process/io.js';
 import { SimDisk } from '../sim-disk.js';
 import { simFileWorker, type SimFileWorker } from '../sim-disk-worker.js';
 import { MAX_SPAWNER_ID } from '../../process/pid.js';
 import { MainParticipant } from '../../node/main-participant.js';
 import { TestKit, type Probe, type RemoteEnvelope } from '../testkit.js';
 import { simMainHost } from './main-host.js';
+import { simCompute, type ComputeTasks } from './compute.js';
 import { SimNetwork, type LinkLatency } from './network.js';
 import { SimNodeTime } from './node-time.js';
 import { SimScheduler, type RunLimits, type SimEvent } from './scheduler.js';
@@ -76,6 +77,12 @@ export interface SimClusterOptions {
    * false: `ctx.io` answers HORDE_NO_DATA_DIR.
    */
   disks?: boolean;
+  /**
+   * The tasks `ctx.compute` runs, as a compute module exports them (`tasks`); they run in the
+   * simulation's thread and must be deterministic. Without it, `ctx.compute` fails as `ctx.io`
+   * does on a node without a data directory (HORDE_NO_DATA_DIR).
+   */
+  compute?: ComputeTasks;
 }
 
 /** One simulated node. */
@@ -120,7 +127,7 @@ export class SimCluster {
   /** Envelopes the cluster servers counted as dead letters (for a node that is down, ...). */
   deadLetters = 0;
   private readonly nodes: SimNode[] = [];
-  private readonly options: Required<Omit<SimClusterOptions, 'channelCapacity' | 'disks' | 'maxPendingBytes'>> & { channelCapacity: number | undefined; maxPendingBytes: number | undefined; disks: boolean };
+  private readonly options: Required<Omit<SimClusterOptions, 'channelCapacity' | 'disks' | 'maxPendingBytes' | 'compute'>> & { channelCapacity: number | undefined; maxPendingBytes: number | undefined; disks: boolean; compute: ComputeTasks | undefined };
 
   private constructor(options: SimClusterOptions) {
     const nodes = options.nodes ?? 3;
@@ -135,6 +142,7 @@ export class SimCluster {
       stepMs: options.stepMs ?? 0.002,
       channelCapacity: options.channelCapacity,
       maxPendingBytes: options.maxPendingBytes,
+      compute: options.compute,
       disks: options.disks ?? false,
     };
     this.scheduler = new SimScheduler(this.options.seed);
@@ -363,6 +371,9 @@ export class SimCluster {
     const random = this.scheduler.random;
     if (node.disk !== undefined) node.files = simFileWorker(node.disk);
     const files = node.files;
+    const compute = this.options.compute;
+    const serveFiles = files === undefined ? noDisk : (request: IoRequest) => files.handle(request);
+    const io = compute === undefined ? (files === undefined ? undefined : serveFiles) : simCompute(compute, serveFiles);
     node.kit = new TestKit({
       behaviours: this.options.behaviours,
       shards: this.options.shards,
@@ -376,10 +387,10 @@ export class SimCluster {
       mainDrained: () => {
         if (node.alive && node.incarnation === incarnation) node.server?.ringsDrained();
       },
-      ...(files === undefined
+      ...(io === undefined
         ? {}
         : {
-            io: (request: IoRequest) => files.handle(request),
+            io,
             // An answer on its channel back wakes the node.
             ioAnswered: () => {
               if (node.alive && node.incarnation === incarnation) this.wake(node);
@@ -495,4 +506,9 @@ export class SimCluster {
       this.wake(node);
     }, Math.max(0, due - kit.now));
   }
+}
+
+/** Every io request of a node without a disk fails as on a node without a data directory. */
+function noDisk(): IoReply {
+  return { ok: false, error: errorToWire(new HordeError(ErrorCode.NO_DATA_DIR, 'the simulated node has no disk (SimCluster option "disks")')) };
 }
