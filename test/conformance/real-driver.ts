@@ -4,7 +4,7 @@
 // the cluster that sends and asks from there. Faults: kill -9, and partitions as iptables DROP rules.
 //
 // A partition of `side` from `other` cuts, by port pair, every TCP connection between a process of
-// one and a process of the other (found with `ss`; a mesh connection was dialled by one of the
+// one and a process of the other (found in /proc; a mesh connection was dialled by one of the
 // two, from an ephemeral port, so the listen ports alone do not name it), and drops new
 // connections (SYN) to 127.0.0.1 at the listen ports of every node involved, so that a redial
 // after the failure detector gave up cannot cross either. The tester's connections are left alone
@@ -83,22 +83,22 @@ function realCluster(procs: NodeProcess[], tester: HordeNode): ConformanceCluste
       const pids = new Map<number, 'side' | 'other'>();
       for (const n of side) pids.set(proc(n).child.pid!, 'side');
       for (const n of other) pids.set(proc(n).child.pid!, 'other');
-      const sockets = await loopbackSockets();
-      const owner = new Map<number, number | undefined>(sockets.map((s) => [s.localPort, s.pid]));
+      const sockets = await loopbackSockets([...pids.keys()]);
+      const owner = new Map<number, number>(sockets.map((s) => [s.localPort, s.pid]));
       const pairs = new Set<string>();
       for (const s of sockets) {
-        const mine = s.pid === undefined ? undefined : pids.get(s.pid);
+        const mine = pids.get(s.pid);
         const peer = owner.get(s.peerPort);
         const theirs = peer === undefined ? undefined : pids.get(peer);
         if (mine === 'side' && theirs === 'other') pairs.add(`${s.localPort}:${s.peerPort}`);
       }
-      if (pairs.size === 0) throw new Error('partition: ss shows no connection between the two sides');
-      for (const pair of pairs) {
-        const [a, b] = pair.split(':');
-        await dropOnLoopback(['--sport', a!, '--dport', b!]);
-        await dropOnLoopback(['--sport', b!, '--dport', a!]);
-      }
-      for (const n of [...side, ...other]) await dropOnLoopback(['-d', '127.0.0.1', '--dport', String(proc(n).port), '--syn']);
+      if (pairs.size === 0) throw new Error('partition: /proc/net/tcp shows no connection between the two sides');
+      const rules = [...pairs].flatMap((pair) => {
+        const [a, b] = pair.split(':') as [string, string];
+        return [['--sport', a, '--dport', b], ['--sport', b, '--dport', a]];
+      });
+      for (const n of [...side, ...other]) rules.push(['-d', '127.0.0.1', '--dport', String(proc(n).port), '--syn']);
+      await dropOnLoopback(rules);
     },
     heal: async () => {
       await removeAllDrops();
