@@ -14,8 +14,9 @@ const running: ConformanceCluster[] = [];
 const reusable = new Map<number, ConformanceCluster>();
 
 async function outcome(scenario: Scenario, start: StartCluster, reuse = false): Promise<unknown> {
-  const cluster = (reuse ? reusable.get(scenario.nodes) : undefined) ?? (await start(scenario.nodes));
-  reusable.delete(scenario.nodes);
+  const kept = reuse ? reusable.get(scenario.nodes) : undefined;
+  if (kept !== undefined) reusable.delete(scenario.nodes);
+  const cluster = kept ?? (await start(scenario.nodes));
   running.push(cluster);
   let whole = false;
   try {
