@@ -5,13 +5,18 @@
  *
  * Concurrency design: everything runs on one thread. An event is a callback due at a simulated
  * time and owned by a node (or by nobody); events of equal time run in the order they were
- * scheduled. After each event the scheduler lets the microtask queue drain (one `setImmediate`:
- * the code under test awaits its own promises: eight microtask turns after each event, and a full
- * drain of the microtask queue (one `setImmediate`; nothing else runs then because nothing real,
- * no socket, file or timer, is in play) every 64 events and whenever no event is due. The same
- * events give the same interleaving of promise continuations, so a run stays deterministic. A paused node's events (SIGSTOP) wait aside and run, in order, when it resumes;
- * other nodes go on meanwhile. Every event that runs is added to `trace`, so two runs can be
- * compared event for event.
+ * scheduled. The code under test awaits its own promises, so after each event the scheduler
+ * waits until the microtask queue is empty: it waits for a `process.nextTick` callback queued
+ * after the event, and Node runs such a callback only once the microtask queue has drained (every
+ * promise continuation the event set off, and theirs, has run, as before the next macrotask of a
+ * real event loop). Every 64 events and whenever no event is due it also lets one macrotask turn
+ * pass (one `setImmediate`: code that yields with `setImmediate`, as the file log's appenders do,
+ * goes on; nothing else runs then because nothing real, no socket, file or timer, is in play).
+ * The same events give the same interleaving of promise continuations, so a run stays
+ * deterministic. A paused node's events
+ * (SIGSTOP) wait aside and run, in order, when it resumes; other nodes go on meanwhile. Every
+ * event that runs is added to `trace` (its time, owner and label, hashed without building text),
+ * so two runs can be compared event for event.
  *
  * Bounded: `run` stops after `maxEvents` events (a run that never settles is reported, not
  * looped on).
@@ -47,17 +52,13 @@ export interface RunLimits {
   maxEvents?: number;
 }
 
-/** Microtask turns given to the code after each event (enough for the cluster server's promise chains). */
-const MICROTASK_TURNS = 8;
-/** Events between two full drains of the microtask queue (a macrotask turn). */
+/** Events between two macrotask turns. */
 const DRAIN_EVERY = 64;
 
+/** Resolves after one macrotask turn (the microtask queue drains before it, too). */
 const drainMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** Lets promise chains queued by an event advance: `turns` microtask turns (deterministic). */
-async function microtaskTurns(turns: number): Promise<void> {
-  for (let i = 0; i < turns; i++) await Promise.resolve();
-}
+/** Resolves once the microtask queue is empty: Node runs a tick queued from a microtask only after the queue drained. */
+const settleMicrotasks = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
 
 /** The event loop of a simulated run. */
 export class SimScheduler {
@@ -138,7 +139,7 @@ export class SimScheduler {
       }
       this.now = event.at;
       event.pending = false;
-      this.trace.add(`${event.at}|${event.owner ?? '-'}|${event.label}`);
+      this.trace.addEvent(event.at, event.owner, event.label);
       event.run();
       return true;
     }
@@ -166,40 +167,43 @@ export class SimScheduler {
         break;
       }
       if (events % DRAIN_EVERY === DRAIN_EVERY - 1) await drainMicrotasks();
-      else await microtaskTurns(MICROTASK_TURNS);
+      else await settleMicrotasks();
       if (++events >= maxEvents) throw new HordeError(ErrorCode.SIM_STALLED, `the simulation ran ${events} events without reaching its goal (simulated time ${this.now} ms)`);
     }
     return events;
   }
 
+  // A binary min-heap by (at, seq); sifting moves the hole, not pairs (no swaps, no allocation).
   private push(event: SimEvent): void {
     const heap = this.heap;
+    let i = heap.length;
     heap.push(event);
-    let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      const above = heap[parent]!;
+      if (!before(event, above)) break;
+      heap[i] = above;
       i = parent;
     }
+    heap[i] = event;
   }
 
   private pop(): void {
     const heap = this.heap;
     const last = heap.pop()!;
-    if (heap.length === 0) return;
-    heap[0] = last;
+    const length = heap.length;
+    if (length === 0) return;
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
+      if (left >= length) break;
       const right = left + 1;
-      let first = i;
-      if (left < heap.length && before(heap[left]!, heap[first]!)) first = left;
-      if (right < heap.length && before(heap[right]!, heap[first]!)) first = right;
-      if (first === i) return;
-      [heap[i], heap[first]] = [heap[first]!, heap[i]!];
-      i = first;
+      const child = right < length && before(heap[right]!, heap[left]!) ? right : left;
+      if (!before(heap[child]!, last)) break;
+      heap[i] = heap[child]!;
+      i = child;
     }
+    heap[i] = last;
   }
 }
 
