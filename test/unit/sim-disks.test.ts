@@ -44,7 +44,8 @@ describe('SimCluster with disks', () => {
       });
       let done = false;
       void Promise.all(increments).then(() => (done = true));
-      await cluster.run({ until: () => done, maxEvents: 2_000_000 });
+      // The crash may come after the last increment was answered: run until both happened.
+      await cluster.run({ until: () => done && !cluster.isRunning(2), maxEvents: 2_000_000 });
       await cluster.restart(2);
       await cluster.run({ until: () => cluster.allUp(), maxEvents: 2_000_000 });
       ledger = cluster.spawn<LedgerMsg>(2, 'ledger');
