@@ -36,6 +36,7 @@ import type { SpawnFloors } from '../executor/spawn-wait.js';
 import { Signal } from '../codec/envelope.js';
 import { answerToMissing, isDeadLetterWhenMissing } from '../codec/envelope-header.js';
 import { Queue } from '../internal/queue.js';
+import { TraceHash } from './sim/trace.js';
 
 /**
  * Envelopes a channel holds by default: production's default ring (1 MiB) holds about this many
@@ -207,15 +208,18 @@ export class TestKit {
   readonly nodeId: number;
   private readonly random: () => number;
   private readonly channels = new Map<string, Channel>();
+  /** The channels in the order they were made (the order `step` offers them in). */
+  private readonly channelList: Channel[] = [];
+  /** The channels by route number (see `channel`). */
+  private readonly routes = new Map<number, Channel>();
   private readonly channelCapacity: number;
   private readonly overflowLimit: number;
   private readonly probes = new Map<number, Probe>();
   private readonly mainSerials = new SerialAllocator(MAIN_SPAWNER);
   /** The kit's own main-thread pid: exit signals from `stop` come from it, as node.exit's come from the node's. */
   readonly self: Pid;
-  /** The running hash of what happened (see traceHash), two 32-bit FNV-1a lanes. */
-  private hashLow = 0x811c9dc5;
-  private hashHigh = 0x01000193;
+  /** The running hash of what happened (see traceHash). */
+  private readonly trace = new TraceHash();
   private readonly behaviours: Behaviours;
   private readonly limits: { budget?: number; mailboxLimit?: number };
   private clockMs: number;
@@ -357,24 +361,43 @@ export class TestKit {
    * back into it (its sender's next pass, in production). Returns false when all is idle.
    */
   step(): boolean {
-    const choices: (() => void)[] = [];
+    // Count the choices, draw one, then find it: the same choices in the same order each time,
+    // without building a list of them.
+    let count = 0;
+    for (const shard of this.shards) if (this.shardReady(shard)) count++;
+    for (const channel of this.channelList) {
+      if (channel.ring.size > 0) count++;
+      if (channel.overflow.size > 0 && this.hasRoomToResume(channel)) count++;
+    }
+    if (count === 0) return false;
+    this.steps++;
+    let pick = Math.floor(this.random() * count);
     for (const shard of this.shards) {
-      // Envelopes whose SPAWN did not come in time are answered by a turn, too.
-      if (shard.hasWork() || shard.nextSpawnWaitDeadline() <= this.clockMs) {
-        choices.push(() => {
-          const handled = shard.runTurns(1);
-          this.hash(`t${shard.shard}:${handled}`);
-        });
+      if (this.shardReady(shard) && pick-- === 0) {
+        const handled = shard.runTurns(1);
+        this.trace.code(0x74);
+        this.trace.code(shard.shard);
+        this.trace.code(handled);
+        this.trace.end();
+        return true;
       }
     }
-    for (const channel of this.channels.values()) {
-      if (channel.ring.size > 0) choices.push(() => this.deliver(channel.ring.shift()!));
-      if (channel.overflow.size > 0 && this.hasRoomToResume(channel)) choices.push(() => this.flushOverflow(channel));
+    for (const channel of this.channelList) {
+      if (channel.ring.size > 0 && pick-- === 0) {
+        this.deliver(channel.ring.shift()!);
+        return true;
+      }
+      if (channel.overflow.size > 0 && this.hasRoomToResume(channel) && pick-- === 0) {
+        this.flushOverflow(channel);
+        return true;
+      }
     }
-    if (choices.length === 0) return false;
-    this.steps++;
-    choices[Math.floor(this.random() * choices.length)]!();
-    return true;
+    throw new Error(`TestKit.step: choice ${pick} of ${count} not found`);
+  }
+
+  /** A shard has a turn to take: work, or envelopes whose SPAWN did not come in time (answered by a turn, too). */
+  private shardReady(shard: Shard): boolean {
+    return shard.hasWork() || shard.nextSpawnWaitDeadline() <= this.clockMs;
   }
 
   /**
@@ -384,7 +407,7 @@ export class TestKit {
    * collisions of a 64-bit hash).
    */
   traceHash(): string {
-    return (this.hashHigh >>> 0).toString(16).padStart(8, '0') + (this.hashLow >>> 0).toString(16).padStart(8, '0');
+    return this.trace.hex();
   }
 
   /** Envelopes each channel holds, and each channel's overflow, keyed "node.shard>node.shard" (from, to). */
@@ -456,11 +479,14 @@ export class TestKit {
 
   /** The channel from this node's `fromShard` to `to`'s node and shard, made on first use. */
   private channel(fromShard: number, to: Pid): Channel {
-    const key = `${this.nodeId}.${fromShard}>${to.node}.${to.shard}`;
-    let channel = this.channels.get(key);
+    // Node and shard numbers are u16: one number names the route (below 2^48, exact).
+    const route = fromShard * 0x1_0000_0000 + to.node * 0x1_0000 + to.shard;
+    let channel = this.routes.get(route);
     if (channel === undefined) {
       channel = { id: this.channels.size, fromNode: this.nodeId, fromShard, toNode: to.node, toShard: to.shard, ring: new Queue(), overflow: new Queue() };
-      this.channels.set(key, channel);
+      this.channels.set(`${this.nodeId}.${fromShard}>${to.node}.${to.shard}`, channel);
+      this.channelList.push(channel);
+      this.routes.set(route, channel);
     }
     return channel;
   }
@@ -491,7 +517,10 @@ export class TestKit {
       ring.push(overflow.shift()!);
       moved++;
     }
-    this.hash(`f${channel.id}:${moved}`);
+    this.trace.code(0x66);
+    this.trace.code(channel.id);
+    this.trace.code(moved);
+    this.trace.end();
     if (overflow.size === 0) this.resumeSenders(channel);
   }
 
@@ -509,7 +538,7 @@ export class TestKit {
 
   private deliver(envelope: InFlight): void {
     const { signal, to, from, ref, payload } = envelope;
-    this.hash(`d${signal}|${pidText(to)}|${pidText(from)}|${ref}|${payloadText(payload)}`);
+    this.hashDelivery(envelope);
     if (to.node !== this.nodeId && this.remote !== undefined) {
       this.remote(envelope);
       return;
@@ -569,18 +598,23 @@ export class TestKit {
     }
   }
 
-  /** Folds one event into the trace hash. */
-  private hash(event: string): void {
-    let low = this.hashLow;
-    let high = this.hashHigh;
-    for (let i = 0; i < event.length; i++) {
-      const code = event.charCodeAt(i);
-      low = Math.imul(low ^ code, 0x01000193);
-      high = Math.imul(high ^ code, 0x01000193) ^ (low >>> 13);
+  /** Folds a delivery into the trace hash: signal, pids, ref and the payload's structure. */
+  private hashDelivery({ signal, to, from, ref, payload }: InFlight): void {
+    const trace = this.trace;
+    trace.code(0x64);
+    trace.code(signal);
+    trace.code(to.node);
+    trace.code(to.shard);
+    trace.number(to.serial);
+    if (from === undefined) trace.code(-1);
+    else {
+      trace.code(from.node);
+      trace.code(from.shard);
+      trace.number(from.serial);
     }
-    // An event boundary, so "ab"+"c" and "a"+"bc" differ.
-    this.hashLow = Math.imul(low ^ 0xff, 0x01000193);
-    this.hashHigh = Math.imul(high ^ 0xfe, 0x01000193);
+    trace.number(ref);
+    trace.value(payload);
+    trace.end();
   }
 
   private hostFor(index: number): ShardHost {
@@ -617,21 +651,6 @@ function clearQueue(queue: Queue<InFlight>): void {
 function positiveInteger(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new HordeError(ErrorCode.INVALID_OPTION, `option "${name}" must be an integer >= ${min}; got ${String(value)}`);
   return value;
-}
-
-function pidText(pid: Pid | undefined): string {
-  return pid === undefined ? '-' : `${pid.node}.${pid.shard}.${pid.serial}`;
-}
-
-/** A payload as text for the trace hash: JSON where it can be, else its type and constructor. */
-function payloadText(payload: unknown): string {
-  if (typeof payload !== 'object' || payload === null) return typeof payload === 'bigint' ? `${payload}n` : String(payload);
-  try {
-    return JSON.stringify(payload, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value)) ?? 'undefined';
-  } catch (error) {
-    // A cycle: its constructor's name stands for it (still deterministic), and why JSON refused.
-    return `${payload.constructor?.name ?? 'Object'}:${error instanceof Error ? error.name : 'error'}`;
-  }
 }
 
 function noDataDir(): IoReply {
