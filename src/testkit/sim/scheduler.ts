@@ -6,16 +6,16 @@
  * Concurrency design: everything runs on one thread. An event is a callback due at a simulated
  * time and owned by a node (or by nobody); events of equal time run in the order they were
  * scheduled. The code under test awaits its own promises, so after each event the scheduler
- * waits until the microtask queue is empty: it waits for a `process.nextTick` callback queued
- * after the event, and Node runs such a callback only once the microtask queue has drained (every
- * promise continuation the event set off, and theirs, has run, as before the next macrotask of a
- * real event loop). Every 64 events and whenever no event is due it also lets one macrotask turn
+ * waits until the microtask queue is empty: it takes the next event in a `process.nextTick`
+ * callback queued from a microtask queued after the event, and Node runs such a callback only
+ * once the microtask queue has drained (every promise continuation the event set off, and theirs,
+ * has run, as before the next macrotask of a real event loop). Every 64 events and whenever no event is due it also lets one macrotask turn
  * pass (one `setImmediate`: code that yields with `setImmediate`, as the file log's appenders do,
  * goes on; nothing else runs then because nothing real, no socket, file or timer, is in play).
  * The same events give the same interleaving of promise continuations, so a run stays
  * deterministic. A paused node's events
  * (SIGSTOP) wait aside and run, in order, when it resumes; other nodes go on meanwhile. Every
- * event that runs is added to `trace` (its time, owner and label, hashed without building text),
+ * event that runs is added to `trace` (its time, owner, label and detail, hashed without building text),
  * so two runs can be compared event for event.
  *
  * Bounded: `run` stops after `maxEvents` events (a run that never settles is reported, not
@@ -36,6 +36,8 @@ export interface SimEvent {
   readonly owner: string | undefined;
   /** What it is, for the trace: "deliver a>b 120", "timer", ... */
   readonly label: string;
+  /** A number that goes with the label in the trace (a packet's size, ...), or 0. */
+  readonly detail: number;
   /** False once cancelled or run. */
   pending: boolean;
   /** @internal */
@@ -55,10 +57,6 @@ export interface RunLimits {
 /** Events between two macrotask turns. */
 const DRAIN_EVERY = 64;
 
-/** Resolves after one macrotask turn (the microtask queue drains before it, too). */
-const drainMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-/** Resolves once the microtask queue is empty: Node runs a tick queued from a microtask only after the queue drained. */
-const settleMicrotasks = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
 
 /** The event loop of a simulated run. */
 export class SimScheduler {
@@ -80,9 +78,9 @@ export class SimScheduler {
     this.random = new SimRandom(seed);
   }
 
-  /** Schedules `run` at simulated time `at` (not before now). */
-  at(at: number, run: () => void, label: string, owner?: string): SimEvent {
-    const event: SimEvent = { at: Math.max(at, this.now), seq: this.seq++, owner, label, pending: true, run };
+  /** Schedules `run` at simulated time `at` (not before now); `label` and `detail` describe it in the trace. */
+  at(at: number, run: () => void, label: string, owner?: string, detail = 0): SimEvent {
+    const event: SimEvent = { at: Math.max(at, this.now), seq: this.seq++, owner, label, detail, pending: true, run };
     this.push(event);
     return event;
   }
@@ -139,7 +137,7 @@ export class SimScheduler {
       }
       this.now = event.at;
       event.pending = false;
-      this.trace.addEvent(event.at, event.owner, event.label);
+      this.trace.addEvent(event.at, event.owner, event.label, event.detail);
       event.run();
       return true;
     }
@@ -150,27 +148,45 @@ export class SimScheduler {
    * holds, simulated time reaches `limits.untilMs` (then `now` is that time), or nothing is left.
    * Returns the number of events run.
    */
-  async run(limits: RunLimits = {}): Promise<number> {
+  run(limits: RunLimits = {}): Promise<number> {
     const untilMs = limits.untilMs ?? Infinity;
     const maxEvents = limits.maxEvents ?? 10_000_000;
     let events = 0;
-    await drainMicrotasks();
-    while (limits.until === undefined || !limits.until()) {
-      if (!this.step(untilMs)) {
-        // Nothing due: let every promise settle, then look again (settling may schedule events).
-        await drainMicrotasks();
-        if (this.step(untilMs)) {
-          events++;
-          continue;
+    let looked = false;
+    return new Promise<number>((resolve, reject) => {
+      // One event per call of `next`; the next call waits until the microtask queue is empty (or,
+      // every DRAIN_EVERY events, for an immediate), so every promise continuation the event set
+      // off runs in between, and no promise is made per event. A tick queued from a microtask runs
+      // only once the queue drained (a tick queued from a tick would run before it).
+      const afterMicrotasks = (): void => process.nextTick(next);
+      const next = (): void => {
+        try {
+          if (events >= maxEvents) throw new HordeError(ErrorCode.SIM_STALLED, `the simulation ran ${events} events without reaching its goal (simulated time ${this.now} ms)`);
+          if (limits.until !== undefined && limits.until()) {
+            resolve(events);
+            return;
+          }
+          if (this.step(untilMs)) {
+            looked = false;
+            events++;
+            if (events % DRAIN_EVERY === 0) setImmediate(next);
+            else queueMicrotask(afterMicrotasks);
+            return;
+          }
+          if (!looked) {
+            // Nothing due: let every promise settle, then look again (settling may schedule events).
+            looked = true;
+            setImmediate(next);
+            return;
+          }
+          if (untilMs !== Infinity) this.now = Math.max(this.now, untilMs);
+          resolve(events);
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
         }
-        if (untilMs !== Infinity) this.now = Math.max(this.now, untilMs);
-        break;
-      }
-      if (events % DRAIN_EVERY === DRAIN_EVERY - 1) await drainMicrotasks();
-      else await settleMicrotasks();
-      if (++events >= maxEvents) throw new HordeError(ErrorCode.SIM_STALLED, `the simulation ran ${events} events without reaching its goal (simulated time ${this.now} ms)`);
-    }
-    return events;
+      };
+      setImmediate(next);
+    });
   }
 
   // A binary min-heap by (at, seq); sifting moves the hole, not pairs (no swaps, no allocation).
