@@ -169,13 +169,11 @@ export class SimNetwork {
 
   /** @internal Puts `packet` on its way from `stream`'s host to its peer's. */
   send(stream: SimStream, packet: Packet): void {
-    const from = stream.localHost;
-    const to = stream.remoteHost;
-    if (this.blocked.has(`${from}>${to}`)) {
+    if (this.blocked.size > 0 && this.blocked.has(stream.link)) {
       this.held.push({ resend: () => this.send(stream, packet) });
       return;
     }
-    const latency = this.latencies.get(`${from}>${to}`) ?? this.latency;
+    const latency = this.latencies.size > 0 ? (this.latencies.get(stream.link) ?? this.latency) : this.latency;
     if (packet.kind !== 'data' || !this.splitWrites) {
       this.travel(stream, packet, latency);
       return;
@@ -200,8 +198,8 @@ export class SimNetwork {
   private travel(stream: SimStream, packet: Packet, latency: LinkLatency): void {
     const at = Math.max(this.scheduler.now + latency.baseMs + this.scheduler.random.exponential(latency.jitterMs), stream.lastArrival);
     stream.lastArrival = at;
-    const label = stream.label + (packet.kind === 'data' ? packet.bytes.length : packet.kind);
-    this.scheduler.at(at, () => this.arrive(stream, packet), label, stream.remoteHost);
+    if (packet.kind === 'data') this.scheduler.at(at, () => this.arrive(stream, packet), stream.label, stream.remoteHost, packet.bytes.length);
+    else this.scheduler.at(at, () => this.arrive(stream, packet), stream.label + packet.kind, stream.remoteHost);
   }
 
   private arrive(stream: SimStream, packet: Packet): void {
@@ -288,7 +286,9 @@ class SimStream implements ByteStream {
   private corks = 0;
   /** Writes held by a cork (the caller leaves them unchanged until written, as with a socket). */
   private corked: Uint8Array[] = [];
-  /** The start of this direction's packet labels in the trace. */
+  /** This direction's link, "local>remote" (the key of partitions and latencies). */
+  readonly link: string;
+  /** This direction's packet label in the trace ("net a>b "; the kind follows for all but data, whose size is the detail). */
   readonly label: string;
 
   constructor(
@@ -296,7 +296,8 @@ class SimStream implements ByteStream {
     readonly localHost: string,
     readonly remoteHost: string,
   ) {
-    this.label = `net ${localHost}>${remoteHost} `;
+    this.link = `${localHost}>${remoteHost}`;
+    this.label = `net ${this.link} `;
   }
 
   write(bytes: Uint8Array): boolean {
@@ -423,7 +424,8 @@ class SimStream implements ByteStream {
     }
     let length = 0;
     for (const bytes of held) length += bytes.length;
-    const joined = new Uint8Array(length);
+    // A slice of Node's buffer pool for small packets: no allocation of its own.
+    const joined = Buffer.allocUnsafe(length);
     let at = 0;
     for (const bytes of held) {
       joined.set(bytes, at);

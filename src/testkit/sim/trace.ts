@@ -29,13 +29,13 @@ export class TraceHash {
     this.end();
   }
 
-  /** Adds one event of the scheduler: its time, its owner (or none) and its label. */
-  addEvent(at: number, owner: string | undefined, label: string): void {
+  /** Adds one event of the scheduler: its time, its owner (or none), its label and a number that goes with it. */
+  addEvent(at: number, owner: string | undefined, label: string, detail = 0): void {
     this.number(at);
     if (owner === undefined) this.code(0x2d);
     else this.text(owner);
-    this.code(0x7c);
     this.text(label);
+    this.number(detail);
     this.end();
   }
 
@@ -55,7 +55,16 @@ export class TraceHash {
   /** Folds text into the event being hashed. */
   text(text: string): void {
     this.code(text.length);
-    for (let i = 0; i < text.length; i++) this.code(text.charCodeAt(i));
+    // As `code` char by char, with the lanes in locals.
+    let low = this.low;
+    let high = this.high;
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      low = Math.imul(low ^ code, FNV_PRIME);
+      high = Math.imul(high ^ (code + 0x9e), FNV_PRIME) ^ (low >>> 7);
+    }
+    this.low = low;
+    this.high = high;
   }
 
   /**
