@@ -86,6 +86,10 @@ interface SimNode {
   server: ClusterServer | undefined;
   step: SimEvent | undefined;
   sleep: TimerHandle | undefined;
+  /** The kit time its sleep timer is for. */
+  sleepDue: number;
+  /** Its current incarnation's step (the callback of its step events and of its sleep timer). */
+  stepFn: () => void;
   /** Simulated time until which the node is busy with the steps it took last. */
   busyUntil: number;
   /** Requests from this node waiting for their answers. */
@@ -151,7 +155,7 @@ export class SimCluster {
     const cluster = new SimCluster(options);
     for (let id = 1; id <= cluster.options.nodes; id++) {
       const host = `10.0.0.${id}`;
-      const node: SimNode = { id, name: `n${id}`, host, stepLabel: `step n${id}`, incarnation: 0, alive: false, time: new SimNodeTime(cluster.scheduler, host), kit: undefined as unknown as TestKit, server: undefined, step: undefined, sleep: undefined, busyUntil: 0, requests: [], disk: undefined, files: undefined };
+      const node: SimNode = { id, name: `n${id}`, host, stepLabel: `step n${id}`, incarnation: 0, alive: false, time: new SimNodeTime(cluster.scheduler, host), kit: undefined as unknown as TestKit, server: undefined, step: undefined, sleep: undefined, sleepDue: 0, stepFn: () => undefined, busyUntil: 0, requests: [], disk: undefined, files: undefined };
       if (cluster.options.disks) node.disk = new SimDisk({ random: () => cluster.scheduler.random.next(), now: () => node.time.wallMs() });
       cluster.nodes.push(node);
       await cluster.boot(node);
@@ -301,6 +305,7 @@ export class SimCluster {
     this.scheduler.cancel(node.step);
     node.step = undefined;
     node.sleep = undefined;
+    node.stepFn = () => undefined;
     node.time.clearAll();
     this.network.crash(node.host);
     node.server = undefined;
@@ -369,6 +374,7 @@ export class SimCluster {
   /** Makes the node's kit and cluster server (a new incarnation) and joins it to the cluster. */
   private async boot(node: SimNode): Promise<void> {
     const incarnation = node.incarnation;
+    node.stepFn = () => this.stepNode(node, incarnation);
     const random = this.scheduler.random;
     if (node.disk !== undefined) node.files = simFileWorker(node.disk);
     const files = node.files;
@@ -456,11 +462,9 @@ export class SimCluster {
    */
   private wake(node: SimNode): void {
     if (!node.alive || node.step !== undefined) return;
-    node.time.clear(node.sleep);
-    node.sleep = undefined;
-    const incarnation = node.incarnation;
+    // Its sleep timer stays: when it fires before this step, it finds the step pending and does nothing.
     const at = Math.max(this.scheduler.now + this.options.stepMs, node.busyUntil);
-    node.step = this.scheduler.at(at, () => this.stepNode(node, incarnation), node.stepLabel, node.host);
+    node.step = this.scheduler.at(at, node.stepFn, node.stepLabel, node.host);
   }
 
   /**
@@ -480,13 +484,20 @@ export class SimCluster {
     if (node.requests.length > 0) this.settleRequests(node);
     node.busyUntil = this.scheduler.now + this.options.stepMs * steps;
     if (more) {
-      node.step = this.scheduler.at(node.busyUntil, () => this.stepNode(node, incarnation), node.stepLabel, node.host);
+      node.step = this.scheduler.at(node.busyUntil, node.stepFn, node.stepLabel, node.host);
       return;
     }
+    // Asleep until its next timer: the sleep timer it has if that is still the one, else a new one.
     const due = kit.nextTimerDueMs();
-    if (due !== undefined) node.sleep = node.time.timeout(() => {
+    if (node.sleep !== undefined && due === node.sleepDue) return;
+    node.time.clear(node.sleep);
+    node.sleep = undefined;
+    if (due === undefined) return;
+    node.sleepDue = due;
+    node.sleep = node.time.timeout(() => {
       node.sleep = undefined;
-      this.stepNode(node, incarnation);
+      if (node.step === undefined) this.stepNode(node, incarnation);
     }, Math.max(0, due - kit.now));
   }
+
 }
