@@ -210,6 +210,8 @@ export class TestKit {
   private readonly channels = new Map<string, Channel>();
   /** The channels in the order they were made (the order `step` offers them in). */
   private readonly channelList: Channel[] = [];
+  /** Scratch of `step`: the choices it draws from. */
+  private readonly choices: number[] = [];
   /** The channels by route number (see `channel`). */
   private readonly routes = new Map<number, Channel>();
   private readonly channelCapacity: number;
@@ -361,38 +363,35 @@ export class TestKit {
    * back into it (its sender's next pass, in production). Returns false when all is idle.
    */
   step(): boolean {
-    // Count the choices, draw one, then find it: the same choices in the same order each time,
-    // without building a list of them.
+    // The choices as numbers in a reused array (a shard's index, or a channel's index times two
+    // plus the shards' count, plus one for its overflow): the same choices in the same order each
+    // time, without a closure each.
+    const choices = this.choices;
+    const shards = this.shards.length;
     let count = 0;
-    for (const shard of this.shards) if (this.shardReady(shard)) count++;
-    for (const channel of this.channelList) {
-      if (channel.ring.size > 0) count++;
-      if (channel.overflow.size > 0 && this.hasRoomToResume(channel)) count++;
+    for (let i = 0; i < shards; i++) if (this.shardReady(this.shards[i]!)) choices[count++] = i;
+    const channels = this.channelList;
+    for (let i = 0; i < channels.length; i++) {
+      const channel = channels[i]!;
+      if (channel.ring.size > 0) choices[count++] = shards + 2 * i;
+      if (channel.overflow.size > 0 && this.hasRoomToResume(channel)) choices[count++] = shards + 2 * i + 1;
     }
     if (count === 0) return false;
     this.steps++;
-    let pick = Math.floor(this.random() * count);
-    for (const shard of this.shards) {
-      if (this.shardReady(shard) && pick-- === 0) {
-        const handled = shard.runTurns(1);
-        this.trace.code(0x74);
-        this.trace.code(shard.shard);
-        this.trace.code(handled);
-        this.trace.end();
-        return true;
-      }
+    const choice = choices[Math.floor(this.random() * count)]!;
+    if (choice < shards) {
+      const shard = this.shards[choice]!;
+      const handled = shard.runTurns(1);
+      this.trace.code(0x74);
+      this.trace.code(shard.shard);
+      this.trace.code(handled);
+      this.trace.end();
+    } else {
+      const channel = channels[(choice - shards) >> 1]!;
+      if ((choice - shards) % 2 === 0) this.deliver(channel.ring.shift()!);
+      else this.flushOverflow(channel);
     }
-    for (const channel of this.channelList) {
-      if (channel.ring.size > 0 && pick-- === 0) {
-        this.deliver(channel.ring.shift()!);
-        return true;
-      }
-      if (channel.overflow.size > 0 && this.hasRoomToResume(channel) && pick-- === 0) {
-        this.flushOverflow(channel);
-        return true;
-      }
-    }
-    throw new Error(`TestKit.step: choice ${pick} of ${count} not found`);
+    return true;
   }
 
   /** A shard has a turn to take: work, or envelopes whose SPAWN did not come in time (answered by a turn, too). */
