@@ -56,6 +56,8 @@ export interface RunLimits {
 
 /** Events between two macrotask turns. */
 const DRAIN_EVERY = 64;
+/** Queues a microtask by `SETTLED.then` (queueMicrotask makes an async resource and a bound function each time). */
+const SETTLED = Promise.resolve();
 
 
 /** The event loop of a simulated run. */
@@ -170,7 +172,7 @@ export class SimScheduler {
             looked = false;
             events++;
             if (events % DRAIN_EVERY === 0) setImmediate(next);
-            else queueMicrotask(afterMicrotasks);
+            else void SETTLED.then(afterMicrotasks);
             return;
           }
           if (!looked) {
