@@ -36,6 +36,20 @@ export interface DownNotice {
   reason: ExitReason;
 }
 
+/** Asks that failed because their target's node became unreachable (their DOWN said 'noconnection'). */
+const unreachable = new WeakSet<Error>();
+
+/**
+ * Whether the outcome of a failed `ask` is unknown: it timed out (`HORDE_TIMEOUT`), or its
+ * target's node became unreachable before the answer came (`HORDE_NOPROC` with 'noconnection'),
+ * so the message may or may not have been handled. Any other failure means it was not. A client
+ * recording a history for `checkLinearizable` records such an operation without a return.
+ */
+export function isOutcomeUnknown(error: unknown): boolean {
+  if (!(error instanceof HordeError)) return false;
+  return error.code === ErrorCode.TIMEOUT || unreachable.has(error);
+}
+
 /** A one-shot timer started by the host; `cancel` keeps it from firing. */
 export interface HostTimer {
   cancel(): void;
@@ -292,9 +306,11 @@ export class MainParticipant {
       return;
     }
     if (this.asks.has(ref)) {
-      this.settleAsk(ref, new HordeError(ErrorCode.NOPROC, `${formatPid(from)} ended before it replied (${describeReason(reason)})`, {
+      const error = new HordeError(ErrorCode.NOPROC, `${formatPid(from)} ended before it replied (${describeReason(reason)})`, {
         cause: isWireError(reason) ? errorFromWire(reason) : undefined,
-      }));
+      });
+      if (reason === 'noconnection') unreachable.add(error);
+      this.settleAsk(ref, error);
     }
   }
 

@@ -44,6 +44,7 @@ import { Watchdog, type WatchdogClock } from './watchdog.js';
 import { ClusterBridge } from './cluster-bridge.js';
 
 export type { DownNotice } from './main-participant.js';
+export { isOutcomeUnknown } from './main-participant.js';
 
 /** Options of `node.ask`. */
 export interface AskOptions {

@@ -37,6 +37,7 @@ import { NODE_BLOCK_BASE } from '../executor/shard-host.js';
 import { Signal } from '../codec/envelope.js';
 import { answerToMissing, isDeadLetterWhenMissing } from '../codec/envelope-header.js';
 import { Queue } from '../internal/queue.js';
+import { TraceHash } from './sim/trace.js';
 
 /**
  * Envelopes a channel holds by default: production's default ring (1 MiB) holds about this many
@@ -219,15 +220,20 @@ export class TestKit {
   readonly nodeId: number;
   private readonly random: () => number;
   private readonly channels = new Map<string, Channel>();
+  /** The channels in the order they were made (the order `step` offers them in). */
+  private readonly channelList: Channel[] = [];
+  /** Scratch of `step`: the choices it draws from. */
+  private readonly choices: number[] = [];
+  /** The channels by route number (see `channel`). */
+  private readonly routes = new Map<number, Channel>();
   private readonly channelCapacity: number;
   private readonly overflowLimit: number;
   private readonly probes = new Map<number, Probe>();
   private readonly mainSerials = new SerialAllocator(MAIN_SPAWNER);
   /** The kit's own main-thread pid: exit signals from `stop` come from it, as node.exit's come from the node's. */
   readonly self: Pid;
-  /** The running hash of what happened (see traceHash), two 32-bit FNV-1a lanes. */
-  private hashLow = 0x811c9dc5;
-  private hashHigh = 0x01000193;
+  /** The running hash of what happened (see traceHash). */
+  private readonly trace = new TraceHash();
   private readonly behaviours: Behaviours;
   private readonly limits: { budget?: number; mailboxLimit?: number };
   private clockMs: number;
@@ -340,7 +346,10 @@ export class TestKit {
    */
   setNodeCongested(node: number, congested: boolean): void {
     if (congested === this.congestedNodes.has(node)) return;
-    this.hash(`n${node}:${congested ? 1 : 0}`);
+    this.trace.code(0x6e);
+    this.trace.code(node);
+    this.trace.code(congested ? 1 : 0);
+    this.trace.end();
     if (congested) {
       this.congestedNodes.add(node);
       return;
@@ -356,7 +365,9 @@ export class TestKit {
    */
   pauseRemote(paused: boolean): void {
     if (paused === this.remotePaused) return;
-    this.hash(`p${paused ? 1 : 0}`);
+    this.trace.code(0x70);
+    this.trace.code(paused ? 1 : 0);
+    this.trace.end();
     this.remotePaused = paused;
   }
 
@@ -433,24 +444,41 @@ export class TestKit {
    * back into it (its sender's next pass, in production). Returns false when all is idle.
    */
   step(): boolean {
-    const choices: (() => void)[] = [];
-    for (const shard of this.shards) {
-      // Envelopes whose SPAWN did not come in time are answered by a turn, too.
-      if (shard.hasWork() || shard.nextSpawnWaitDeadline() <= this.clockMs) {
-        choices.push(() => {
-          const handled = shard.runTurns(1);
-          this.hash(`t${shard.shard}:${handled}`);
-        });
-      }
+    // The choices as numbers in a reused array (a shard's index, or a channel's index times two
+    // plus the shards' count, plus one for its overflow): the same choices in the same order each
+    // time, without a closure each.
+    const choices = this.choices;
+    const shards = this.shards.length;
+    let count = 0;
+    for (let i = 0; i < shards; i++) if (this.shardReady(this.shards[i]!)) choices[count++] = i;
+    const channels = this.channelList;
+    for (let i = 0; i < channels.length; i++) {
+      const channel = channels[i]!;
+      // While the cluster server stopped reading them (pauseRings), channels to other nodes wait.
+      if (channel.ring.size > 0 && !(this.remotePaused && channel.toNode !== this.nodeId)) choices[count++] = shards + 2 * i;
+      if (channel.overflow.size > 0 && this.hasRoomToResume(channel)) choices[count++] = shards + 2 * i + 1;
     }
-    for (const channel of this.channels.values()) {
-      if (channel.ring.size > 0 && !(this.remotePaused && channel.toNode !== this.nodeId)) choices.push(() => this.deliver(channel.ring.shift()!));
-      if (channel.overflow.size > 0 && this.hasRoomToResume(channel)) choices.push(() => this.flushOverflow(channel));
-    }
-    if (choices.length === 0) return false;
+    if (count === 0) return false;
     this.steps++;
-    choices[Math.floor(this.random() * choices.length)]!();
+    const choice = choices[Math.floor(this.random() * count)]!;
+    if (choice < shards) {
+      const shard = this.shards[choice]!;
+      const handled = shard.runTurns(1);
+      this.trace.code(0x74);
+      this.trace.code(shard.shard);
+      this.trace.code(handled);
+      this.trace.end();
+    } else {
+      const channel = channels[(choice - shards) >> 1]!;
+      if ((choice - shards) % 2 === 0) this.deliver(channel.ring.shift()!);
+      else this.flushOverflow(channel);
+    }
     return true;
+  }
+
+  /** A shard has a turn to take: work, or envelopes whose SPAWN did not come in time (answered by a turn, too). */
+  private shardReady(shard: Shard): boolean {
+    return shard.hasWork() || shard.nextSpawnWaitDeadline() <= this.clockMs;
   }
 
   /**
@@ -460,7 +488,7 @@ export class TestKit {
    * collisions of a 64-bit hash).
    */
   traceHash(): string {
-    return (this.hashHigh >>> 0).toString(16).padStart(8, '0') + (this.hashLow >>> 0).toString(16).padStart(8, '0');
+    return this.trace.hex();
   }
 
   /** Envelopes each channel holds, and each channel's overflow, keyed "node.shard>node.shard" (from, to). */
@@ -532,11 +560,14 @@ export class TestKit {
 
   /** The channel from this node's `fromShard` to `to`'s node and shard, made on first use. */
   private channel(fromShard: number, to: Pid): Channel {
-    const key = `${this.nodeId}.${fromShard}>${to.node}.${to.shard}`;
-    let channel = this.channels.get(key);
+    // Node and shard numbers are u16: one number names the route (below 2^48, exact).
+    const route = fromShard * 0x1_0000_0000 + to.node * 0x1_0000 + to.shard;
+    let channel = this.routes.get(route);
     if (channel === undefined) {
       channel = { id: this.channels.size, fromNode: this.nodeId, fromShard, toNode: to.node, toShard: to.shard, ring: new Queue(), overflow: new Queue() };
-      this.channels.set(key, channel);
+      this.channels.set(`${this.nodeId}.${fromShard}>${to.node}.${to.shard}`, channel);
+      this.channelList.push(channel);
+      this.routes.set(route, channel);
     }
     return channel;
   }
@@ -567,7 +598,10 @@ export class TestKit {
       ring.push(overflow.shift()!);
       moved++;
     }
-    this.hash(`f${channel.id}:${moved}`);
+    this.trace.code(0x66);
+    this.trace.code(channel.id);
+    this.trace.code(moved);
+    this.trace.end();
     if (overflow.size > 0) return;
     this.resumeSenders(channel);
     if (channel.fromShard === MAIN_SHARD && channel.toNode === this.nodeId && this.mainDrained !== undefined && !this.mainCongested()) this.mainDrained();
@@ -587,7 +621,7 @@ export class TestKit {
 
   private deliver(envelope: InFlight): void {
     const { signal, to, from, ref, payload } = envelope;
-    this.hash(`d${signal}|${pidText(to)}|${pidText(from)}|${ref}|${payloadText(payload)}`);
+    this.hashDelivery(envelope);
     if (to.node !== this.nodeId && this.remote !== undefined) {
       this.remote(envelope);
       return;
@@ -648,18 +682,23 @@ export class TestKit {
     }
   }
 
-  /** Folds one event into the trace hash. */
-  private hash(event: string): void {
-    let low = this.hashLow;
-    let high = this.hashHigh;
-    for (let i = 0; i < event.length; i++) {
-      const code = event.charCodeAt(i);
-      low = Math.imul(low ^ code, 0x01000193);
-      high = Math.imul(high ^ code, 0x01000193) ^ (low >>> 13);
+  /** Folds a delivery into the trace hash: signal, pids, ref and the payload's structure. */
+  private hashDelivery({ signal, to, from, ref, payload }: InFlight): void {
+    const trace = this.trace;
+    trace.code(0x64);
+    trace.code(signal);
+    trace.code(to.node);
+    trace.code(to.shard);
+    trace.number(to.serial);
+    if (from === undefined) trace.code(-1);
+    else {
+      trace.code(from.node);
+      trace.code(from.shard);
+      trace.number(from.serial);
     }
-    // An event boundary, so "ab"+"c" and "a"+"bc" differ.
-    this.hashLow = Math.imul(low ^ 0xff, 0x01000193);
-    this.hashHigh = Math.imul(high ^ 0xfe, 0x01000193);
+    trace.number(ref);
+    trace.value(payload);
+    trace.end();
   }
 
   private hostFor(index: number): ShardHost {
@@ -699,21 +738,6 @@ function clearQueue(queue: Queue<InFlight>): void {
 function positiveInteger(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new HordeError(ErrorCode.INVALID_OPTION, `option "${name}" must be an integer >= ${min}; got ${String(value)}`);
   return value;
-}
-
-function pidText(pid: Pid | undefined): string {
-  return pid === undefined ? '-' : `${pid.node}.${pid.shard}.${pid.serial}`;
-}
-
-/** A payload as text for the trace hash: JSON where it can be, else its type and constructor. */
-function payloadText(payload: unknown): string {
-  if (typeof payload !== 'object' || payload === null) return typeof payload === 'bigint' ? `${payload}n` : String(payload);
-  try {
-    return JSON.stringify(payload, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value)) ?? 'undefined';
-  } catch (error) {
-    // A cycle: its constructor's name stands for it (still deterministic), and why JSON refused.
-    return `${payload.constructor?.name ?? 'Object'}:${error instanceof Error ? error.name : 'error'}`;
-  }
 }
 
 function noDataDir(): IoReply {

@@ -4,7 +4,7 @@
 // refusals, back pressure). No real time passes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, SimNetwork, SimNodeTime, SimRandom, SimScheduler, type ByteStream } from '../../src/index.js';
+import { ErrorCode, SimNetwork, SimNodeTime, SimRandom, SimScheduler, TraceHash, type ByteStream } from '../../src/index.js';
 
 describe('SimRandom', () => {
   it('draws the same sequence from the same seed, another from another, and stays in range', () => {
@@ -72,6 +72,19 @@ describe('SimScheduler', () => {
     expect(seen).toEqual(['settled', 'second']);
   });
 
+  it('lets a promise chain of any depth settle before the next event', async () => {
+    const scheduler = new SimScheduler(1);
+    const seen: string[] = [];
+    scheduler.at(1, () => {
+      let chain = Promise.resolve(0);
+      for (let i = 0; i < 100; i++) chain = chain.then((n) => Promise.resolve(n + 1));
+      void chain.then((n) => seen.push(`settled ${n}`));
+    }, 'first');
+    scheduler.at(1, () => seen.push('second'), 'second');
+    await scheduler.run();
+    expect(seen).toEqual(['settled 100', 'second']);
+  });
+
   it('holds a paused node\'s events and runs them in order when it resumes; others go on', async () => {
     const scheduler = new SimScheduler(1);
     const seen: string[] = [];
@@ -98,6 +111,40 @@ describe('SimScheduler', () => {
     await scheduler.run({ until: () => ticks === 8 });
     expect(ticks).toBe(8);
     await expect(scheduler.run({ maxEvents: 50 })).rejects.toMatchObject({ code: ErrorCode.SIM_STALLED });
+  });
+});
+
+describe('TraceHash', () => {
+  const hashOf = (...values: unknown[]): string => {
+    const trace = new TraceHash();
+    for (const value of values) {
+      trace.value(value);
+      trace.end();
+    }
+    return trace.hex();
+  };
+
+  it('hashes values by their structure: alike when equal, different when any part differs', () => {
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    const value = { type: 'put', key: 'k', n: 1.5, big: 7n, list: [1, 'x', null, undefined, true], bytes: Uint8Array.of(1, 2), when: new Date(5), map: new Map([[1, 'a']]), set: new Set([2]) };
+    expect(hashOf(structuredClone(value))).toBe(hashOf(value));
+    expect(hashOf(cyclic)).toBe(hashOf(cyclic));
+    const different = [
+      { ...value, n: 2.5 },
+      { ...value, key: 'K' },
+      { ...value, big: 8n },
+      { ...value, list: [1, 'x', null, undefined, false] },
+      { ...value, bytes: Uint8Array.of(1, 3) },
+      { ...value, when: new Date(6) },
+      { ...value, map: new Map([[1, 'b']]) },
+      { ...value, set: new Set([3]) },
+    ];
+    const hashes = new Set([hashOf(value), ...different.map((each) => hashOf(each))]);
+    expect(hashes.size).toBe(different.length + 1);
+    expect(hashOf(1)).not.toBe(hashOf('1'));
+    expect(hashOf([])).not.toBe(hashOf({}));
+    expect(hashOf('ab', 'c')).not.toBe(hashOf('a', 'bc'));
   });
 });
 
@@ -224,6 +271,35 @@ describe('SimNetwork', () => {
     expect(got.bytes).toHaveLength(1_200);
     expect(drains).toBe(1);
     expect(client.writableNeedDrain).toBe(false);
+  });
+
+  it('sends what is written while corked as one packet at uncork, and before an end', async () => {
+    const scheduler = new SimScheduler(3);
+    const network = new SimNetwork(scheduler, { splitWrites: false });
+    const { client, server } = await connectedPair(network);
+    const chunks: number[][] = [];
+    server.on('data', (chunk) => chunks.push([...chunk]));
+    await scheduler.run(); // the dial's answer arrives
+    const before = network.stats().delivered;
+    client.cork();
+    client.write(Uint8Array.of(1, 2));
+    client.cork();
+    client.write(Uint8Array.of(3));
+    client.uncork();
+    client.write(Uint8Array.of(4));
+    await scheduler.run();
+    expect(chunks).toEqual([]);
+    client.uncork();
+    await scheduler.run();
+    expect(chunks).toEqual([[1, 2, 3, 4]]);
+    expect(network.stats().delivered).toBe(before + 1);
+    client.cork();
+    client.write(Uint8Array.of(5));
+    client.end();
+    const atServer = reader(server);
+    await scheduler.run();
+    expect(chunks).toEqual([[1, 2, 3, 4], [5]]);
+    expect(atServer.closed).toBe(true);
   });
 
   it('ends both sides when one ends, after what it wrote', async () => {

@@ -3,7 +3,7 @@
 // register process is linearizable under any seed and faults; replicas that acknowledge a write
 // before the others have it (a planted bug) are caught, and swarm names the seed that shows it.
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, SimCluster, applyFaults, checkLinearizable, describeLinearizability, registerModel, swarm, type HistoryOperation, type Pid, type RegisterInput } from '../../src/index.js';
+import { ErrorCode, SimCluster, isOutcomeUnknown, applyFaults, checkLinearizable, describeLinearizability, registerModel, swarm, type HistoryOperation, type Pid, type RegisterInput } from '../../src/index.js';
 import { behaviours, type RegisterMsg, type ReplicaMsg } from '../fixtures/sim-register-behaviours.js';
 
 const FILE = 'test/unit/sim-linearizable.test.ts';
@@ -20,8 +20,8 @@ async function clients(cluster: SimCluster, targetOf: (node: number) => Pid, ops
         const answer = await cluster.request<number | 'ok'>(node, targetOf(node), input, 1_000);
         history.push({ clientId, input, call, return: cluster.now, output: answer === 'ok' ? undefined : answer });
       } catch (error) {
-        if ((error as { code?: string }).code !== ErrorCode.TIMEOUT) throw error;
-        history.push({ clientId, input, call }); // unknown outcome
+        if (!isOutcomeUnknown(error)) throw error;
+        history.push({ clientId, input, call }); // timed out, or its node unreachable: unknown outcome
       }
     }
   };
@@ -34,15 +34,20 @@ async function clients(cluster: SimCluster, targetOf: (node: number) => Pid, ops
 
 describe('linearizability under simulation', () => {
   it('one register process is linearizable for every seed, partitions included', async () => {
+    // The check is exponential in the worst case: a history it cannot decide within its step
+    // budget is inconclusive ('unknown'), never a pass. A few may be; none may be a violation.
+    const inconclusive: number[] = [];
     await swarm({ seeds: 20, file: FILE, faults: () => [{ atMs: 5, fault: { kind: 'partition', side: [3], other: [1, 2], oneWay: false } }, { atMs: 400, fault: { kind: 'heal' } }] }, async (seed, faults) => {
       const cluster = await SimCluster.start({ behaviours, nodes: 3, seed });
       const register = cluster.spawn<RegisterMsg>(2, 'register');
       applyFaults(cluster, faults);
       const history = await clients(cluster, () => register, 15);
       await cluster.stop();
-      const result = checkLinearizable(history, registerModel(0));
-      if (result.ok !== true) throw new Error(describeLinearizability(result, registerModel(0)));
+      const result = checkLinearizable(history, registerModel(0), { maxSteps: 3_000_000 });
+      if (result.ok === 'unknown') inconclusive.push(seed);
+      else if (result.ok !== true) throw new Error(describeLinearizability(result, registerModel(0)));
     });
+    expect(inconclusive.length, `inconclusive seeds: ${inconclusive.join(', ')}`).toBeLessThanOrEqual(2);
   });
 
   it('finds the planted bug: swarm fails naming a seed and the command that replays it', async () => {

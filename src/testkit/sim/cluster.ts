@@ -9,7 +9,10 @@
  * every choice (which of a node's shards or channels goes next, latencies, splits, faults in swarm
  * mode). A node's work is a chain of "step" events owned by the node: each takes up to 16 TestKit
  * steps (a process turn, a channel delivery or an overflow moving back, the kit's generator
- * choosing), and the next comes `stepMs` of simulated time per step later; an idle node sleeps until an envelope reaches it or its next timer is due. Envelopes for
+ * choosing), and the node is busy for `stepMs` of simulated time per step taken: work that comes
+ * meanwhile waits for the end of that time, work that finds the node idle is taken `stepMs`
+ * later. A node that ran out of work sleeps (no events) until an envelope reaches it or its next
+ * timer is due; its timer's event is then its next step. Envelopes for
  * another node leave their channel (the ring to the main thread) into the node's cluster server,
  * as encoded bytes, exactly as the main thread forwards them; what a cluster server receives goes
  * into the channel from the main thread to its shard. A paused node's events wait (SIGSTOP); a
@@ -90,6 +93,8 @@ interface SimNode {
   readonly id: number;
   readonly name: string;
   readonly host: string;
+  /** Its step events' label in the trace. */
+  readonly stepLabel: string;
   incarnation: number;
   alive: boolean;
   time: SimNodeTime;
@@ -97,6 +102,12 @@ interface SimNode {
   server: ClusterServer | undefined;
   step: SimEvent | undefined;
   sleep: TimerHandle | undefined;
+  /** The kit time its sleep timer is for. */
+  sleepDue: number;
+  /** Its current incarnation's step (the callback of its step events and of its sleep timer). */
+  stepFn: () => void;
+  /** Simulated time until which the node is busy with the steps it took last. */
+  busyUntil: number;
   /** The main thread's own participant (asks), as HordeNode's; a new one per incarnation. */
   main: MainParticipant | undefined;
   /** Its disk (with `disks`), and the file worker of its current incarnation. */
@@ -154,7 +165,7 @@ export class SimCluster {
     const cluster = new SimCluster(options);
     for (let id = 1; id <= cluster.options.nodes; id++) {
       const host = `10.0.0.${id}`;
-      const node: SimNode = { id, name: `n${id}`, host, incarnation: 0, alive: false, time: new SimNodeTime(cluster.scheduler, host), kit: undefined as unknown as TestKit, server: undefined, step: undefined, sleep: undefined, main: undefined, disk: undefined, files: undefined };
+      const node: SimNode = { id, name: `n${id}`, host, stepLabel: `step n${id}`, incarnation: 0, alive: false, time: new SimNodeTime(cluster.scheduler, host), kit: undefined as unknown as TestKit, server: undefined, step: undefined, sleep: undefined, sleepDue: 0, stepFn: () => undefined, busyUntil: 0, main: undefined, disk: undefined, files: undefined };
       if (cluster.options.disks) node.disk = new SimDisk({ random: () => cluster.scheduler.random.next(), now: () => node.time.wallMs() });
       cluster.nodes.push(node);
       await cluster.boot(node);
@@ -302,6 +313,7 @@ export class SimCluster {
     this.scheduler.cancel(node.step);
     node.step = undefined;
     node.sleep = undefined;
+    node.stepFn = () => undefined;
     node.time.clearAll();
     this.network.crash(node.host);
     node.server = undefined;
@@ -368,6 +380,7 @@ export class SimCluster {
   /** Makes the node's kit and cluster server (a new incarnation) and joins it to the cluster. */
   private async boot(node: SimNode): Promise<void> {
     const incarnation = node.incarnation;
+    node.stepFn = () => this.stepNode(node, incarnation);
     const random = this.scheduler.random;
     if (node.disk !== undefined) node.files = simFileWorker(node.disk);
     const files = node.files;
@@ -478,16 +491,22 @@ export class SimCluster {
     node.server.forward(bytes, 0, bytes.length);
   }
 
-  /** Makes sure the node takes its next steps soon (it has work, or may have), after `steps` steps' time. */
-  private wake(node: SimNode, steps = 1): void {
+  /**
+   * Makes sure the node takes its next steps (it has work, or may have): `stepMs` from now, or when
+   * the steps it is busy with are done.
+   */
+  private wake(node: SimNode): void {
     if (!node.alive || node.step !== undefined) return;
-    node.time.clear(node.sleep);
-    node.sleep = undefined;
-    const incarnation = node.incarnation;
-    node.step = this.scheduler.after(this.options.stepMs * steps, () => this.stepNode(node, incarnation), `step ${node.name}`, node.host);
+    // Its sleep timer stays: when it fires before this step, it finds the step pending and does nothing.
+    const at = Math.max(this.scheduler.now + this.options.stepMs, node.busyUntil);
+    node.step = this.scheduler.at(at, node.stepFn, node.stepLabel, node.host);
   }
 
-  /** One step of the node: its clock moved to now (timers due fire), then one TestKit step. */
+  /**
+   * Up to STEPS_PER_EVENT steps of the node: its clock moved to now (timers due fire), then TestKit
+   * steps. With work left it steps again once they are done; without, it sleeps until its next
+   * timer (whose event is its next step) or until `wake`.
+   */
   private stepNode(node: SimNode, incarnation: number): void {
     node.step = undefined;
     if (!node.alive || node.incarnation !== incarnation) return;
@@ -495,17 +514,26 @@ export class SimCluster {
     const local = node.time.monotonicMs();
     if (local > kit.now) kit.advance(local - kit.now);
     let steps = 0;
-    while (steps < STEPS_PER_EVENT && kit.step()) steps++;
-    if (steps > 0) {
-      this.wake(node, steps);
+    let more = true;
+    while (steps < STEPS_PER_EVENT && (more = kit.step())) steps++;
+    node.busyUntil = this.scheduler.now + this.options.stepMs * steps;
+    if (more) {
+      node.step = this.scheduler.at(node.busyUntil, node.stepFn, node.stepLabel, node.host);
       return;
     }
+    // Asleep until its next timer: the sleep timer it has if that is still the one, else a new one.
     const due = kit.nextTimerDueMs();
-    if (due !== undefined) node.sleep = node.time.timeout(() => {
+    if (node.sleep !== undefined && due === node.sleepDue) return;
+    node.time.clear(node.sleep);
+    node.sleep = undefined;
+    if (due === undefined) return;
+    node.sleepDue = due;
+    node.sleep = node.time.timeout(() => {
       node.sleep = undefined;
-      this.wake(node);
+      if (node.step === undefined) this.stepNode(node, incarnation);
     }, Math.max(0, due - kit.now));
   }
+
 }
 
 /** Every io request of a node without a disk fails as on a node without a data directory. */

@@ -6,8 +6,9 @@
  * until the stream closes. What crosses a link is a packet (a piece of a write, the end of a
  * stream, a connection attempt or its answer) delivered as an event owned by the receiving host,
  * after a latency drawn from the run's generator; a direction of a stream never delivers out of
- * order (a packet is due no earlier than the one before it). Writes are split at random points
- * (the reader's framing must put them together again). A partition holds packets rather than
+ * order (a packet is due no earlier than the one before it). Writes made while the stream is
+ * corked leave together as one packet at `uncork` (as a corked socket's writev), and packets are
+ * split at random points (the reader's framing must put them together again). A partition holds packets rather than
  * dropping them, as TCP retransmits through one: when it heals they are delivered, in order,
  * unless the stream was closed meanwhile (a failure detector gave up on it), and then they are
  * gone with it. A connection attempt across a partition waits likewise. A crashed host's streams
@@ -168,20 +169,24 @@ export class SimNetwork {
 
   /** @internal Puts `packet` on its way from `stream`'s host to its peer's. */
   send(stream: SimStream, packet: Packet): void {
-    const from = stream.localHost;
-    const to = stream.remoteHost;
-    if (this.blocked.has(`${from}>${to}`)) {
+    if (this.blocked.size > 0 && this.blocked.has(stream.link)) {
       this.held.push({ resend: () => this.send(stream, packet) });
       return;
     }
-    const pieces = packet.kind === 'data' && this.splitWrites ? this.split(packet.bytes) : [packet];
-    const latency = this.latencies.get(`${from}>${to}`) ?? this.latency;
-    for (const piece of pieces) {
-      const at = Math.max(this.scheduler.now + latency.baseMs + this.scheduler.random.exponential(latency.jitterMs), stream.lastArrival);
-      stream.lastArrival = at;
-      const label = piece.kind === 'data' ? `net ${from}>${to} ${piece.bytes.length}` : `net ${from}>${to} ${piece.kind}`;
-      this.scheduler.at(at, () => this.arrive(stream, piece), label, to);
+    const latency = this.latencies.size > 0 ? (this.latencies.get(stream.link) ?? this.latency) : this.latency;
+    if (packet.kind !== 'data' || !this.splitWrites) {
+      this.travel(stream, packet, latency);
+      return;
     }
+    const { bytes } = packet;
+    const random = this.scheduler.random;
+    if (bytes.length < 2 || !random.chance(0.25)) {
+      this.travel(stream, packet, latency);
+      return;
+    }
+    const cut = 1 + random.int(bytes.length - 1);
+    this.travel(stream, { kind: 'data', bytes: bytes.subarray(0, cut) }, latency);
+    this.travel(stream, { kind: 'data', bytes: bytes.subarray(cut) }, latency);
   }
 
   /** @internal Removes a closed stream. */
@@ -189,14 +194,12 @@ export class SimNetwork {
     this.streams.delete(stream);
   }
 
-  private split(bytes: Uint8Array): Packet[] {
-    const random = this.scheduler.random;
-    if (bytes.length < 2 || !random.chance(0.25)) return [{ kind: 'data', bytes }];
-    const cut = 1 + random.int(bytes.length - 1);
-    return [
-      { kind: 'data', bytes: bytes.subarray(0, cut) },
-      { kind: 'data', bytes: bytes.subarray(cut) },
-    ];
+  /** One packet (or piece of one) on its way: due after the link's latency, and not before the one before it. */
+  private travel(stream: SimStream, packet: Packet, latency: LinkLatency): void {
+    const at = Math.max(this.scheduler.now + latency.baseMs + this.scheduler.random.exponential(latency.jitterMs), stream.lastArrival);
+    stream.lastArrival = at;
+    if (packet.kind === 'data') this.scheduler.at(at, () => this.arrive(stream, packet), stream.label, stream.remoteHost, packet.bytes.length);
+    else this.scheduler.at(at, () => this.arrive(stream, packet), stream.label + packet.kind, stream.remoteHost);
   }
 
   private arrive(stream: SimStream, packet: Packet): void {
@@ -279,33 +282,47 @@ class SimStream implements ByteStream {
   private readonly drainListeners: VoidListener[] = [];
   private readonly closeListeners: VoidListener[] = [];
   private readonly errorListeners: ErrorListener[] = [];
+  /** `cork` calls not yet matched by `uncork`; writes meanwhile wait in `corked`. */
+  private corks = 0;
+  /** Writes held by a cork (the caller leaves them unchanged until written, as with a socket). */
+  private corked: Uint8Array[] = [];
+  /** This direction's link, "local>remote" (the key of partitions and latencies). */
+  readonly link: string;
+  /** This direction's packet label in the trace ("net a>b "; the kind follows for all but data, whose size is the detail). */
+  readonly label: string;
 
   constructor(
     private readonly network: SimNetwork,
     readonly localHost: string,
     readonly remoteHost: string,
-  ) {}
+  ) {
+    this.link = `${localHost}>${remoteHost}`;
+    this.label = `net ${this.link} `;
+  }
 
   write(bytes: Uint8Array): boolean {
     if (this.dead || this.writableEnded) return false;
-    const copy = bytes.slice();
-    this.backlog += copy.length;
-    if (this.connected) this.network.send(this, { kind: 'data', bytes: copy });
-    else this.waiting.push(copy);
+    this.backlog += bytes.length;
+    if (this.corks > 0) this.corked.push(bytes);
+    else this.push(bytes.slice());
     if (this.backlog >= this.network.highWaterBytes) this.writableNeedDrain = true;
     return !this.writableNeedDrain;
   }
 
   cork(): void {
-    // Writes already travel as they come; nothing to hold back.
+    this.corks++;
   }
 
   uncork(): void {
-    // See cork.
+    if (this.corks === 0 || --this.corks > 0) return;
+    this.flushCorked();
   }
 
   end(): void {
     if (this.dead || this.writableEnded) return;
+    // What a cork held leaves before the end, as a socket's end() flushes it.
+    this.corks = 0;
+    this.flushCorked();
     this.writableEnded = true;
     if (this.connected) this.network.send(this, { kind: 'end' });
   }
@@ -386,7 +403,35 @@ class SimStream implements ByteStream {
     this.dead = true;
     this.connected = false;
     this.waiting.length = 0;
+    this.corked = [];
     this.network.forget(this);
+  }
+
+  /** Bytes (a copy of their own) leave now, or once the connection is up. */
+  private push(bytes: Uint8Array): void {
+    if (this.connected) this.network.send(this, { kind: 'data', bytes });
+    else this.waiting.push(bytes);
+  }
+
+  /** The writes a cork held leave as one packet. */
+  private flushCorked(): void {
+    const held = this.corked;
+    if (held.length === 0 || this.dead) return;
+    this.corked = [];
+    if (held.length === 1) {
+      this.push(held[0]!.slice());
+      return;
+    }
+    let length = 0;
+    for (const bytes of held) length += bytes.length;
+    // A slice of Node's buffer pool for small packets: no allocation of its own.
+    const joined = Buffer.allocUnsafe(length);
+    let at = 0;
+    for (const bytes of held) {
+      joined.set(bytes, at);
+      at += bytes.length;
+    }
+    this.push(joined);
   }
 
   private flushInbox(): void {

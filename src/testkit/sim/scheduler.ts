@@ -5,13 +5,18 @@
  *
  * Concurrency design: everything runs on one thread. An event is a callback due at a simulated
  * time and owned by a node (or by nobody); events of equal time run in the order they were
- * scheduled. After each event the scheduler lets the microtask queue drain (one `setImmediate`:
- * the code under test awaits its own promises: eight microtask turns after each event, and a full
- * drain of the microtask queue (one `setImmediate`; nothing else runs then because nothing real,
- * no socket, file or timer, is in play) every 64 events and whenever no event is due. The same
- * events give the same interleaving of promise continuations, so a run stays deterministic. A paused node's events (SIGSTOP) wait aside and run, in order, when it resumes;
- * other nodes go on meanwhile. Every event that runs is added to `trace`, so two runs can be
- * compared event for event.
+ * scheduled. The code under test awaits its own promises, so after each event the scheduler
+ * waits until the microtask queue is empty: it takes the next event in a `process.nextTick`
+ * callback queued from a microtask queued after the event, and Node runs such a callback only
+ * once the microtask queue has drained (every promise continuation the event set off, and theirs,
+ * has run, as before the next macrotask of a real event loop). Every 64 events and whenever no event is due it also lets one macrotask turn
+ * pass (one `setImmediate`: code that yields with `setImmediate`, as the file log's appenders do,
+ * goes on; nothing else runs then because nothing real, no socket, file or timer, is in play).
+ * The same events give the same interleaving of promise continuations, so a run stays
+ * deterministic. A paused node's events
+ * (SIGSTOP) wait aside and run, in order, when it resumes; other nodes go on meanwhile. Every
+ * event that runs is added to `trace` (its time, owner, label and detail, hashed without building text),
+ * so two runs can be compared event for event.
  *
  * Bounded: `run` stops after `maxEvents` events (a run that never settles is reported, not
  * looped on).
@@ -31,6 +36,8 @@ export interface SimEvent {
   readonly owner: string | undefined;
   /** What it is, for the trace: "deliver a>b 120", "timer", ... */
   readonly label: string;
+  /** A number that goes with the label in the trace (a packet's size, ...), or 0. */
+  readonly detail: number;
   /** False once cancelled or run. */
   pending: boolean;
   /** @internal */
@@ -47,17 +54,11 @@ export interface RunLimits {
   maxEvents?: number;
 }
 
-/** Microtask turns given to the code after each event (enough for the cluster server's promise chains). */
-const MICROTASK_TURNS = 8;
-/** Events between two full drains of the microtask queue (a macrotask turn). */
+/** Events between two macrotask turns. */
 const DRAIN_EVERY = 64;
+/** Queues a microtask by `SETTLED.then` (queueMicrotask makes an async resource and a bound function each time). */
+const SETTLED = Promise.resolve();
 
-const drainMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** Lets promise chains queued by an event advance: `turns` microtask turns (deterministic). */
-async function microtaskTurns(turns: number): Promise<void> {
-  for (let i = 0; i < turns; i++) await Promise.resolve();
-}
 
 /** The event loop of a simulated run. */
 export class SimScheduler {
@@ -79,9 +80,9 @@ export class SimScheduler {
     this.random = new SimRandom(seed);
   }
 
-  /** Schedules `run` at simulated time `at` (not before now). */
-  at(at: number, run: () => void, label: string, owner?: string): SimEvent {
-    const event: SimEvent = { at: Math.max(at, this.now), seq: this.seq++, owner, label, pending: true, run };
+  /** Schedules `run` at simulated time `at` (not before now); `label` and `detail` describe it in the trace. */
+  at(at: number, run: () => void, label: string, owner?: string, detail = 0): SimEvent {
+    const event: SimEvent = { at: Math.max(at, this.now), seq: this.seq++, owner, label, detail, pending: true, run };
     this.push(event);
     return event;
   }
@@ -138,7 +139,7 @@ export class SimScheduler {
       }
       this.now = event.at;
       event.pending = false;
-      this.trace.add(`${event.at}|${event.owner ?? '-'}|${event.label}`);
+      this.trace.addEvent(event.at, event.owner, event.label, event.detail);
       event.run();
       return true;
     }
@@ -149,57 +150,78 @@ export class SimScheduler {
    * holds, simulated time reaches `limits.untilMs` (then `now` is that time), or nothing is left.
    * Returns the number of events run.
    */
-  async run(limits: RunLimits = {}): Promise<number> {
+  run(limits: RunLimits = {}): Promise<number> {
     const untilMs = limits.untilMs ?? Infinity;
     const maxEvents = limits.maxEvents ?? 10_000_000;
     let events = 0;
-    await drainMicrotasks();
-    while (limits.until === undefined || !limits.until()) {
-      if (!this.step(untilMs)) {
-        // Nothing due: let every promise settle, then look again (settling may schedule events).
-        await drainMicrotasks();
-        if (this.step(untilMs)) {
-          events++;
-          continue;
+    let looked = false;
+    return new Promise<number>((resolve, reject) => {
+      // One event per call of `next`; the next call waits until the microtask queue is empty (or,
+      // every DRAIN_EVERY events, for an immediate), so every promise continuation the event set
+      // off runs in between, and no promise is made per event. A tick queued from a microtask runs
+      // only once the queue drained (a tick queued from a tick would run before it).
+      const afterMicrotasks = (): void => process.nextTick(next);
+      const next = (): void => {
+        try {
+          if (events >= maxEvents) throw new HordeError(ErrorCode.SIM_STALLED, `the simulation ran ${events} events without reaching its goal (simulated time ${this.now} ms)`);
+          if (limits.until !== undefined && limits.until()) {
+            resolve(events);
+            return;
+          }
+          if (this.step(untilMs)) {
+            looked = false;
+            events++;
+            if (events % DRAIN_EVERY === 0) setImmediate(next);
+            else void SETTLED.then(afterMicrotasks);
+            return;
+          }
+          if (!looked) {
+            // Nothing due: let every promise settle, then look again (settling may schedule events).
+            looked = true;
+            setImmediate(next);
+            return;
+          }
+          if (untilMs !== Infinity) this.now = Math.max(this.now, untilMs);
+          resolve(events);
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
         }
-        if (untilMs !== Infinity) this.now = Math.max(this.now, untilMs);
-        break;
-      }
-      if (events % DRAIN_EVERY === DRAIN_EVERY - 1) await drainMicrotasks();
-      else await microtaskTurns(MICROTASK_TURNS);
-      if (++events >= maxEvents) throw new HordeError(ErrorCode.SIM_STALLED, `the simulation ran ${events} events without reaching its goal (simulated time ${this.now} ms)`);
-    }
-    return events;
+      };
+      setImmediate(next);
+    });
   }
 
+  // A binary min-heap by (at, seq); sifting moves the hole, not pairs (no swaps, no allocation).
   private push(event: SimEvent): void {
     const heap = this.heap;
+    let i = heap.length;
     heap.push(event);
-    let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      const above = heap[parent]!;
+      if (!before(event, above)) break;
+      heap[i] = above;
       i = parent;
     }
+    heap[i] = event;
   }
 
   private pop(): void {
     const heap = this.heap;
     const last = heap.pop()!;
-    if (heap.length === 0) return;
-    heap[0] = last;
+    const length = heap.length;
+    if (length === 0) return;
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
+      if (left >= length) break;
       const right = left + 1;
-      let first = i;
-      if (left < heap.length && before(heap[left]!, heap[first]!)) first = left;
-      if (right < heap.length && before(heap[right]!, heap[first]!)) first = right;
-      if (first === i) return;
-      [heap[i], heap[first]] = [heap[first]!, heap[i]!];
-      i = first;
+      const child = right < length && before(heap[right]!, heap[left]!) ? right : left;
+      if (!before(heap[child]!, last)) break;
+      heap[i] = heap[child]!;
+      i = child;
     }
+    heap[i] = last;
   }
 }
 
