@@ -75,14 +75,14 @@ export class RaftGroupLog {
   }
 
   /**
-   * Appends entries at `firstIndex` (truncating from there first). `firstIndex` past the end is a
-   * hole: allowed only in recovery, where it means the entries before it sat in WAL files deleted
-   * because they were all compacted; the log restarts at `firstIndex` (a later snapshot covers the
-   * hole, which recovery checks at the end).
+   * Appends entries at `firstIndex` (truncating from there first). A `firstIndex` past the end or
+   * before `first` happens only in recovery, after a hole: the entries before it sat in WAL files
+   * deleted because they were all compacted or superseded; the log restarts at `firstIndex` (a
+   * later snapshot covers the hole, which recovery checks at the end).
    */
   append(firstIndex: number, entries: readonly RaftEntry[], gen: number, released: Released): void {
     if (firstIndex <= this.lastIndex) this.truncateFrom(firstIndex, released);
-    if (firstIndex > this.lastIndex + 1) {
+    if (firstIndex !== this.lastIndex + 1) {
       this.release(0, this.terms.length, released);
       this.terms = [];
       this.datas = [];

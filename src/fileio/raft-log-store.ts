@@ -155,6 +155,7 @@ export class RaftLogStore implements RaftStorage {
   private queuedBytes = 0;
   private rolling: Promise<void> | undefined;
   private readonly waiting: Waiting[] = [];
+  private draining = false;
   private collecting = false;
   private collectAgain = false;
   private readonly compactions = new Map<string, Promise<void>>();
@@ -190,7 +191,14 @@ export class RaftLogStore implements RaftStorage {
     }
     const fs = options.fs ?? nodeFileSystem;
     const store = new RaftLogStore(dir, fs, logFsOf(fs), limits);
-    await store.recover();
+    try {
+      await store.recover();
+    } catch (error) {
+      // The open failed already; a failing close of the new WAL file would hide why.
+      if (store.gen > 0) await store.log.close().catch(() => undefined);
+      if (error instanceof HordeError) throw error;
+      throw new HordeError(ErrorCode.IO_ERROR, `raft log store ${dir}: open failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
     return store;
   }
 
@@ -312,7 +320,15 @@ export class RaftLogStore implements RaftStorage {
         if (index <= g.snapshotIndex) {
           throw new HordeError(ErrorCode.RAFT_INDEX, `raft group ${group}: a snapshot at ${index} is not after the current one at ${g.snapshotIndex}`);
         }
-        await atomicReplace(this.dir, `snap/${group}.${index}.snap`, file, this.fs);
+        try {
+          await atomicReplace(this.dir, `snap/${group}.${index}.snap`, file, this.fs);
+        } catch (error) {
+          // The old snapshot and the log are untouched: the compaction did not happen.
+          if (error instanceof HordeError && error.code === ErrorCode.IO_ERROR) throw error;
+          throw new HordeError(ErrorCode.IO_ERROR, `raft group ${group}: writing the snapshot at ${index} failed: ${error instanceof Error ? error.message : String(error)}`, {
+            cause: error,
+          });
+        }
         this.check();
         const payload = encodeWal({ kind: 'snapshot', group, index, term });
         this.register(g);
@@ -448,7 +464,7 @@ export class RaftLogStore implements RaftStorage {
   private write(payload: Uint8Array): Promise<void> {
     const done = this.log.append(payload);
     this.genBytes += payload.length + LOG_HEADER_BYTES;
-    if (this.genBytes >= this.limits.rollBytes && this.rolling === undefined && this.closing === undefined) this.startRoll();
+    if (this.genBytes >= this.limits.rollBytes && this.rolling === undefined && !this.draining && this.closing === undefined) this.startRoll();
     return done.then(() => undefined);
   }
 
@@ -480,7 +496,12 @@ export class RaftLogStore implements RaftStorage {
       if (old.failed !== undefined) throw old.failed;
       const { written } = await this.openGeneration(next, checkpoint);
       this.rolling = undefined;
+      // All of them, in order, before any next roll: a checkpoint must follow every record whose
+      // effect it holds, and the state in memory holds the effect of every waiting record.
+      this.draining = true;
       for (const waiting of this.waiting.splice(0)) this.write(waiting.payload).then(waiting.resolve, waiting.reject);
+      this.draining = false;
+      if (this.genBytes >= this.limits.rollBytes && this.closing === undefined) this.startRoll();
       await written;
       this.checkpointed = this.gen;
       await this.collect();
