@@ -77,7 +77,7 @@ import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { DurableLog, LOG_HEADER_BYTES, logFsOf, type LogFs } from './log.js';
 import { RaftGroupLog, type Released } from './raft-group.js';
 import { decodeSnapshotFile, encodeSnapshotFile } from './raft-snapshot-file.js';
-import type { RaftEntry, RaftHardState, RaftLogState, RaftSnapshot, RaftStorage } from './raft-storage.js';
+import type { RaftAppendResult, RaftEntry, RaftHardState, RaftLogState, RaftSnapshot, RaftStorage } from './raft-storage.js';
 import { decodeWal, encodeWal, type WalRecord } from './raft-wal-codec.js';
 
 /** Group names: as durable log names (they name snapshot files). */
@@ -216,7 +216,7 @@ export class RaftLogStore implements RaftStorage {
     };
   }
 
-  append(group: string, firstIndex: number, entries: readonly RaftEntry[], hardState?: RaftHardState): Promise<{ lastIndex: number }> {
+  append(group: string, firstIndex: number, entries: readonly RaftEntry[], hardState?: RaftHardState): Promise<RaftAppendResult> {
     return this.attempt(() => {
       const g = this.groupFor(group, true);
       if (!Number.isSafeInteger(firstIndex) || firstIndex <= g.snapshotIndex || firstIndex > g.lastIndex + 1) {

@@ -18,15 +18,9 @@
  *   does).
  */
 
-/** The state a Raft node must keep across crashes (besides its log): term, vote and commit index. */
-export interface RaftHardState {
-  /** The current term. */
-  term: number;
-  /** Whom this node voted for in `term` (a member's name), or null. */
-  vote: string | null;
-  /** The highest index known committed. */
-  commit: number;
-}
+import type { RaftHardState } from '../process/io.js';
+
+export type { RaftHardState };
 
 /** One log entry: its term and its opaque command bytes. */
 export interface RaftEntry {
@@ -62,10 +56,16 @@ export interface RaftLogState {
   lastIndex: number;
 }
 
+/** What `append` answers. */
+export interface RaftAppendResult {
+  /** The group's last index after the append. */
+  lastIndex: number;
+}
+
 /** Durable storage for many Raft groups; see the module note for the contract. */
 export interface RaftStorage {
   /** Appends `entries` at `firstIndex` (truncating a conflicting suffix first), with an optional hard state in the same record; resolves once durable. */
-  append(group: string, firstIndex: number, entries: readonly RaftEntry[], hardState?: RaftHardState): Promise<{ lastIndex: number }>;
+  append(group: string, firstIndex: number, entries: readonly RaftEntry[], hardState?: RaftHardState): Promise<RaftAppendResult>;
   /** Saves the hard state; resolves once durable. */
   saveHardState(group: string, hardState: RaftHardState): Promise<void>;
   /** Drops the entries from `fromIndex` on (`fromIndex` in `firstIndex .. lastIndex + 1`); resolves once durable. */
