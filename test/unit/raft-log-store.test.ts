@@ -103,6 +103,27 @@ describe('RaftLogStore: round trips', () => {
     await again.close();
   });
 
+  it('orders a truncation racing an append (both in flight) as they were called, in memory and after a crash', async () => {
+    const disk = newDisk();
+    const store = await open(disk);
+    await store.append('g', 1, entries(1, 'a', 'b'));
+    const hold = disk.hold((operation) => operation.kind === 'sync' && operation.path.includes('/wal-'));
+    // The leader's append of 3..5 is still being written when a new leader's entries replace 2..
+    const first = store.append('g', 3, entries(1, 'c', 'd', 'e'));
+    while (hold.waiting.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    const second = store.append('g', 2, entries(2, 'B'));
+    const third = store.truncate('g', 3);
+    expect(show(await store.read('g', 1))).toEqual(['1:a', '2:B']);
+    hold.release();
+    expect(await first).toEqual({ lastIndex: 5 });
+    expect(await second).toEqual({ lastIndex: 2 });
+    await third;
+    disk.crash();
+    const again = await open(disk);
+    expect(show(await again.read('g', 1))).toEqual(['1:a', '2:B']);
+    await again.close();
+  });
+
   it('reads see an append at once, before it is durable', async () => {
     const disk = newDisk();
     const store = await open(disk);
