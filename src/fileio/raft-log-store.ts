@@ -94,13 +94,13 @@ export interface RaftLogStoreOptions {
   rollBytes?: number;
   /** Largest entry (default 1 MiB). */
   maxEntryBytes?: number;
-  /** Largest append record (default 16 MiB). */
+  /** Largest append record (default 16 MiB, at most 256 MiB). */
   maxBatchBytes?: number;
   /** Most groups (default 65,536). */
   maxGroups?: number;
   /** Most entry bytes held over all groups (default 256 MiB). */
   maxLiveBytes?: number;
-  /** Most bytes submitted and not yet durable (default 64 MiB). */
+  /** Most bytes submitted and not yet durable (default 64 MiB, at most 512 MiB). */
   maxQueuedBytes?: number;
   /** Group commit (default true; false: one write + fsync per record, for comparison). */
   groupCommit?: boolean;
@@ -180,10 +180,10 @@ export class RaftLogStore implements RaftStorage {
     const limits: Limits = {
       rollBytes: limit('rollBytes', 64 * 1024 * 1024),
       maxEntryBytes: limit('maxEntryBytes', 1024 * 1024),
-      maxBatchBytes: limit('maxBatchBytes', 16 * 1024 * 1024),
+      maxBatchBytes: limit('maxBatchBytes', 16 * 1024 * 1024, 256 * 1024 * 1024),
       maxGroups: limit('maxGroups', 65_536, 1 << 24),
       maxLiveBytes: limit('maxLiveBytes', 256 * 1024 * 1024, Number.MAX_SAFE_INTEGER),
-      maxQueuedBytes: limit('maxQueuedBytes', 64 * 1024 * 1024),
+      maxQueuedBytes: limit('maxQueuedBytes', 64 * 1024 * 1024, 512 * 1024 * 1024),
       groupCommit: options.groupCommit ?? true,
     };
     if (limits.maxQueuedBytes < limits.maxBatchBytes + LOG_HEADER_BYTES) {
@@ -238,8 +238,10 @@ export class RaftLogStore implements RaftStorage {
         bytes += entry.data.length;
       }
       if (hardState !== undefined) checkHardState(hardState);
-      const stored = entries.map((entry) => ({ term: entry.term, data: entry.data.slice() }));
-      const payload = encodeWal({ kind: 'entries', group, firstIndex, hardState: hardState && { ...hardState }, entries: stored });
+      // The entries kept in memory are views into the record's own buffer: no copy of their own.
+      const views: Uint8Array[] = [];
+      const payload = encodeWal({ kind: 'entries', group, firstIndex, hardState: hardState && { ...hardState }, entries: [...entries] }, views);
+      const stored = entries.map((entry, i) => ({ term: entry.term, data: views[i]! }));
       if (payload.length > this.limits.maxBatchBytes) {
         throw new HordeError(ErrorCode.RECORD_TOO_LARGE, `raft group ${group}: an append of ${payload.length} bytes exceeds maxBatchBytes ${this.limits.maxBatchBytes}`);
       }

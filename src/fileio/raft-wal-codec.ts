@@ -37,8 +37,11 @@ function hardStateBytes(hs: RaftHardState): number {
   return 18 + (hs.vote === null ? 0 : Buffer.byteLength(hs.vote, 'utf8'));
 }
 
-/** Encodes one record into a fresh buffer. */
-export function encodeWal(record: WalRecord): Uint8Array {
+/**
+ * Encodes one record into a fresh buffer. With `views`, an entries record gets an ArrayBuffer of
+ * its own and each entry's bytes in it are pushed to `views` (the store keeps those, not copies).
+ */
+export function encodeWal(record: WalRecord, views?: Uint8Array[]): Uint8Array {
   const name = record.group;
   let size = 2 + name.length;
   switch (record.kind) {
@@ -59,7 +62,7 @@ export function encodeWal(record: WalRecord): Uint8Array {
       size += hardStateBytes(record.hardState) + 16;
       break;
   }
-  const out = Buffer.allocUnsafe(size);
+  const out = views === undefined ? Buffer.allocUnsafe(size) : Buffer.allocUnsafeSlow(size);
   let at = out.writeUInt8(KIND[record.kind], 0);
   at = out.writeUInt8(name.length, at);
   at += out.write(name, at, 'latin1');
@@ -84,6 +87,7 @@ export function encodeWal(record: WalRecord): Uint8Array {
         at = out.writeDoubleLE(entry.term, at);
         at = out.writeUInt32LE(entry.data.length, at);
         out.set(entry.data, at);
+        views?.push(new Uint8Array(out.buffer, out.byteOffset + at, entry.data.length));
         at += entry.data.length;
       }
       break;
