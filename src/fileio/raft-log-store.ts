@@ -202,6 +202,11 @@ export class RaftLogStore implements RaftStorage {
     return store;
   }
 
+  /** The error that failed the store, if a write, fsync, roll or deletion failed (then reopen it). */
+  get failed(): HordeError | undefined {
+    return this.failure;
+  }
+
   /** Figures of the store now. */
   get stats(): RaftLogStoreStats {
     const log = this.log.stats;

@@ -167,22 +167,38 @@ export class FileService {
     }
   }
 
-  /** The node's Raft log store, opened (and recovered) on first use under `<dataDir>/raft`. */
-  private raft(): Promise<RaftLogStore> {
-    if (this.raftStore === undefined) {
-      const dataDir = this.requireDataDir();
-      const store = (async () => {
-        const dir = await resolveInDataDir(dataDir, 'raft', { fs: this.fs });
-        await this.fs.mkdir(dir, { recursive: true });
-        return RaftLogStore.open(dir, { fs: this.fs });
-      })();
-      this.raftStore = store;
-      // A store that fails to open is forgotten, so a later request can try again.
-      store.catch(() => {
-        if (this.raftStore === store) this.raftStore = undefined;
-      });
+  /**
+   * The node's Raft log store, opened (and recovered) on first use under `<dataDir>/raft`. A store
+   * that failed (a write or fsync failed) is closed and opened again from the disk by the next
+   * request: its callers saw HORDE_LOG_FAILED and reload what is durable.
+   */
+  private async raft(): Promise<RaftLogStore> {
+    const current = (this.raftStore ??= this.openRaft());
+    const store = await current;
+    if (store.failed === undefined) return store;
+    if (this.raftStore === current) {
+      this.raftStore = store.close().then(() => this.openRaft());
+      this.forgetIfFailed(this.raftStore);
     }
     return this.raftStore;
+  }
+
+  private openRaft(): Promise<RaftLogStore> {
+    const dataDir = this.requireDataDir();
+    const store = (async () => {
+      const dir = await resolveInDataDir(dataDir, 'raft', { fs: this.fs });
+      await this.fs.mkdir(dir, { recursive: true });
+      return RaftLogStore.open(dir, { fs: this.fs });
+    })();
+    this.forgetIfFailed(store);
+    return store;
+  }
+
+  /** A store that fails to open is forgotten, so a later request can try again. */
+  private forgetIfFailed(store: Promise<RaftLogStore>): void {
+    store.catch(() => {
+      if (this.raftStore === store) this.raftStore = undefined;
+    });
   }
 
   private async file(request: Extract<IoRequest, { path: string }>): Promise<unknown> {

@@ -43,6 +43,28 @@ describe('Raft io requests on the file worker (SimDisk)', () => {
     await restarted.close();
   });
 
+  it('answers HORDE_LOG_FAILED to the writes of a failed fsync, then reopens the store from the disk with everything acknowledged', async () => {
+    const disk = new SimDisk();
+    const worker = simFileWorker(disk);
+    const entry = (s: string): { term: number; data: Uint8Array } => ({ term: 1, data: bytes(s) });
+    expect(ok(await worker.handle({ op: 'raftAppend', group: 'g', firstIndex: 1, entries: [entry('kept')] }))).toEqual({ lastIndex: 1 });
+    disk.failFsync('/data/raft/wal-', 1);
+    const failed = await Promise.all([
+      worker.handle({ op: 'raftAppend', group: 'g', firstIndex: 2, entries: [entry('lost')] }),
+      worker.handle({ op: 'raftAppend', group: 'h', firstIndex: 1, entries: [entry('lost too')] }),
+    ]);
+    expect(failed.map(codeOf)).toEqual([ErrorCode.LOG_FAILED, ErrorCode.LOG_FAILED]);
+    // The next request reopens the store: only what was acknowledged is there.
+    expect(ok(await worker.handle({ op: 'raftLoad', group: 'g' }))).toMatchObject({ firstIndex: 1, lastIndex: 1 });
+    expect(ok(await worker.handle({ op: 'raftGroups' }))).toEqual(['g']);
+    expect(ok(await worker.handle({ op: 'raftAppend', group: 'g', firstIndex: 2, entries: [entry('again')] }))).toEqual({ lastIndex: 2 });
+    disk.crash();
+    const restarted = simFileWorker(disk);
+    const read = ok(await restarted.handle({ op: 'raftRead', group: 'g', from: 1 })) as { entries: { data: Uint8Array }[] };
+    expect(read.entries.map((e) => new TextDecoder().decode(e.data))).toEqual(['kept', 'again']);
+    await restarted.close();
+  });
+
   it('refuses malformed requests, bad names and indexes with stable codes', async () => {
     const worker = simFileWorker(new SimDisk());
     const bad = (request: unknown): Promise<IoReply> => worker.handle(request as IoRequest);
