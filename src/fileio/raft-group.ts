@@ -51,15 +51,15 @@ export class RaftGroupLog {
     return bytes;
   }
 
-  /** Entries `from .. to - 1`, stopping once `maxBytes` is reached (at least one). The caller checks the bounds. */
-  read(from: number, to: number, maxBytes: number): RaftEntry[] {
+  /** Entries `from .. to - 1`, stopping before `maxBytes` (each entry counting `perEntry` besides its data; at least one). The caller checks the bounds. */
+  read(from: number, to: number, maxBytes: number, perEntry: number): RaftEntry[] {
     const out: RaftEntry[] = [];
     let bytes = 0;
     for (let index = from; index < to; index++) {
       const data = this.datas[index - this.first]!;
-      if (out.length > 0 && bytes + data.length > maxBytes) break;
+      if (out.length > 0 && bytes + data.length + perEntry > maxBytes) break;
       out.push({ term: this.terms[index - this.first]!, data });
-      bytes += data.length;
+      bytes += data.length + perEntry;
     }
     return out;
   }

@@ -156,7 +156,8 @@ export class RaftLogStore implements RaftStorage {
   private rolling: Promise<void> | undefined;
   private readonly waiting: Waiting[] = [];
   private draining = false;
-  private collecting = false;
+  /** The running deletion of obsolete WAL files, if any. */
+  private collection: Promise<void> | undefined;
   private collectAgain = false;
   private readonly compactions = new Map<string, Promise<void>>();
   private failure: HordeError | undefined;
@@ -297,7 +298,8 @@ export class RaftLogStore implements RaftStorage {
     });
   }
 
-  read(group: string, from: number, to?: number, maxBytes = Number.POSITIVE_INFINITY): Promise<RaftEntry[]> {
+  /** As RaftStorage's; each entry counts `perEntryBytes` besides its data against `maxBytes` (the file worker counts its framing). */
+  read(group: string, from: number, to?: number, maxBytes = Number.POSITIVE_INFINITY, perEntryBytes = 0): Promise<RaftEntry[]> {
     return this.attempt(() => {
       const g = this.groupFor(group, false);
       const end = to ?? g.lastIndex + 1;
@@ -308,7 +310,8 @@ export class RaftLogStore implements RaftStorage {
         );
       }
       if (!(maxBytes >= 1)) invalidOption('maxBytes', 'a number >= 1', maxBytes);
-      return Promise.resolve(g.read(from, end, maxBytes));
+      if (!Number.isSafeInteger(perEntryBytes) || perEntryBytes < 0) invalidOption('perEntryBytes', 'an integer >= 0', perEntryBytes);
+      return Promise.resolve(g.read(from, end, maxBytes, perEntryBytes));
     });
   }
 
@@ -400,8 +403,11 @@ export class RaftLogStore implements RaftStorage {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.compactions.values()]);
-      while (this.rolling !== undefined) await this.rolling.catch(() => undefined);
+      // A roll's promise never rejects: its failure fails the store instead.
+      while (this.rolling !== undefined) await this.rolling;
       await this.log.close();
+      // File deletions started by the last writes' answers.
+      while (this.collection !== undefined) await this.collection;
     })();
     return this.closing;
   }
@@ -537,12 +543,19 @@ export class RaftLogStore implements RaftStorage {
   }
 
   /** Deletes WAL files, oldest first, while they hold no live entry and a newer checkpoint is durable. */
-  private async collect(): Promise<void> {
-    if (this.collecting) {
+  private collect(): Promise<void> {
+    if (this.collection !== undefined) {
       this.collectAgain = true;
-      return;
+      return this.collection;
     }
-    this.collecting = true;
+    const collection = this.deleteObsolete().finally(() => {
+      this.collection = undefined;
+    });
+    this.collection = collection;
+    return collection;
+  }
+
+  private async deleteObsolete(): Promise<void> {
     try {
       do {
         this.collectAgain = false;
@@ -559,8 +572,6 @@ export class RaftLogStore implements RaftStorage {
       } while (this.collectAgain);
     } catch (error) {
       this.fail(error);
-    } finally {
-      this.collecting = false;
     }
   }
 

@@ -42,6 +42,8 @@ import type { ComputeJob, ComputeOutcome } from './compute-task.js';
 export const MAX_IN_FLIGHT = 4096;
 /** What each record of a `logRead` answer counts against `maxBytes` besides its payload: its offset and tags. */
 export const LOG_READ_RECORD_BYTES = 64;
+/** What each entry of a `raftRead` answer counts against `maxBytes` besides its data: its term and tags. */
+export const RAFT_READ_ENTRY_BYTES = 32;
 const LOG_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const COMPUTE_ENTRY = workerEntry(import.meta.url, './compute-task.js');
 
@@ -152,7 +154,7 @@ export class FileService {
         await (await this.raft()).truncate(request.group, request.fromIndex);
         return null;
       case 'raftRead':
-        return { entries: await (await this.raft()).read(request.group, request.from, request.to, request.maxBytes ?? this.options.readBytes) };
+        return { entries: await (await this.raft()).read(request.group, request.from, request.to, request.maxBytes ?? this.options.readBytes, RAFT_READ_ENTRY_BYTES) };
       case 'raftCompact':
         await (await this.raft()).compact(request.group, request.index, request.term, bytesOf(request.snapshot));
         return null;

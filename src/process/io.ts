@@ -164,8 +164,8 @@ export type IoRequest =
     }
   /**
    * Reads group `group`'s entries `from .. to - 1` (accepted ones, durable or not yet): answered
-   * with `{entries: [{term, data}]}`, at least one entry and about `maxBytes` of data (default a
-   * quarter of a ring record); read on from `from + entries.length`.
+   * with `{entries: [{term, data}]}`, at least one entry and about `maxBytes` (each entry counting
+   * its data plus 32; default a quarter of a ring record); read on from `from + entries.length`.
    */
   | {
       /** The kind of request (the discriminant of IoRequest). */
@@ -176,7 +176,7 @@ export type IoRequest =
       from: number;
       /** One past the last index read (default lastIndex + 1). */
       to?: number;
-      /** About the most entry bytes in the answer (at least 1). */
+      /** About the most bytes in the answer, each entry counting its data plus 32 (at least 1). */
       maxBytes?: number;
     }
   /**

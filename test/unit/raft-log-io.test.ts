@@ -65,6 +65,22 @@ describe('Raft io requests on the file worker (SimDisk)', () => {
     await restarted.close();
   });
 
+  it('bounds a raftRead answer by bytes, framing included: many tiny entries come in pages', async () => {
+    const worker = simFileWorker(new SimDisk(), { readBytes: 64 * 1024 });
+    const entries = Array.from({ length: 10_000 }, (_, i) => ({ term: 1, data: bytes(String(i % 10)) }));
+    ok(await worker.handle({ op: 'raftAppend', group: 'tiny', firstIndex: 1, entries }));
+    let from = 1;
+    let pages = 0;
+    while (from <= 10_000) {
+      const page = ok(await worker.handle({ op: 'raftRead', group: 'tiny', from })) as { entries: unknown[] };
+      expect(page.entries.length).toBe(Math.min(Math.floor((64 * 1024) / 33), 10_001 - from));
+      from += page.entries.length;
+      pages++;
+    }
+    expect(pages).toBe(Math.ceil(10_000 / Math.floor((64 * 1024) / 33)));
+    await worker.close();
+  });
+
   it('refuses malformed requests, bad names and indexes with stable codes', async () => {
     const worker = simFileWorker(new SimDisk());
     const bad = (request: unknown): Promise<IoReply> => worker.handle(request as IoRequest);

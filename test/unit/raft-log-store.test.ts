@@ -209,6 +209,21 @@ describe('RaftLogStore: WAL files', () => {
 });
 
 describe('RaftLogStore: bounds and bad input', () => {
+  it('refuses writes past maxQueuedBytes with HORDE_OVERLOADED, changing nothing for them', async () => {
+    const disk = newDisk();
+    const store = await open(disk, { maxBatchBytes: 1000, maxQueuedBytes: 3000 });
+    const data = new Uint8Array(400);
+    // All in one turn: none is durable before the others are submitted.
+    const results = Array.from({ length: 10 }, (_, i) => store.append(`g${i}`, 1, [{ term: 1, data }]).then(() => 'ok', (error: HordeError) => error.code));
+    const codes = await Promise.all(results);
+    expect(codes.filter((c) => c === 'ok').length).toBeGreaterThan(0);
+    expect(codes.filter((c) => c === ErrorCode.OVERLOADED).length).toBeGreaterThan(0);
+    expect(codes.every((c) => c === 'ok' || c === ErrorCode.OVERLOADED)).toBe(true);
+    const accepted = codes.flatMap((c, i) => (c === 'ok' ? [`g${i}`] : []));
+    expect(await store.groups()).toEqual(accepted.sort());
+    await store.close();
+  });
+
   it('refuses with stable codes before anything changes', async () => {
     const disk = newDisk();
     const store = await open(disk, { maxEntryBytes: 100, maxBatchBytes: 1000, maxQueuedBytes: 2000, maxGroups: 2, maxLiveBytes: 500 });
