@@ -50,4 +50,5 @@ export type {
 export { SimDisk } from './sim-disk.js';
 export type { SimCrash, SimDiskOperation, SimDiskOptions, SimHold } from './sim-disk.js';
 export { simFileWorker } from './sim-disk-worker.js';
+export { MemoryRaftStorage } from '../fileio/raft-memory-storage.js';
 export type { SimFileWorker, SimFileWorkerOptions } from './sim-disk-worker.js';
