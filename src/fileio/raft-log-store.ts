@@ -317,16 +317,18 @@ export class RaftLogStore implements RaftStorage {
 
   compact(group: string, index: number, term: number, snapshot: Uint8Array): Promise<void> {
     return this.attempt(() => {
-      const g = this.groupFor(group, true);
+      const called = this.groupFor(group, true);
       if (!Number.isSafeInteger(term) || term < 0) invalidOption('term', 'an integer >= 0', term);
       if (!(snapshot instanceof Uint8Array)) invalidOption('snapshot', 'a Uint8Array', snapshot);
-      if (!Number.isSafeInteger(index) || index <= g.snapshotIndex) {
-        throw new HordeError(ErrorCode.RAFT_INDEX, `raft group ${group}: a snapshot at ${String(index)} is not after the current one at ${g.snapshotIndex}`);
+      if (!Number.isSafeInteger(index) || index <= called.snapshotIndex) {
+        throw new HordeError(ErrorCode.RAFT_INDEX, `raft group ${group}: a snapshot at ${String(index)} is not after the current one at ${called.snapshotIndex}`);
       }
       const previous = this.compactions.get(group) ?? Promise.resolve();
       const file = encodeSnapshotFile(index, term, snapshot);
       const run = previous.then(async () => {
         this.check();
+        // A new group may have been registered by another write meanwhile: use that one.
+        let g = this.groupsByName.get(group) ?? called;
         if (index <= g.snapshotIndex) {
           throw new HordeError(ErrorCode.RAFT_INDEX, `raft group ${group}: a snapshot at ${index} is not after the current one at ${g.snapshotIndex}`);
         }
@@ -340,23 +342,28 @@ export class RaftLogStore implements RaftStorage {
           });
         }
         this.check();
+        g = this.groupsByName.get(group) ?? g;
+        if (!this.groupsByName.has(group) && this.groupsByName.size >= this.limits.maxGroups) {
+          throw new HordeError(ErrorCode.RAFT_LIMIT, `raft log store ${this.dir} holds maxGroups ${this.limits.maxGroups} groups; group ${group} is refused`);
+        }
         const payload = encodeWal({ kind: 'snapshot', group, index, term });
         this.register(g);
         const released: Released = new Map();
         const before = g.bytes;
-        const previous = g.snapshotIndex;
+        const replaced = g.snapshotIndex;
         g.compact(index, term, released);
         this.liveBytes += g.bytes - before;
         // The marker skips the maxQueuedBytes check: the snapshot file is in place already.
         await this.submit(payload, released);
-        if (previous > 0) {
+        if (replaced > 0) {
           try {
-            await this.fs.rm(this.snapPath(group, previous), { force: true });
+            await this.fs.rm(this.snapPath(group, replaced), { force: true });
           } catch (error) {
             throw this.fail(error);
           }
         }
       });
+      // Only for ordering the group's next compaction: the caller gets run's error.
       const settled = run.catch(() => undefined);
       this.compactions.set(group, settled);
       void settled.then(() => {

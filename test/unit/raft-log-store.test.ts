@@ -124,6 +124,19 @@ describe('RaftLogStore: round trips', () => {
     await again.close();
   });
 
+  it('applies a compaction of a new group to the group a racing append created', async () => {
+    const disk = newDisk();
+    const store = await open(disk);
+    const compacted = store.compact('fresh', 5, 1, text('installed'));
+    const appended = store.append('fresh', 1, entries(1, 'a'));
+    await Promise.all([compacted, appended]);
+    expect(await store.load('fresh')).toMatchObject({ snapshot: { index: 5, term: 1 }, firstIndex: 6, lastIndex: 5 });
+    await store.close();
+    const again = await open(disk);
+    expect(await again.load('fresh')).toMatchObject({ snapshot: { index: 5, term: 1 }, firstIndex: 6, lastIndex: 5 });
+    await again.close();
+  });
+
   it('reads see an append at once, before it is durable', async () => {
     const disk = newDisk();
     const store = await open(disk);
