@@ -29,6 +29,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   fairness: () => import('./fairness.js'),
   large: () => import('./large.js'),
   sim: () => import('./sim.js'),
+  raftlog: () => import('./raftlog.js'),
 };
 
 const USAGE = `usage: node --import tsx bench/run.ts [suite[:arg,...]...] [--table]

@@ -72,6 +72,14 @@ export const ErrorCode = {
   LOG_CORRUPT: 'HORDE_LOG_CORRUPT',
   /** A durable log's write or fsync failed (the cause is the fs error): it accepts no more appends. */
   LOG_FAILED: 'HORDE_LOG_FAILED',
+  /**
+   * A Raft log index outside what the group's log allows: an append that leaves a gap after the
+   * last entry or starts at or before the snapshot, a read or truncation outside the entries held,
+   * a compaction at or before the current snapshot.
+   */
+  RAFT_INDEX: 'HORDE_RAFT_INDEX',
+  /** A Raft log store bound is reached: too many groups (`maxGroups`) or too many live entry bytes (`maxLiveBytes`): compact or drop groups first. */
+  RAFT_LIMIT: 'HORDE_RAFT_LIMIT',
   /** The durable log is closing or closed. */
   LOG_CLOSED: 'HORDE_LOG_CLOSED',
   /** The file is already open as a durable log on this thread. */

@@ -38,7 +38,8 @@ export { SUPERVISOR_KIND, Supervisor } from './process/supervisor.js';
 export type { ChildInfo, ChildSpec, RestartPolicy, RestartStrategy, SupervisorSpec, WhichChildren } from './process/supervisor.js';
 export type { ExecutorStatus } from './executor/protocol.js';
 export { IoResult } from './process/io.js';
-export type { FileStat, IoData, IoOp, IoReply, IoRequest, TimerOptions } from './process/io.js';
+export type { FileStat, IoData, IoOp, IoReply, IoRequest, RaftHardState, TimerOptions } from './process/io.js';
+export type { RaftAppendResult, RaftEntry, RaftLogState, RaftSnapshot, RaftSnapshotMeta, RaftStorage } from './fileio/raft-storage.js';
 export type { LogReadResult, LogRecord } from './fileio/log.js';
 export { Signal } from './codec/envelope.js';
 

@@ -7,7 +7,8 @@
  * (`options.fs`, file-system.ts): in production node:fs/promises, the asynchronous fs API (libuv's
  * thread pool does the blocking calls); in the testkit a SimDisk, so the same code runs against a
  * simulated disk; durable logs are DurableLogs opened on first use under
- * `<dataDir>/logs/<name>.log`; compute tasks run on a piscina pool so they never stall this
+ * `<dataDir>/logs/<name>.log`; the Raft ops (`raftAppend`, ...) go to one RaftLogStore (the node's
+ * shared Raft WAL, raft-log-store.ts) opened on first use under `<dataDir>/raft`; compute tasks run on a piscina pool so they never stall this
  * thread or an executor.
  *
  * Bounds: at most MAX_IN_FLIGHT requests are being served at once; more are answered at once with
@@ -35,11 +36,14 @@ import { atomicReplace, syncDirectory } from './atomic.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { DEFAULT_READ_RECORDS, DurableLog, logFsOf, type LogFs } from './log.js';
 import { resolveInDataDir } from './paths.js';
+import { RaftLogStore } from './raft-log-store.js';
 import type { ComputeJob, ComputeOutcome } from './compute-task.js';
 
 export const MAX_IN_FLIGHT = 4096;
 /** What each record of a `logRead` answer counts against `maxBytes` besides its payload: its offset and tags. */
 export const LOG_READ_RECORD_BYTES = 64;
+/** What each entry of a `raftRead` answer counts against `maxBytes` besides its data: its term and tags. */
+export const RAFT_READ_ENTRY_BYTES = 32;
 const LOG_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const COMPUTE_ENTRY = workerEntry(import.meta.url, './compute-task.js');
 
@@ -75,6 +79,7 @@ export class FileService {
   private readonly fs: FileSystem;
   private readonly logFs: LogFs;
   private readonly logs = new Map<string, Promise<DurableLog>>();
+  private raftStore: Promise<RaftLogStore> | undefined;
   private pool: Piscina | undefined;
   private inFlight = 0;
   private served = 0;
@@ -122,6 +127,9 @@ export class FileService {
     const open = logs.flatMap((settled) => (settled.status === 'fulfilled' ? [settled.value] : []));
     await Promise.all(open.map((log) => log.close()));
     this.logs.clear();
+    const raft = await Promise.allSettled(this.raftStore === undefined ? [] : [this.raftStore]);
+    for (const settled of raft) if (settled.status === 'fulfilled') await settled.value.close();
+    this.raftStore = undefined;
     await this.pool?.destroy();
   }
 
@@ -137,12 +145,65 @@ export class FileService {
         const answer: LogReadAnswer = { records: read.records, nextOffset: read.nextOffset, endOffset: log.endOffset };
         return answer;
       }
+      case 'raftAppend':
+        return (await this.raft()).append(request.group, request.firstIndex, request.entries, request.hardState);
+      case 'raftHardState':
+        await (await this.raft()).saveHardState(request.group, request.hardState);
+        return null;
+      case 'raftTruncate':
+        await (await this.raft()).truncate(request.group, request.fromIndex);
+        return null;
+      case 'raftRead':
+        return { entries: await (await this.raft()).read(request.group, request.from, request.to, request.maxBytes ?? this.options.readBytes, RAFT_READ_ENTRY_BYTES) };
+      case 'raftCompact':
+        await (await this.raft()).compact(request.group, request.index, request.term, bytesOf(request.snapshot));
+        return null;
+      case 'raftSnapshot':
+        return (await this.raft()).readSnapshot(request.group);
+      case 'raftLoad':
+        return (await this.raft()).load(request.group);
+      case 'raftGroups':
+        return (await this.raft()).groups();
       default:
         return this.file(request);
     }
   }
 
-  private async file(request: Exclude<IoRequest, { op: 'compute' | 'logAppend' | 'logRead' }>): Promise<unknown> {
+  /**
+   * The node's Raft log store, opened (and recovered) on first use under `<dataDir>/raft`. A store
+   * that failed (a write or fsync failed) is closed and opened again from the disk by the next
+   * request: its callers saw HORDE_LOG_FAILED and reload what is durable.
+   */
+  private async raft(): Promise<RaftLogStore> {
+    const current = (this.raftStore ??= this.openRaft());
+    const store = await current;
+    if (store.failed === undefined) return store;
+    if (this.raftStore === current) {
+      this.raftStore = store.close().then(() => this.openRaft());
+      this.forgetIfFailed(this.raftStore);
+    }
+    return this.raftStore;
+  }
+
+  private openRaft(): Promise<RaftLogStore> {
+    const dataDir = this.requireDataDir();
+    const store = (async () => {
+      const dir = await resolveInDataDir(dataDir, 'raft', { fs: this.fs });
+      await this.fs.mkdir(dir, { recursive: true });
+      return RaftLogStore.open(dir, { fs: this.fs });
+    })();
+    this.forgetIfFailed(store);
+    return store;
+  }
+
+  /** A store that fails to open is forgotten, so a later request can try again. */
+  private forgetIfFailed(store: Promise<RaftLogStore>): void {
+    store.catch(() => {
+      if (this.raftStore === store) this.raftStore = undefined;
+    });
+  }
+
+  private async file(request: Extract<IoRequest, { path: string }>): Promise<unknown> {
     const dataDir = this.requireDataDir();
     // The data directory itself may be listed or stat'ed, never written, replaced or removed.
     const fs = this.fs;
@@ -252,6 +313,8 @@ function validate(request: unknown): IoRequest {
       if (!isCount(r.maxRecords)) fail('"maxRecords" must be an integer >= 1');
       if (!isCount(r.maxBytes)) fail('"maxBytes" must be an integer >= 1');
     }
+  } else if (r.op.startsWith('raft')) {
+    validateRaft(r, fail);
   } else {
     if (typeof r.path !== 'string') fail('"path" must be a string');
     if ((r.op === 'write' || r.op === 'append' || r.op === 'replace') && !(typeof r.data === 'string' || r.data instanceof Uint8Array)) {
@@ -259,4 +322,46 @@ function validate(request: unknown): IoRequest {
     }
   }
   return request as IoRequest;
+}
+
+const isIndex = (value: unknown): boolean => Number.isSafeInteger(value) && (value as number) >= 0;
+
+function isHardState(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const hs = value as Record<string, unknown>;
+  return isIndex(hs.term) && isIndex(hs.commit) && (hs.vote === null || typeof hs.vote === 'string');
+}
+
+/** The shape checks of the Raft ops (the store checks the values: indexes, bounds, names). */
+function validateRaft(r: Record<string, unknown>, fail: (why: string) => never): void {
+  if (r.op === 'raftGroups') return;
+  if (typeof r.group !== 'string') fail('"group" must be a string');
+  switch (r.op) {
+    case 'raftAppend': {
+      if (!isIndex(r.firstIndex)) fail('"firstIndex" must be an integer >= 0');
+      const entries: unknown = r.entries;
+      if (!Array.isArray(entries)) return fail('"entries" must be an array of {term, data}');
+      for (const entry of entries as unknown[]) {
+        const e = entry as Record<string, unknown> | null;
+        if (typeof e !== 'object' || e === null || !isIndex(e.term) || !(e.data instanceof Uint8Array)) fail('each entry must be {term: integer >= 0, data: Uint8Array}');
+      }
+      if (r.hardState !== undefined && !isHardState(r.hardState)) fail('"hardState" must be {term, vote: string | null, commit}');
+      break;
+    }
+    case 'raftHardState':
+      if (!isHardState(r.hardState)) fail('"hardState" must be {term, vote: string | null, commit}');
+      break;
+    case 'raftTruncate':
+      if (!isIndex(r.fromIndex)) fail('"fromIndex" must be an integer >= 0');
+      break;
+    case 'raftRead':
+      if (!isIndex(r.from)) fail('"from" must be an integer >= 0');
+      if (r.to !== undefined && !isIndex(r.to)) fail('"to" must be an integer >= 0');
+      if (!isCount(r.maxBytes)) fail('"maxBytes" must be an integer >= 1');
+      break;
+    case 'raftCompact':
+      if (!isIndex(r.index) || !isIndex(r.term)) fail('"index" and "term" must be integers >= 0');
+      if (!(typeof r.snapshot === 'string' || r.snapshot instanceof Uint8Array)) fail('"snapshot" must be a string or Uint8Array');
+      break;
+  }
 }

@@ -10,6 +10,16 @@
 import type { WireError } from '../errors.js';
 import { hasBrand } from './types.js';
 
+/** The state a Raft node must keep across crashes besides its log (the `RaftStorage` interface's, src/fileio/raft-storage.ts). */
+export interface RaftHardState {
+  /** The current term. */
+  term: number;
+  /** Whom this node voted for in `term` (a member's name), or null. */
+  vote: string | null;
+  /** The highest index known committed. */
+  commit: number;
+}
+
 /** Bytes to write: a string is written as UTF-8. */
 export type IoData = Uint8Array | string;
 
@@ -111,6 +121,98 @@ export type IoRequest =
       maxRecords?: number;
       /** About the most bytes in the answer, counting each record's payload plus 64 (at least 1). Default a quarter of a ring record (128 KiB with 1 MiB rings). */
       maxBytes?: number;
+    }
+  /**
+   * Appends entries to Raft group `group`'s log in the node's shared Raft WAL (`<dataDir>/raft`),
+   * truncating a conflicting suffix first when `firstIndex` is at or below the last index; answered
+   * with `{lastIndex}` once durable (fsync'd, group-committed with every group's writes).
+   */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'raftAppend';
+      /** The group's name (letters, digits, `_`, `.`, `-`; up to 128 characters). */
+      group: string;
+      /** Index of the first entry: in snapshotIndex + 1 .. lastIndex + 1 (else HORDE_RAFT_INDEX). */
+      firstIndex: number;
+      /** The entries, at least one. */
+      entries: {
+        /** The term the entry was created in. */
+        term: number;
+        /** The command (opaque to storage). */
+        data: Uint8Array;
+      }[];
+      /** A hard state saved in the same record (both durable or neither). */
+      hardState?: RaftHardState;
+    }
+  /** Saves group `group`'s hard state; answered with null once durable. */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'raftHardState';
+      /** The group's name. */
+      group: string;
+      /** Term, vote and commit index. */
+      hardState: RaftHardState;
+    }
+  /** Drops group `group`'s entries from `fromIndex` on; answered with null once durable. */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'raftTruncate';
+      /** The group's name. */
+      group: string;
+      /** First index dropped: in firstIndex .. lastIndex + 1. */
+      fromIndex: number;
+    }
+  /**
+   * Reads group `group`'s entries `from .. to - 1` (accepted ones, durable or not yet): answered
+   * with `{entries: [{term, data}]}`, at least one entry and about `maxBytes` (each entry counting
+   * its data plus 32; default a quarter of a ring record); read on from `from + entries.length`.
+   */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'raftRead';
+      /** The group's name. */
+      group: string;
+      /** First index read. */
+      from: number;
+      /** One past the last index read (default lastIndex + 1). */
+      to?: number;
+      /** About the most bytes in the answer, each entry counting its data plus 32 (at least 1). */
+      maxBytes?: number;
+    }
+  /**
+   * Stores a snapshot of group `group` covering its log up to `index` (of term `term`) and compacts
+   * the log (all of it unless entry `index` has term `term`); answered with null once durable.
+   */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'raftCompact';
+      /** The group's name. */
+      group: string;
+      /** Last index the snapshot covers: after the current snapshot. */
+      index: number;
+      /** Term of that entry. */
+      term: number;
+      /** The snapshot's bytes. */
+      snapshot: IoData;
+    }
+  /** Answered with group `group`'s latest snapshot `{index, term, data}`, or null. */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'raftSnapshot';
+      /** The group's name. */
+      group: string;
+    }
+  /** Answered with group `group`'s `{hardState, snapshot, firstIndex, lastIndex}` (RaftLogState). */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'raftLoad';
+      /** The group's name. */
+      group: string;
+    }
+  /** Answered with the names of the Raft groups with state on this node, sorted. */
+  | {
+      /** The kind of request (the discriminant of IoRequest). */
+      op: 'raftGroups';
     }
   /** Runs `task` from the node's compute modules on the piscina pool; answered with what it returns. */
   | {

@@ -51,4 +51,5 @@ export { SimDisk } from './sim-disk.js';
 export type { SimCrash, SimDiskOperation, SimDiskOptions, SimHold } from './sim-disk.js';
 export { simFileWorker } from './sim-disk-worker.js';
 export type { ComputeTasks } from './sim/compute.js';
+export { MemoryRaftStorage } from '../fileio/raft-memory-storage.js';
 export type { SimFileWorker, SimFileWorkerOptions } from './sim-disk-worker.js';
