@@ -94,6 +94,8 @@ export class RaftSim {
   /** Every message sent, when `traceMessages` is set. */
   readonly trace: RaftMessage[] = [];
   traceMessages = false;
+  /** Drops every message it returns true for (scripted faults). */
+  dropIf: ((message: RaftMessage) => boolean) | undefined;
   private events: { at: number; order: number; event: Event }[] = [];
   private cut = new Set<string>();
   private leaders = new Map<number, MemberId>();
@@ -221,6 +223,25 @@ export class RaftSim {
     return leader;
   }
 
+  /** Proposes a command on `id` directly (no client); returns the core's answer. */
+  propose(id: MemberId, data: KvCommand): ReturnType<RaftCore['propose']> {
+    const answer = this.core(id).propose(data);
+    this.process(this.node(id));
+    return answer;
+  }
+
+  /** Whether `id` is up. */
+  isUp(id: MemberId): boolean {
+    return this.node(id).up;
+  }
+
+  /** Runs until one of `among` leads (committed or not); returns it. */
+  awaitLeaderOf(among: readonly MemberId[], max = 2000): MemberId {
+    let leader: MemberId | undefined;
+    if (!this.runUntil(() => (leader = this.leader(among)) !== undefined, max)) throw new Error(`seed ${this.options.seed}: none of ${among.join(', ')} leads`);
+    return leader!;
+  }
+
   /** Schedules `fn` at `now + delay`. */
   at(delay: number, fn: () => void): void {
     this.schedule(delay, { kind: 'call', fn });
@@ -319,7 +340,7 @@ export class RaftSim {
   private sendMessage(message: RaftMessage): void {
     this.sent.set(message.type, (this.sent.get(message.type) ?? 0) + 1);
     if (this.traceMessages) this.trace.push(message);
-    if (this.random.chance(this.faults.drop)) return;
+    if (this.random.chance(this.faults.drop) || this.dropIf?.(message) === true) return;
     const copies = this.random.chance(this.faults.duplicate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       this.schedule(this.faults.minDelay + this.random.int(this.faults.maxDelay - this.faults.minDelay + 1), { kind: 'deliver', message });
