@@ -835,7 +835,6 @@ export class RaftCore {
       pr.next = to + 1;
       pr.inflight.push(to);
     }
-    if (this.transferee === member && pr.match === last) this.send({ type: 'timeoutNow', from: this.id, to: member, term: this.term });
   }
 
   private sendChunks(member: MemberId, pr: Progress): void {
@@ -865,7 +864,10 @@ export class RaftCore {
     if (this.roleValue !== 'leader' || pr === undefined) return;
     pr.recentActive = true;
     if (m.success) {
-      if (pr.acknowledge(m.index)) this.maybeCommit();
+      if (pr.acknowledge(m.index)) {
+        this.maybeCommit();
+        if (this.transferee === m.from && pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', from: this.id, to: m.from, term: this.term });
+      }
       if (pr.state === 'probe' || (pr.state === 'snapshot' && pr.match >= pr.snapshot!.meta.index)) pr.becomeReplicate();
       return;
     }

@@ -305,7 +305,8 @@ export class RaftSim {
 
   /** Drains a node's Ready and carries it out (ready.ts's order). */
   process(node: SimNode): void {
-    while (node.up && node.core.hasReady()) {
+    for (let rounds = 0; node.up && node.core.hasReady(); rounds++) {
+      if (rounds > 1000) throw new Error(`seed ${this.options.seed}: ${node.id} never runs out of output`);
       const ready = node.core.ready();
       if (ready.hardState !== undefined) node.storage.saveHardState(ready.hardState);
       if (ready.installSnapshot !== undefined) {

@@ -18,6 +18,7 @@ interface SeedResult {
   answered: number;
   elections: number;
   snapshots: number;
+  chunks: number;
 }
 
 function runSeed(seed: number): SeedResult {
@@ -67,6 +68,10 @@ function runSeed(seed: number): SeedResult {
     }
     const leader = sim.leader();
     if (leader !== undefined && sim.random.chance(0.01)) sim.isolate(leader);
+    if (leader !== undefined && sim.random.chance(0.005)) {
+      sim.core(leader).transferLeadership(sim.random.pick(members));
+      sim.process(sim.node(leader));
+    }
     if (sim.random.chance(0.015)) sim.heal();
     if (sim.random.chance(0.01) && down.size < (size - 1) / 2) {
       const victim = sim.random.pick(members.filter((m) => !down.has(m)));
@@ -99,7 +104,13 @@ function runSeed(seed: number): SeedResult {
     elections += sim.status(id).elections;
     if (sim.status(id).snapshotIndex > 0) snapshots++;
   }
-  return { operations: sim.history.length, answered: sim.history.filter((op) => op.return !== undefined).length, elections, snapshots };
+  return {
+    operations: sim.history.length,
+    answered: sim.history.filter((op) => op.return !== undefined).length,
+    elections,
+    snapshots,
+    chunks: sim.sent.get('snapshot') ?? 0,
+  };
 }
 
 describe('raft core swarm', () => {
@@ -108,6 +119,7 @@ describe('raft core swarm', () => {
     let operations = 0;
     let answered = 0;
     let snapshots = 0;
+    let chunks = 0;
     for (const seed of seeds) {
       let result: SeedResult;
       try {
@@ -118,9 +130,12 @@ describe('raft core swarm', () => {
       operations += result.operations;
       answered += result.answered;
       snapshots += result.snapshots;
+      chunks += result.chunks;
     }
-    // The runs did something: most operations were answered, and snapshots were taken.
+    // The runs did something: most operations were answered, snapshots were taken and sent.
     expect(answered).toBeGreaterThan(operations / 2);
     expect(snapshots).toBeGreaterThan(0);
+    if (ONLY === undefined) expect(chunks).toBeGreaterThan(0);
+    if (process.env.RAFT_STATS !== undefined) console.log({ seeds: seeds.length, operations, answered, snapshots, chunks });
   });
 });
