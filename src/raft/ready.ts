@@ -25,6 +25,20 @@ export interface AppendWrite {
   readonly entries: readonly Entry[];
 }
 
+/** A snapshot: what it stands for and the state machine's bytes. */
+export interface RaftSnapshot {
+  /** The index, term and membership it stands for. */
+  readonly meta: SnapshotMeta;
+  /** The state machine's bytes. */
+  readonly data: Uint8Array;
+}
+
+/** A snapshot this member took, with the new base of its log. */
+export interface TakenSnapshot extends RaftSnapshot {
+  /** Drop the stored entries up to this base's index (a few may trail the snapshot). */
+  readonly base: LogBase;
+}
+
 /** A confirmed linearizable read. */
 export interface ReadState {
   /** The read's id. */
@@ -46,9 +60,9 @@ export interface RaftReady {
   /** Make durable before sending `messages`. */
   hardState: HardState | undefined;
   /** A snapshot received from the leader: replace the whole log with it, restore the state machine from it, then call `snapshotInstalled`. */
-  installSnapshot: { meta: SnapshotMeta; data: Uint8Array } | undefined;
+  installSnapshot: RaftSnapshot | undefined;
   /** A snapshot this member took: store it and drop the entries up to `base.index`, which becomes the log's base. */
-  saveSnapshot: { meta: SnapshotMeta; data: Uint8Array; base: LogBase } | undefined;
+  saveSnapshot: TakenSnapshot | undefined;
   /** Entries to write, then acknowledge with `persisted`. */
   append: AppendWrite | undefined;
   /** Messages to send. */
@@ -68,7 +82,7 @@ export interface RaftPersistedState {
   /** The saved hard state. */
   readonly hardState: HardState;
   /** The latest snapshot, if any. */
-  readonly snapshot: { readonly meta: SnapshotMeta; readonly data: Uint8Array } | undefined;
+  readonly snapshot: RaftSnapshot | undefined;
   /** Where the stored entries start. */
   readonly base: LogBase;
   /** The stored entries after the base, in order. */

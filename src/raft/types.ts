@@ -102,8 +102,8 @@ export interface SnapshotMeta {
   readonly membership: Membership;
 }
 
-/** Fields every message carries. */
-interface MessageBase {
+/** Fields every Raft message carries. */
+export interface RaftMessageBase {
   /** The sender. */
   readonly from: MemberId;
   /** The receiver. */
@@ -113,7 +113,7 @@ interface MessageBase {
 }
 
 /** Asks for a pre-vote: "would you vote for me in `term`?" The receiver's term does not change. */
-export interface PreVoteRequest extends MessageBase {
+export interface PreVoteRequest extends RaftMessageBase {
   /** Discriminant. */
   readonly type: 'preVote';
   /** The candidate's last log index. */
@@ -123,7 +123,7 @@ export interface PreVoteRequest extends MessageBase {
 }
 
 /** Asks for a vote in `term`. */
-export interface VoteRequest extends MessageBase {
+export interface VoteRequest extends RaftMessageBase {
   /** Discriminant. */
   readonly type: 'vote';
   /** The candidate's last log index. */
@@ -135,7 +135,7 @@ export interface VoteRequest extends MessageBase {
 }
 
 /** Answers a pre-vote or a vote. */
-export interface VoteResponse extends MessageBase {
+export interface VoteResponse extends RaftMessageBase {
   /** Discriminant. */
   readonly type: 'preVoteResp' | 'voteResp';
   /** Whether the vote is granted. */
@@ -143,7 +143,7 @@ export interface VoteResponse extends MessageBase {
 }
 
 /** Replicates entries (possibly none) after (`prevIndex`, `prevTerm`). */
-export interface AppendRequest extends MessageBase {
+export interface AppendRequest extends RaftMessageBase {
   /** Discriminant. */
   readonly type: 'append';
   /** The index just before the first entry sent. */
@@ -157,7 +157,7 @@ export interface AppendRequest extends MessageBase {
 }
 
 /** Answers an append: success with the index the follower has durably matched, or a rejection with a hint. */
-export interface AppendResponse extends MessageBase {
+export interface AppendResponse extends RaftMessageBase {
   /** Discriminant. */
   readonly type: 'appendResp';
   /** Whether the follower's log matched at `prevIndex`. */
@@ -171,7 +171,7 @@ export interface AppendResponse extends MessageBase {
 }
 
 /** The leader's heartbeat: keeps its followers from campaigning, carries the commit and a read-index round. */
-export interface Heartbeat extends MessageBase {
+export interface Heartbeat extends RaftMessageBase {
   /** Discriminant. */
   readonly type: 'heartbeat';
   /** The leader's commit, capped at what the follower is known to hold. */
@@ -181,7 +181,7 @@ export interface Heartbeat extends MessageBase {
 }
 
 /** Answers a heartbeat, echoing its round. */
-export interface HeartbeatResponse extends MessageBase {
+export interface HeartbeatResponse extends RaftMessageBase {
   /** Discriminant. */
   readonly type: 'heartbeatResp';
   /** The round of the heartbeat answered. */
@@ -189,7 +189,7 @@ export interface HeartbeatResponse extends MessageBase {
 }
 
 /** One chunk of a snapshot. Chunks are sent in order; the receiver asks again from the offset it holds. */
-export interface SnapshotChunk extends MessageBase {
+export interface SnapshotChunk extends RaftMessageBase {
   /** Discriminant. */
   readonly type: 'snapshot';
   /** The snapshot sent. */
@@ -203,7 +203,7 @@ export interface SnapshotChunk extends MessageBase {
 }
 
 /** Answers a snapshot chunk: the offset the receiver holds up to, and whether the snapshot is installed. */
-export interface SnapshotResponse extends MessageBase {
+export interface SnapshotResponse extends RaftMessageBase {
   /** Discriminant. */
   readonly type: 'snapshotResp';
   /** The snapshot's index. */
@@ -217,13 +217,13 @@ export interface SnapshotResponse extends MessageBase {
 }
 
 /** Tells a caught-up voter to campaign at once (leadership transfer). */
-export interface TimeoutNow extends MessageBase {
+export interface TimeoutNow extends RaftMessageBase {
   /** Discriminant. */
   readonly type: 'timeoutNow';
 }
 
 /** A follower forwards a linearizable read to its leader. */
-export interface ReadIndexRequest extends MessageBase {
+export interface ReadIndexRequest extends RaftMessageBase {
   /** Discriminant. */
   readonly type: 'readIndex';
   /** The read's id, as the follower's host gave it. */
@@ -231,7 +231,7 @@ export interface ReadIndexRequest extends MessageBase {
 }
 
 /** The leader's answer to a forwarded read: the index to wait for, or a refusal. */
-export interface ReadIndexResponse extends MessageBase {
+export interface ReadIndexResponse extends RaftMessageBase {
   /** Discriminant. */
   readonly type: 'readIndexResp';
   /** The read's id. */

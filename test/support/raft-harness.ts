@@ -10,11 +10,8 @@
  * term, log matching (entries with one index and term are identical and have identical
  * predecessors), and every member applies the same entry at each index.
  */
-import { MemoryRaftStorage } from '../../src/raft/memory-storage.js';
-import { RaftCore, type RaftStatus } from '../../src/raft/core.js';
-import type { RaftOptions } from '../../src/raft/options.js';
-import type { RaftReady } from '../../src/raft/ready.js';
-import type { Entry, MemberId, Membership, MembershipChange, RaftMessage } from '../../src/raft/types.js';
+import { MemoryRaftStorage, RaftCore } from '../../src/index.js';
+import type { Entry, MemberId, Membership, MembershipChange, RaftMessage, RaftOptions, RaftReady, RaftStatus } from '../../src/index.js';
 import type { HistoryOperation, KvInput, KvOutput } from '../../src/testkit/linearizability/index.js';
 import { SimRandom } from '../../src/testkit/sim/random.js';
 

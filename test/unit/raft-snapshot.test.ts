@@ -5,7 +5,7 @@
  * compaction starts from its snapshot.
  */
 import { describe, expect, it } from 'vitest';
-import type { SnapshotChunk } from '../../src/raft/types.js';
+import type { SnapshotChunk } from '../../src/index.js';
 import { RaftSim } from '../support/raft-harness.js';
 
 const three = ['a', 'b', 'c'];
