@@ -29,7 +29,8 @@
  * only over periods in which heartbeats flowed.
  *
  * Bounds: entries beyond the commit index (`maxUncommitted`; proposals past it are refused),
- * reads waiting (`maxPendingReads`), the window per follower (`maxInflight` appends of at most
+ * reads waiting (`maxPendingReads`; a read forwarded to the leader fails with 'timeout' after two
+ * election timeouts without an answer), the window per follower (`maxInflight` appends of at most
  * `maxEntriesPerMessage` entries, `snapshotWindow` chunks).
  */
 import { RaftLog, type LogBase } from './log.js';
@@ -226,7 +227,8 @@ export class RaftCore {
   private pendingConfIndex: Index = 0;
   private reads = new ReadRounds();
   private waitingReads: { id: string; origin: MemberId }[] = [];
-  private forwardedReads = new Set<string>();
+  /** Reads forwarded to the leader: id -> ticks waited (they expire: the request or its answer may be lost). */
+  private forwardedReads = new Map<string, number>();
   private snapshot: { meta: SnapshotMeta; data: Uint8Array } | undefined;
   private snapshotRequested = false;
   private receiver = new SnapshotReceiver();
@@ -333,7 +335,7 @@ export class RaftCore {
       this.readFailures.push({ id, reason: 'overloaded' });
       return;
     }
-    this.forwardedReads.add(id);
+    this.forwardedReads.set(id, 0);
     this.send({ type: 'readIndex', from: this.id, to: this.leader, term: this.term, id });
   }
 
@@ -584,6 +586,13 @@ export class RaftCore {
 
   private tickElection(): void {
     this.electionElapsed++;
+    for (const [id, waited] of this.forwardedReads) {
+      if (waited + 1 < 2 * this.opts.electionTicks) this.forwardedReads.set(id, waited + 1);
+      else {
+        this.forwardedReads.delete(id);
+        this.readFailures.push({ id, reason: 'timeout' });
+      }
+    }
     const mayCampaign = this.opts.heartbeatsWhenIdle || this.leader === undefined || this.leaderDown;
     if (mayCampaign && this.electionElapsed >= this.randomizedTimeout && this.promotable()) {
       this.campaign(this.opts.preVote ? 'pre' : 'real', false);
@@ -1065,7 +1074,7 @@ export class RaftCore {
   }
 
   private failForwardedReads(): void {
-    for (const id of this.forwardedReads) this.readFailures.push({ id, reason: 'notLeader' });
+    for (const id of this.forwardedReads.keys()) this.readFailures.push({ id, reason: 'notLeader' });
     this.forwardedReads.clear();
   }
 

@@ -51,8 +51,8 @@ export interface ReadState {
 export interface ReadFailure {
   /** The read's id. */
   readonly id: string;
-  /** Why: no leader is known, the leader stepped down, or too many reads wait. */
-  readonly reason: 'noLeader' | 'notLeader' | 'overloaded';
+  /** Why: no leader is known, the leader stepped down, too many reads wait, or a forwarded read went unanswered for two election timeouts. */
+  readonly reason: 'noLeader' | 'notLeader' | 'overloaded' | 'timeout';
 }
 
 /** The core's output since the last drain. */

@@ -82,6 +82,23 @@ describe('RaftCore (public API)', () => {
     expect(core.propose(4).ok).toBe(true);
   });
 
+  it('a read forwarded to the leader fails with timeout when no answer comes within two election timeouts', () => {
+    const storage = new MemoryRaftStorage({ voters: ['a', 'b', 'c'], learners: [] });
+    const follower = new RaftCore({ id: 'a', random: new SimRandom(1), electionTicks: 10 }, storage.load());
+    follower.receive({ type: 'heartbeat', from: 'b', to: 'a', term: 1, commit: 0, round: 0 });
+    expect(follower.status().leader).toBe('b');
+    follower.ready();
+    follower.readIndex('r');
+    expect(follower.ready().messages).toContainEqual({ type: 'readIndex', from: 'a', to: 'b', term: 1, id: 'r' });
+    const failures = [];
+    for (let i = 0; i < 20; i++) {
+      follower.tick();
+      if (i === 5) follower.receive({ type: 'heartbeat', from: 'b', to: 'a', term: 1, commit: 0, round: 0 });
+      failures.push(...follower.ready().readFailures);
+    }
+    expect(failures).toEqual([{ id: 'r', reason: 'timeout' }]);
+  });
+
   it('refuses bad options with HORDE_INVALID_OPTION', () => {
     const state = new MemoryRaftStorage().load();
     const make = (options: object) => () => new RaftCore({ id: 'a', random: new SimRandom(1), ...options }, state);
