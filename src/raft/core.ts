@@ -518,7 +518,7 @@ export class RaftCore {
   /** Drains the output since the last call (ready.ts says how to carry it out). */
   ready(): RaftReady {
     this.flush();
-    const hardState: HardState | undefined = this.hardStateChanged() ? { term: this.term, vote: this.vote, commit: this.commit } : undefined;
+    const hardState: HardState | undefined = this.hardStateChanged() ? { term: this.term, vote: this.vote, commit: this.durableCommit() } : undefined;
     if (hardState !== undefined) this.savedHardState = hardState;
     let append: AppendWrite | undefined;
     if (this.writeFrom <= this.log.lastIndex() + 1) {
@@ -1086,6 +1086,15 @@ export class RaftCore {
 
   private hardStateChanged(): boolean {
     const saved = this.savedHardState;
-    return saved.term !== this.term || saved.vote !== this.vote || saved.commit !== this.commit;
+    return saved.term !== this.term || saved.vote !== this.vote || saved.commit !== this.durableCommit();
+  }
+
+  /**
+   * The commit index as saved: never past what storage holds of this log. Storage may still hold
+   * a stale suffix that a pending write truncates; a commit index saved past `persistedIndex`
+   * would make a restarted member apply those stale entries as committed.
+   */
+  private durableCommit(): Index {
+    return Math.min(this.commit, this.persistedIndex);
   }
 }

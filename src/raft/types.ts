@@ -88,7 +88,7 @@ export interface HardState {
   readonly term: Term;
   /** Who this member voted for in `term`, if anyone. */
   readonly vote: MemberId | undefined;
-  /** The highest index known committed (saving it is an optimisation: it may lag). */
+  /** The highest index known committed, never past what storage holds of the member's log (it may lag). */
   readonly commit: Index;
 }
 

@@ -10,8 +10,10 @@
  * term, log matching (entries with one index and term are identical and have identical
  * predecessors), and every member applies the same entry at each index.
  */
-import { MemoryRaftStorage, RaftCore } from '../../src/index.js';
-import type { Entry, MemberId, Membership, MembershipChange, RaftMessage, RaftOptions, RaftReady, RaftStatus } from '../../src/index.js';
+import { ClientSessions, MemoryRaftStorage, RaftCore } from '../../src/index.js';
+import type {
+  SessionCommand,
+  SessionReply, Entry, MemberId, Membership, MembershipChange, RaftMessage, RaftOptions, RaftReady, RaftStatus } from '../../src/index.js';
 import type { HistoryOperation, KvInput, KvOutput } from '../../src/testkit/linearizability/index.js';
 import { SimRandom } from '../../src/testkit/sim/random.js';
 
@@ -19,6 +21,11 @@ import { SimRandom } from '../../src/testkit/sim/random.js';
 export interface KvCommand {
   client: number;
   op: KvInput<string, number>;
+}
+
+/** A command through the session layer (exactly once); its `op` commands are KvInputs. */
+export interface SessionEnvelope {
+  sessions: SessionCommand;
 }
 
 /** Network and storage behaviour. */
@@ -66,6 +73,9 @@ class SimNode {
   lastWriteDue = 0;
   writes: { due: number; write: Write }[] = [];
   sm = new Map<string, number>();
+  sessions = new ClientSessions();
+  /** What the session layer answered, by log index. */
+  sessionReplies = new Map<number, SessionReply<KvOutput<number>>>();
   applied = 0;
   proposals = new Map<number, { term: number; op: ClientOp }>();
   reads = new Map<string, ClientOp>();
@@ -121,7 +131,9 @@ export class RaftSim {
   private boot(node: SimNode): void {
     const state = node.storage.load();
     node.core = new RaftCore({ ...this.coreOptions, id: node.id, random: this.random.fork() }, state);
-    node.sm = state.snapshot === undefined ? new Map<string, number>() : decodeSm(state.snapshot.data);
+    node.sm = new Map<string, number>();
+    node.sessions = new ClientSessions();
+    if (state.snapshot !== undefined) restoreSm(node, state.snapshot.data);
     node.applied = state.snapshot?.meta.index ?? 0;
     node.up = true;
     node.incarnation++;
@@ -221,7 +233,7 @@ export class RaftSim {
   }
 
   /** Proposes a command on `id` directly (no client); returns the core's answer. */
-  propose(id: MemberId, data: KvCommand): ReturnType<RaftCore['propose']> {
+  propose(id: MemberId, data: KvCommand | SessionEnvelope): ReturnType<RaftCore['propose']> {
     const answer = this.core(id).propose(data);
     this.process(this.node(id));
     return answer;
@@ -307,7 +319,7 @@ export class RaftSim {
       const ready = node.core.ready();
       if (ready.hardState !== undefined) node.storage.saveHardState(ready.hardState);
       if (ready.installSnapshot !== undefined) {
-        node.sm = decodeSm(ready.installSnapshot.data);
+        restoreSm(node, ready.installSnapshot.data);
         node.applied = ready.installSnapshot.meta.index;
         this.queueWrite(node, { type: 'install', ready: ready.installSnapshot });
       }
@@ -330,7 +342,7 @@ export class RaftSim {
         if (op !== undefined && !op.done) this.retry(op);
       }
       this.answerReads(node);
-      if (ready.takeSnapshot !== undefined) node.core.snapshotTaken(node.applied, encodeSm(node.sm));
+      if (ready.takeSnapshot !== undefined) node.core.snapshotTaken(node.applied, encodeSm(node));
       this.checkLeaders();
     }
   }
@@ -356,14 +368,11 @@ export class RaftSim {
     node.applied = entry.index;
     let output: KvOutput<number> = undefined;
     if (entry.kind === 'command') {
-      const { op } = entry.data as KvCommand;
-      const current = node.sm.get(op.key);
-      if (op.op === 'put') node.sm.set(op.key, op.value);
-      else if (op.op === 'delete') node.sm.delete(op.key);
-      else if (op.op === 'cas') {
-        output = current === op.expected;
-        if (output) node.sm.set(op.key, op.value);
-      } else output = current;
+      const data = entry.data as KvCommand | SessionEnvelope;
+      if ('sessions' in data) {
+        const reply = node.sessions.apply(entry.index, data.sessions, (command) => runKv(node.sm, command as KvInput<string, number>));
+        node.sessionReplies.set(entry.index, reply);
+      } else output = runKv(node.sm, data.op);
     }
     const proposal = node.proposals.get(entry.index);
     if (proposal !== undefined) {
@@ -505,10 +514,25 @@ function entryKey(entry: Entry): string {
   return JSON.stringify(entry);
 }
 
-function encodeSm(sm: Map<string, number>): Uint8Array {
-  return encoder.encode(JSON.stringify([...sm]));
+function runKv(sm: Map<string, number>, op: KvInput<string, number>): KvOutput<number> {
+  const current = sm.get(op.key);
+  if (op.op === 'put') sm.set(op.key, op.value);
+  else if (op.op === 'delete') sm.delete(op.key);
+  else if (op.op === 'cas') {
+    const swapped = current === op.expected;
+    if (swapped) sm.set(op.key, op.value);
+    return swapped;
+  } else return current;
+  return undefined;
 }
 
-function decodeSm(data: Uint8Array): Map<string, number> {
-  return new Map(JSON.parse(decoder.decode(data)) as [string, number][]);
+function encodeSm(node: SimNode): Uint8Array {
+  return encoder.encode(JSON.stringify({ sm: [...node.sm], sessions: node.sessions.snapshot() }));
+}
+
+function restoreSm(node: SimNode, data: Uint8Array): void {
+  const decoded = JSON.parse(decoder.decode(data)) as { sm: [string, number][]; sessions: unknown };
+  node.sm = new Map(decoded.sm);
+  node.sessions = new ClientSessions();
+  node.sessions.restore(decoded.sessions);
 }
