@@ -34,7 +34,7 @@ function runSeed(seed: number): SeedResult {
       checkQuorum: random.chance(0.6),
       preVote: random.chance(0.8),
       heartbeatTicks: 2,
-      snapshotEntries: 20 + random.int(30),
+      snapshotEntries: 5 + random.int(40),
       compactionTrailing: random.int(6),
       snapshotChunkBytes: 32,
       snapshotWindow: 2,
