@@ -4,11 +4,11 @@
  * Files, one job each: types.ts (vocabulary), options.ts (options and defaults), log.ts (the
  * in-memory log), membership.ts (one-server changes, majorities), progress.ts (the leader's view
  * of a follower), read-index.ts (ReadIndex rounds), snapshot-receiver.ts (chunk assembly),
- * ready.ts (what the host carries out), core.ts (the protocol), memory-storage.ts (storage),
+ * ready.ts (what the host carries out), inputs.ts (inputs, answers, status as data), core.ts (the protocol), memory-storage.ts (storage),
  * sessions.ts (exactly-once commands, layered on a state machine).
  */
 export { RaftCore } from './core.js';
-export type { MemberProgress, RaftAnswer, RaftInput, RaftStatus, RefusalReason } from './core.js';
+export type { MemberProgress, RaftAnswer, RaftInput, RaftStatus, RefusalReason } from './inputs.js';
 export { MemoryRaftStorage } from './memory-storage.js';
 export { ClientSessions } from './sessions.js';
 export type { ClientSessionsOptions, SessionCommand, SessionReply } from './sessions.js';
