@@ -101,6 +101,8 @@ export class RaftSim {
   /** Every message sent, when `traceMessages` is set. */
   readonly trace: RaftMessage[] = [];
   traceMessages = false;
+  /** Until when (in units) a member's disk is stalled: its writes complete no earlier. */
+  readonly diskStalledUntil = new Map<MemberId, number>();
   /** Drops every message it returns true for (scripted faults). */
   dropIf: ((message: RaftMessage) => boolean) | undefined;
   private events: { at: number; order: number; event: Event }[] = [];
@@ -306,7 +308,7 @@ export class RaftSim {
   }
 
   private queueWrite(node: SimNode, write: Write): void {
-    const due = Math.max(node.lastWriteDue, this.now + this.random.int(this.faults.persistMax + 1));
+    const due = Math.max(node.lastWriteDue, this.now + this.random.int(this.faults.persistMax + 1), this.diskStalledUntil.get(node.id) ?? 0);
     node.lastWriteDue = due;
     node.writes.push({ due, write });
     this.events.push({ at: due, order: this.random.next(), event: { kind: 'write', node: node.id, incarnation: node.incarnation } });

@@ -123,4 +123,29 @@ describe('raft core: elections', () => {
     expect(sim.runUntil(() => sim.node(follower).applied === sim.status(fresh).commit)).toBe(true);
     expect(sim.node(follower).sm.get('k')).toBe(5);
   });
+
+  it('a disk that stalls longer than the election timeout, on a follower or on the leader, deposes nobody and loses nothing', () => {
+    const sim = new RaftSim({ seed: 16, members: three, core: { electionTicks: 10 } });
+    const leader = sim.awaitLeader();
+    const term = sim.status(leader).term;
+    const follower = three.find((m) => m !== leader)!;
+    let value = 0;
+    for (const stalled of [follower, leader]) {
+      sim.diskStalledUntil.set(stalled, sim.now + 150);
+      const puts: ReturnType<RaftSim['invoke']>[] = [];
+      for (let i = 0; i < 10; i++) {
+        puts.push(sim.invoke(0, { op: 'put', key: 'k', value: ++value }, leader));
+        sim.run(5);
+      }
+      // The other two members are a majority: writes commit while the stalled disk holds its member back.
+      expect(sim.runUntil(() => puts.every((op) => op.done), 100)).toBe(true);
+      expect(sim.status(stalled).persisted).toBeLessThan(sim.status(leader).commit);
+      sim.run(150);
+      expect(sim.runUntil(() => sim.status(stalled).persisted === sim.status(leader).lastIndex)).toBe(true);
+    }
+    expect(sim.leader()).toBe(leader);
+    expect(sim.status(leader).term).toBe(term);
+    expect(three.reduce((n, m) => n + sim.status(m).elections, 0)).toBe(1);
+    expect(checkLinearizable(sim.history, kvModel<string, number>()).ok).toBe(true);
+  });
 });
