@@ -56,6 +56,8 @@ export type { GatewayStatus, ThrottleEvent } from './gateway/gateway.js';
 export type { GatewayOptions } from './gateway/options.js';
 export { CANARY_KIND } from './process/canary.js';
 
+export * from './raft/index.js';
+
 export {
   CANARY_LIMIT_X_IDLE,
   GOODPUT_SHARE_OF_PEAK,
