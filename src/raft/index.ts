@@ -14,7 +14,7 @@ export { ClientSessions } from './sessions.js';
 export type { ClientSessionsOptions, SessionCommand, SessionReply } from './sessions.js';
 export type { RaftOptions } from './options.js';
 export type { LogBase } from './log.js';
-export type { AppendWrite, RaftPersistedState, RaftReady, RaftSnapshot, ReadFailure, ReadState, TakenSnapshot } from './ready.js';
+export type { AppendWrite, RaftPersistedState, RaftReady, PersistedSnapshot, ReadFailure, ReadState, TakenSnapshot } from './ready.js';
 export type {
   AppendRequest,
   AppendResponse,

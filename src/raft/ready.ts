@@ -26,7 +26,7 @@ export interface AppendWrite {
 }
 
 /** A snapshot: what it stands for and the state machine's bytes. */
-export interface RaftSnapshot {
+export interface PersistedSnapshot {
   /** The index, term and membership it stands for. */
   readonly meta: SnapshotMeta;
   /** The state machine's bytes. */
@@ -34,7 +34,7 @@ export interface RaftSnapshot {
 }
 
 /** A snapshot this member took, with the new base of its log. */
-export interface TakenSnapshot extends RaftSnapshot {
+export interface TakenSnapshot extends PersistedSnapshot {
   /** Drop the stored entries up to this base's index (a few may trail the snapshot). */
   readonly base: LogBase;
 }
@@ -60,7 +60,7 @@ export interface RaftReady {
   /** Make durable before sending `messages`. */
   hardState: HardState | undefined;
   /** A snapshot received from the leader: replace the whole log with it, restore the state machine from it, then call `snapshotInstalled`. */
-  installSnapshot: RaftSnapshot | undefined;
+  installSnapshot: PersistedSnapshot | undefined;
   /** A snapshot this member took: store it and drop the entries up to `base.index`, which becomes the log's base. */
   saveSnapshot: TakenSnapshot | undefined;
   /** Entries to write, then acknowledge with `persisted`. */
@@ -82,7 +82,7 @@ export interface RaftPersistedState {
   /** The saved hard state. */
   readonly hardState: HardState;
   /** The latest snapshot, if any. */
-  readonly snapshot: RaftSnapshot | undefined;
+  readonly snapshot: PersistedSnapshot | undefined;
   /** Where the stored entries start. */
   readonly base: LogBase;
   /** The stored entries after the base, in order. */
