@@ -11,6 +11,7 @@ export const LAYERS = [
   ['codec', 'ring', 'net'],
   ['participant'],
   ['executor', 'poller', 'fileio', 'cluster'],
+  ['store'],
   ['node'],
   ['gateway', 'testkit'],
   ['loadtest'],

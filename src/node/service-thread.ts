@@ -157,6 +157,7 @@ export class ServiceThread {
         preload: options.preload,
         computeThreads: options.computeThreads,
         ringCapacity: options.ringCapacity,
+        store: options.store,
       },
     };
     let ready = false;

@@ -9,6 +9,7 @@
 
 import type { WireError } from '../errors.js';
 import { hasBrand } from './types.js';
+import type { StoreRequest } from './sql.js';
 
 /** Bytes to write: a string is written as UTF-8. */
 export type IoData = Uint8Array | string;
@@ -120,7 +121,12 @@ export type IoRequest =
       task: string;
       /** Its argument (it crosses threads, so any value horde can encode). */
       input: unknown;
-    };
+    }
+  /**
+   * The store thread's requests (src/store/types.ts): `sql`, `sqlTransaction`, `sqlNext`,
+   * `sqlClose`. Served on a node started with the `store` option; elsewhere answered HORDE_NO_STORE.
+   */
+  | StoreRequest;
 
 /** The name of an `IoRequest` kind: 'read', 'write', ..., 'logRead', 'compute'. */
 export type IoOp = IoRequest['op'];
