@@ -18,6 +18,9 @@
  * the group is answered with that error: nothing of it was applied. Transaction-control
  * statements (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE) are refused: the store owns them.
  *
+ * PRAGMA statements sent alone (`sql`) run on the main connection outside any transaction, so
+ * connection settings such as `foreign_keys` take effect there (where every write runs).
+ *
  * Reads. A pure query outside a transaction runs on a read-only connection (database.ts) and is
  * paged: at most `limit` rows per answer (default and ceiling `maxRowsPerAnswer`), a cursor for the
  * rest (cursors.ts). A query inside a transaction, or a write with RETURNING, must fit one answer
@@ -235,6 +238,18 @@ export class StoreService {
       const database = this.byName.get(request.db);
       if (database === undefined) {
         replies[index] = failure(failedOpens.get(request.db) ?? new HordeError(ErrorCode.NO_STORE, `database ${JSON.stringify(request.db)} is not open`));
+        return;
+      }
+      if (request.op === 'sql' && PRAGMA.test(request.sql)) {
+        // Settings of the write connection (foreign_keys, ...): outside a transaction, where SQLite applies them.
+        flush();
+        replies[index] = attempt(() => {
+          let answer: SqlAnswer | undefined;
+          this.retryBusy(() => {
+            answer = this.execute(database.main, request);
+          });
+          return answer;
+        });
         return;
       }
       if (request.op === 'sql') {

@@ -111,6 +111,20 @@ describe('StoreService', () => {
     store.close();
   });
 
+  it('runs a PRAGMA sent alone on the write connection, outside a transaction, so its setting applies to later writes', async () => {
+    const store = service();
+    const replies = await store.handleBatch([
+      { op: 'sql', db: 'fk.db', sql: 'PRAGMA foreign_keys = ON' },
+      { op: 'sql', db: 'fk.db', sql: 'CREATE TABLE parent (id INTEGER PRIMARY KEY)' },
+      { op: 'sql', db: 'fk.db', sql: 'CREATE TABLE child (parent INTEGER REFERENCES parent (id))' },
+      { op: 'sql', db: 'fk.db', sql: 'INSERT INTO child VALUES (5)' },
+      { op: 'sql', db: 'fk.db', sql: 'PRAGMA foreign_keys' },
+    ]);
+    expect(codes(replies)).toEqual([true, true, true, 'SQLITE_CONSTRAINT_FOREIGNKEY', true]);
+    expect(replies[4]).toEqual({ ok: true, value: { rows: [{ foreign_keys: 1 }] } });
+    store.close();
+  });
+
   it('bounds open databases and refuses malformed requests without stopping', async () => {
     const store = service({ maxDatabases: 2 });
     const replies = await store.handleBatch([
