@@ -63,7 +63,7 @@ export interface NodeOptions {
   resourceLimits?: ResourceLimits;
   /** Replace an executor that dies. Default true. */
   restartExecutors?: boolean;
-  /** Restarts of one service thread (the poller, the file worker) allowed within `serviceRestartPeriodMs`; one more stops the node. Default 5. */
+  /** Restarts of one service thread (the poller, the file worker, the store thread) allowed within `serviceRestartPeriodMs`; one more stops the node. Default 5. */
   serviceRestartIntensity?: number;
   /** The window of `serviceRestartIntensity`, in ms. Default 60,000. */
   serviceRestartPeriodMs?: number;

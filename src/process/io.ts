@@ -123,7 +123,7 @@ export type IoRequest =
       input: unknown;
     }
   /**
-   * The store thread's requests (src/store/types.ts): `sql`, `sqlTransaction`, `sqlNext`,
+   * The store thread's requests (src/process/sql.ts): `sql`, `sqlTransaction`, `sqlNext`,
    * `sqlClose`. Served on a node started with the `store` option; elsewhere answered HORDE_NO_STORE.
    */
   | StoreRequest;
