@@ -32,23 +32,22 @@
  * answered HORDE_SQL_ERROR with SQLITE_BUSY. Every retry is counted (`busyRetries`).
  *
  * Bounds: `maxDatabases` open (one more is answered HORDE_OVERLOADED), `maxCursors` cursors, at
- * most MAX_STATEMENTS statements per transaction, and the worker's queue (worker.ts).
+ * most MAX_STATEMENTS statements per transaction (validate.ts), and the worker's queue (worker.ts).
  */
 
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import type { IoReply } from '../process/io.js';
-import { SERVICES, serviceNamed } from '../process/services.js';
 import { syncDirectory } from '../fileio/atomic.js';
 import { resolveInDataDir } from '../fileio/paths.js';
 import { CursorTable } from './cursors.js';
 import { StoreDatabase, type CachedConnection } from './database.js';
 import type { ResolvedStoreOptions } from '../process/store-options.js';
 import type { SqlAnswer, SqlParams, SqlRow, SqlStatement, StoreRequest } from '../process/sql.js';
+import { isBusy, sqlError } from './sql-error.js';
+import { validate } from './validate.js';
 
-/** Most statements in one `sqlTransaction`. */
-export const MAX_STATEMENTS = 10_000;
 const MAX_BACKOFF_MS = 64;
 const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
 const PRAGMA = /^\s*PRAGMA\b/i;
@@ -395,31 +394,6 @@ function bindArgs(params: SqlParams | undefined): unknown[] {
   return params === undefined ? [] : [params];
 }
 
-function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
-}
-
-/**
- * What SQLite (or better-sqlite3's own checks) threw, as HORDE_SQL_ERROR with SQLite's code in its
- * cause: better-sqlite3's RangeError (wrong parameter count, missing named parameter) counts as
- * SQLITE_RANGE, its TypeError (a value it cannot bind) as SQLITE_MISMATCH, more than one statement
- * as SQLITE_MISUSE. A HordeError passes as it is.
- */
-export function sqlError(error: unknown): HordeError {
-  if (error instanceof HordeError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  let code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) {
-    if (message.includes('more than one statement')) code = 'SQLITE_MISUSE';
-    else if (error instanceof RangeError) code = 'SQLITE_RANGE';
-    else if (error instanceof TypeError) code = 'SQLITE_MISMATCH';
-    else code = 'SQLITE_ERROR';
-  }
-  const cause = error instanceof Error && (error as { code?: unknown }).code === code ? error : Object.assign(new Error(message, { cause: error }), { code });
-  return new HordeError(ErrorCode.SQL_ERROR, `${code as string}: ${message}`, { cause });
-}
-
 function failure(error: unknown): IoReply {
   return { ok: false, error: errorToWire(error) };
 }
@@ -434,42 +408,4 @@ function attempt(step: () => unknown): IoReply {
 
 function blockFor(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/** The ops this service serves: its entry in the service list. */
-const OPS = new Set<string>(SERVICES[serviceNamed('store')]!.ops);
-
-/** Checks the shape of a request that arrived from another thread (parameter values are SQLite's to judge). */
-function validate(request: unknown, maxRows: number): StoreRequest {
-  const fail = (why: string): never => {
-    throw new HordeError(ErrorCode.INVALID_IO_REQUEST, `store request: ${why}`);
-  };
-  if (typeof request !== 'object' || request === null) return fail('must be an object');
-  const r = request as Record<string, unknown>;
-  if (typeof r.op !== 'string' || !OPS.has(r.op)) return fail(`unknown op ${JSON.stringify(r.op)}`);
-  if (r.limit !== undefined && !(Number.isSafeInteger(r.limit) && (r.limit as number) >= 1 && (r.limit as number) <= maxRows)) {
-    fail(`"limit" must be an integer from 1 to ${maxRows} (store option maxRowsPerAnswer)`);
-  }
-  if (r.op === 'sqlNext' || r.op === 'sqlClose') {
-    if (typeof r.cursor !== 'string') fail('"cursor" must be a string');
-    return request as StoreRequest;
-  }
-  if (typeof r.db !== 'string') fail('"db" must be a string (a database file relative to dataDir)');
-  if (r.groupCommit !== undefined && typeof r.groupCommit !== 'boolean') fail('"groupCommit" must be a boolean');
-  if (r.op === 'sql') {
-    checkStatement(r, fail);
-    return request as StoreRequest;
-  }
-  if (!Array.isArray(r.statements) || r.statements.length === 0 || r.statements.length > MAX_STATEMENTS) fail(`"statements" must be an array of 1 to ${MAX_STATEMENTS} statements`);
-  for (const statement of r.statements as unknown[]) {
-    if (typeof statement !== 'object' || statement === null) fail('each statement must be an object {sql, params?}');
-    checkStatement(statement as Record<string, unknown>, fail);
-  }
-  return request as StoreRequest;
-}
-
-function checkStatement(statement: Record<string, unknown>, fail: (why: string) => never): void {
-  if (typeof statement.sql !== 'string' || statement.sql.trim().length === 0) fail('"sql" must be a non-empty string');
-  const params = statement.params;
-  if (params !== undefined && (typeof params !== 'object' || params === null || params instanceof Uint8Array)) fail('"params" must be an array or an object of named parameters');
 }
