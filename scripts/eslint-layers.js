@@ -11,7 +11,7 @@ export const LAYERS = [
   ['codec', 'ring', 'net'],
   ['participant'],
   ['executor', 'poller', 'fileio', 'cluster'],
-  ['raft'],
+  ['raft', 'store'],
   ['node'],
   ['gateway', 'testkit'],
   ['loadtest'],

@@ -50,6 +50,14 @@ export const ErrorCode = {
   INVALID_IO_REQUEST: 'HORDE_INVALID_IO_REQUEST',
   /** ctx.compute named a task no compute module exports. */
   UNKNOWN_TASK: 'HORDE_UNKNOWN_TASK',
+  /** A store request (`sql`, `sqlTransaction`, ...) on a node started without the `store` option, or in a TestKit or SimCluster. */
+  NO_STORE: 'HORDE_NO_STORE',
+  /** SQLite refused a statement (syntax, constraint, a parameter it cannot bind, a busy database past `busyTimeoutMs`): the error's `cause.code` is SQLite's code; nothing of the request was applied. */
+  SQL_ERROR: 'HORDE_SQL_ERROR',
+  /** A store cursor that is unknown, finished, closed, idle past `cursorIdleMs`, or lost with its store thread. */
+  CURSOR_EXPIRED: 'HORDE_CURSOR_EXPIRED',
+  /** A query inside a transaction (or a write with RETURNING) gave more rows than one answer may carry (`maxRowsPerAnswer`): the request is rolled back. */
+  TOO_MANY_ROWS: 'HORDE_TOO_MANY_ROWS',
   /** A cluster frame longer than the connection's limit (the connection is closed). */
   FRAME_TOO_LARGE: 'HORDE_FRAME_TOO_LARGE',
   /** An error from another thread whose code this build does not know. */

@@ -27,6 +27,10 @@ export type { ClusterStatus, MemberState, MemberStatus } from './cluster/cluster
 export type { JsonValue } from './cluster/wire-check.js';
 export type { PollerStatus } from './poller/poller.js';
 export type { FileWorkerStatus } from './fileio/protocol.js';
+export type { StoreOptions } from './process/store-options.js';
+export type { StoreWorkerStatus } from './store/protocol.js';
+export type { StoreServiceStatus } from './store/service.js';
+export type { SqlAnswer, SqlCloseRequest, SqlNextRequest, SqlParams, SqlRequest, SqlRow, SqlRows, SqlRun, SqlStatement, SqlTransactionRequest, SqlValue, StoreRequest } from './process/sql.js';
 export type { FileServiceStatus } from './fileio/service.js';
 export type { ServiceStatus } from './node/service-thread.js';
 

@@ -118,6 +118,7 @@ export class Executor {
       shard: data.shard,
       spawnerId: data.spawnerId,
       spawnFloors: data.spawnFloors,
+      runningServices: data.runningServices,
       budget: data.budget,
       mailboxLimit: data.mailboxLimit,
       clockChecks: clockChecksFromEnv(),

@@ -36,6 +36,8 @@ export interface ExecutorWorkerData extends LoopData {
   nodePressure: SharedArrayBuffer;
   /** Set for a replacement executor: how far the live allocators had got when it started. */
   spawnFloors?: SpawnFloors;
+  /** Which services run on the node, by index in SERVICES (an optional one may not). */
+  runningServices: boolean[];
 }
 
 /** One executor thread's figures, an entry of `node.status().executors`. */

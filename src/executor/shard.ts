@@ -39,7 +39,7 @@
 
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import { SerialAllocator, pid as makePid, pidKey, type Pid } from '../process/pid.js';
-import { SERVICES, TIMER_SERVICE, serviceForOp, serviceOfShard, servicePid } from '../process/services.js';
+import { DEFAULT_RUNNING_SERVICES, SERVICES, TIMER_SERVICE, absentCode, serviceForOp, serviceOfShard, servicePid } from '../process/services.js';
 import { IoResult, type TimerRequest } from '../process/io.js';
 import type { Behaviours, ExitReason, Process } from '../process/types.js';
 import { mailboxBase, mailboxClear, mailboxDrop, mailboxFrom, mailboxMessage, mailboxPush, mailboxRef } from './mailbox.js';
@@ -71,6 +71,8 @@ export interface ShardOptions {
   mailboxLimit?: number;
   /** How often turns read the clock (see "Slices" in scheduler.ts). Default ADAPTIVE. */
   clockChecks?: ClockChecks;
+  /** Which services run on this node, by index in SERVICES (runningServices). Default: all but the optional ones. */
+  runningServices?: readonly boolean[];
 }
 
 export const DEFAULT_TURN_BUDGET = 64;
@@ -126,6 +128,8 @@ export class Shard extends Outbox implements TurnRunner, ContextOwner, SignalEff
   private readonly services: Pid[];
   /** Io requests sent and not answered yet, per service: ref → requester. */
   private readonly ioPending: Map<number, Pid>[];
+  /** Which services run (an optional one may not: its ops are answered here at once). */
+  private readonly running: readonly boolean[];
 
   /** The slot whose callback is running (effects are recorded for it). */
   private current: Slot | undefined;
@@ -154,6 +158,7 @@ export class Shard extends Outbox implements TurnRunner, ContextOwner, SignalEff
     this.context = new ShardContext(this, this);
     this.services = SERVICES.map((_, service) => servicePid(this.node, service));
     this.ioPending = SERVICES.map(() => new Map<number, Pid>());
+    this.running = options.runningServices ?? DEFAULT_RUNNING_SERVICES;
   }
 
   // ---- entry points for the host -------------------------------------------------------------
@@ -634,7 +639,8 @@ export class Shard extends Outbox implements TurnRunner, ContextOwner, SignalEff
 
   /**
    * An io request goes to the service that serves its op, and is remembered until answered (see
-   * serviceLost); one whose op no service serves is answered here at once.
+   * serviceLost); one whose op no service serves, or whose service does not run on this node (an
+   * optional one), is answered here at once.
    */
   private request(slot: Slot, ref: number, request: unknown): void {
     const self = this.pidOf(slot);
@@ -642,6 +648,11 @@ export class Shard extends Outbox implements TurnRunner, ContextOwner, SignalEff
     const service = serviceForOp(op);
     if (service === undefined) {
       const error = new HordeError(ErrorCode.INVALID_IO_REQUEST, `io request: unknown op ${typeof op === 'string' ? JSON.stringify(op) : typeof op}`);
+      this.enqueue(slot, new IoResult(ref, false, undefined, errorToWire(error)), undefined, 0);
+      return;
+    }
+    if (this.running[service] !== true) {
+      const error = new HordeError(absentCode(service), `io request ${JSON.stringify(op)}: this node runs no ${SERVICES[service]!.name} thread`);
       this.enqueue(slot, new IoResult(ref, false, undefined, errorToWire(error)), undefined, 0);
       return;
     }

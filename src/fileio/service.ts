@@ -30,6 +30,7 @@ import { dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import type { FileStat, IoReply, IoRequest, LogReadAnswer } from '../process/io.js';
+import type { StoreRequest } from '../process/sql.js';
 import { SERVICES, serviceNamed } from '../process/services.js';
 import { workerEntry } from '../internal/worker-url.js';
 import { atomicReplace, syncDirectory } from './atomic.js';
@@ -133,7 +134,7 @@ export class FileService {
     await this.pool?.destroy();
   }
 
-  private async perform(request: IoRequest): Promise<unknown> {
+  private async perform(request: FileRequest): Promise<unknown> {
     switch (request.op) {
       case 'compute':
         return this.compute(request.task, request.input);
@@ -203,7 +204,7 @@ export class FileService {
     });
   }
 
-  private async file(request: Extract<IoRequest, { path: string }>): Promise<unknown> {
+  private async file(request: Extract<FileRequest, { path: string }>): Promise<unknown> {
     const dataDir = this.requireDataDir();
     // The data directory itself may be listed or stat'ed, never written, replaced or removed.
     const fs = this.fs;
@@ -288,6 +289,9 @@ function bytesOf(data: Uint8Array | string): Uint8Array {
   return typeof data === 'string' ? new TextEncoder().encode(data) : data;
 }
 
+/** The requests this service serves (the store thread serves the store's). */
+type FileRequest = Exclude<IoRequest, StoreRequest>;
+
 /** The ops this service serves: its entry in the service list. */
 const OPS = new Set<string>(SERVICES[serviceNamed('fileio')]!.ops);
 
@@ -296,7 +300,7 @@ function isCount(value: unknown): boolean {
 }
 
 /** Checks the shape of a request that arrived from another thread. */
-function validate(request: unknown): IoRequest {
+function validate(request: unknown): FileRequest {
   const fail = (why: string): never => {
     throw new HordeError(ErrorCode.INVALID_IO_REQUEST, `io request: ${why}`);
   };
@@ -321,7 +325,7 @@ function validate(request: unknown): IoRequest {
       fail('"data" must be a string or Uint8Array');
     }
   }
-  return request as IoRequest;
+  return request as FileRequest;
 }
 
 const isIndex = (value: unknown): boolean => Number.isSafeInteger(value) && (value as number) >= 0;

@@ -20,6 +20,7 @@ import type { SpawnFloors } from '../executor/spawn-wait.js';
 import { clockOffset } from '../internal/clock.js';
 import type { NodePressure } from '../internal/node-pressure.js';
 import type { Pid } from '../process/pid.js';
+import { runningServices } from '../process/services.js';
 import type { RingHandle } from '../ring/ring.js';
 import { heartbeat, spawnerProgress, startExecutor, type ExecutorHandle, type MessageRefusal } from './executor-handle.js';
 import type { ResolvedOptions } from './options.js';
@@ -132,6 +133,7 @@ export class ExecutorPool {
         spin: options.spin,
         clockOffset: clockOffset(),
         nodePressure: this.host.nodePressure.buffer,
+        runningServices: runningServices(options),
         ...(spawnFloors === undefined ? {} : { spawnFloors }),
       },
       topology.bells[shard]!,

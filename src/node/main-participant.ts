@@ -14,6 +14,11 @@
  * or ended first) settles the promise, and a host timer rejects it with HORDE_TIMEOUT. One ref
  * names both the message (the reply carries it) and the monitor (its DOWN carries it).
  *
+ * io: `io(service, request)` sends a request to a service thread of this node (the store's
+ * `node.sql`) as a process's `ctx.io` does, and settles with its IO_REPLY; when that service is
+ * replaced (`serviceLost`) the requests it had not answered reject with HORDE_WORKER_EXITED, as a
+ * process's get an IoResult with that code.
+ *
  * What cannot reach its process is answered as a process's shard would (answerToMissing, the one
  * owner of that rule): links and monitors learn 'noproc' ('noconnection' for another node when the
  * node is not clustered), and a user message is a dead letter.
@@ -24,7 +29,7 @@ import { Signal, encodeEnvelopeToBytes, type Envelope } from '../codec/envelope.
 import { answerToMissing, answerToMissingAt, isDeadLetterWhenMissing, isDeadLetterWhenMissingAt } from '../codec/envelope-header.js';
 import { MAIN_SHARD, MAIN_SPAWNER, SerialAllocator, formatPid, isPid, pid as makePid, type Pid } from '../process/pid.js';
 import { TIMER_SERVICE, servicePid } from '../process/services.js';
-import { advanceRepeat, type TimerRequest } from '../process/io.js';
+import { advanceRepeat, type IoReply, type TimerRequest } from '../process/io.js';
 import type { ExitReason } from '../process/types.js';
 import { mainIndex, participantOf } from '../participant/participants.js';
 
@@ -89,6 +94,13 @@ interface PendingAsk {
   target: Pid;
 }
 
+interface PendingIo {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  /** The service's index in SERVICES. */
+  service: number;
+}
+
 interface MainMonitor {
   target: Pid;
   onDown(notice: DownNotice): void;
@@ -108,6 +120,8 @@ export class MainParticipant {
   private readonly asks = new Map<number, PendingAsk>();
   private readonly monitors = new Map<number, MainMonitor>();
   private readonly ticks = new Map<number, Tick>();
+  /** io requests sent and not answered yet: ref → their promise's settlers and the service asked. */
+  private readonly ios = new Map<number, PendingIo>();
 
   constructor(host: MainHost, spawnerId = MAIN_SPAWNER) {
     this.host = host;
@@ -170,6 +184,37 @@ export class MainParticipant {
     return () => {
       if (this.ticks.delete(ref) && this.host.running()) this.postQuietly(Signal.TIMER_CANCEL, poller, ref, undefined);
     };
+  }
+
+  /**
+   * Sends io request `request` to service `service` (its index in SERVICES) of this node; resolves
+   * with what it answers, rejects with its error (HORDE_OVERLOADED when the ring there is full).
+   */
+  io(service: number, request: unknown): Promise<unknown> {
+    const ref = this.serials.next();
+    return new Promise<unknown>((resolve, reject) => {
+      this.ios.set(ref, { resolve, reject, service });
+      try {
+        this.post(Signal.IO, servicePid(this.host.nodeId, service), ref, request);
+      } catch (error) {
+        this.ios.delete(ref);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  }
+
+  /** io requests still waiting for their answer. */
+  get pendingIo(): number {
+    return this.ios.size;
+  }
+
+  /** Service `service` was replaced (its thread died): what it had not answered rejects with HORDE_WORKER_EXITED. */
+  serviceLost(service: number, name: string): void {
+    for (const [ref, pending] of [...this.ios]) {
+      if (pending.service !== service) continue;
+      this.ios.delete(ref);
+      pending.reject(new HordeError(ErrorCode.WORKER_EXITED, `the ${name} thread exited before it answered (the request may or may not have been carried out)`));
+    }
   }
 
   /** The timer service was replaced: every tick starts again on it, due at its next tick. */
@@ -244,6 +289,18 @@ export class MainParticipant {
       tick.tick();
       return;
     }
+    if (signal === Signal.IO_REPLY) {
+      const pending = this.ios.get(ref);
+      if (pending === undefined) {
+        this.host.deadLetters(1);
+        return;
+      }
+      this.ios.delete(ref);
+      const reply = envelope.payload as IoReply;
+      if (reply.ok) pending.resolve(reply.value);
+      else pending.reject(errorFromWire(reply.error));
+      return;
+    }
     if (signal === Signal.EXIT || signal === Signal.SPAWN) return;
     this.host.deadLetters(1);
   }
@@ -286,9 +343,12 @@ export class MainParticipant {
     }
   }
 
-  /** The node stops: every pending ask rejects with HORDE_NODE_STOPPED. */
+  /** The node stops: every pending ask and io request rejects with HORDE_NODE_STOPPED. */
   stop(): void {
     for (const ref of [...this.asks.keys()]) this.settleAsk(ref, new HordeError(ErrorCode.NODE_STOPPED, 'the node stopped before the reply arrived'));
+    const ios = [...this.ios.values()];
+    this.ios.clear();
+    for (const pending of ios) pending.reject(new HordeError(ErrorCode.NODE_STOPPED, 'the node stopped before the answer arrived'));
   }
 
   /** A signal from this thread for a pid no participant holds: answered as missing (answerToMissing). */

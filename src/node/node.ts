@@ -24,7 +24,8 @@ import { mkdir } from 'node:fs/promises';
 import { ErrorCode, HordeError, isWireError } from '../errors.js';
 import { Signal } from '../codec/envelope.js';
 import { formatPid, isPid, type Pid } from '../process/pid.js';
-import { SERVICES, TIMER_SERVICE } from '../process/services.js';
+import { SERVICES, TIMER_SERVICE, absentCode, runningServices, serviceForOp } from '../process/services.js';
+import type { SqlAnswer, SqlParams, SqlRows, SqlStatement, StoreRequest } from '../process/sql.js';
 import type { ExitReason, SpawnOptions } from '../process/types.js';
 import type { ControlResult, ExecutorStatus } from '../executor/protocol.js';
 import type { RingHandle } from '../ring/ring.js';
@@ -72,7 +73,7 @@ export interface NodeStatus {
   executorRestarts: number;
   /** Envelopes the main thread holds per participant while that ring is full. */
   mainOverflow: number[];
-  /** Each service thread by name (`poller`, `fileio`): its own figures and its restarts. */
+  /** Each service thread that runs, by name (`poller`, `fileio`, `store` with the `store` option): its own figures and its restarts. */
   services: Record<string, ServiceStatus>;
   /** The cluster server's view (undefined for a standalone node). */
   cluster: ClusterStatus | undefined;
@@ -106,8 +107,10 @@ export class HordeNode extends EventEmitter {
   readonly self: Pid;
   private readonly options: ResolvedOptions;
   private readonly topology: Topology;
-  /** One per entry of SERVICES, in that order. */
+  /** One per entry of SERVICES that runs on this node (runningServices), in that order. */
   private readonly services: ServiceThread[];
+  /** Which entries of SERVICES run, by index. */
+  private readonly running: boolean[];
   /** The last topology change (a replacement); the next one starts after it. */
   private topologyChange: Promise<unknown> = Promise.resolve();
   /** Why the node stopped itself, if it did ('nodeFailed'). */
@@ -174,7 +177,8 @@ export class HordeNode extends EventEmitter {
       malformed: (error) => this.report('malformed', error),
       report: (event, detail) => this.report(event, detail),
     });
-    this.services = SERVICES.map((_, service) => new ServiceThread(service, this.serviceHost()));
+    this.running = runningServices(options);
+    this.services = SERVICES.flatMap((_, service) => (this.running[service] === true ? [new ServiceThread(service, this.serviceHost())] : []));
   }
 
   /** @internal */
@@ -340,6 +344,35 @@ export class HordeNode extends EventEmitter {
   }
 
   /**
+   * Runs one SQL statement on database `db` (a file in `dataDir`) on the store thread: resolves
+   * with the rows of a query (`{rows, cursor?}`: a cursor when more than `limit` rows wait, read on
+   * with `sqlNext`) or `{changes, lastInsertRowid}` for a write. Rejects with HORDE_SQL_ERROR
+   * (SQLite's code in `cause.code`; nothing applied), HORDE_NO_STORE without the `store` option,
+   * HORDE_WORKER_EXITED if the store thread dies first. See SqlRequest for `limit` and `groupCommit`.
+   */
+  async sql(db: string, sql: string, params?: SqlParams, options: { limit?: number; groupCommit?: boolean } = {}): Promise<SqlAnswer> {
+    return (await this.storeRequest({ op: 'sql', db, sql, ...(params === undefined ? {} : { params }), ...options })) as SqlAnswer;
+  }
+
+  /**
+   * Runs `statements` on database `db` in one transaction on the store thread, rolled back whole on
+   * any error (rejecting as `sql` does); resolves with each statement's answer, in order.
+   */
+  async sqlTransaction(db: string, statements: readonly SqlStatement[], options: { groupCommit?: boolean } = {}): Promise<SqlAnswer[]> {
+    return (await this.storeRequest({ op: 'sqlTransaction', db, statements, ...options })) as SqlAnswer[];
+  }
+
+  /** The next page of a query's rows (`cursor` from the previous page); HORDE_CURSOR_EXPIRED for a cursor gone. */
+  async sqlNext(cursor: string, limit?: number): Promise<SqlRows> {
+    return (await this.storeRequest({ op: 'sqlNext', cursor, ...(limit === undefined ? {} : { limit }) })) as SqlRows;
+  }
+
+  /** Closes a cursor before its last page (frees its read snapshot). */
+  async sqlClose(cursor: string): Promise<void> {
+    await this.storeRequest({ op: 'sqlClose', cursor });
+  }
+
+  /**
    * Asks every executor and service thread for its figures. One that crashes meanwhile is asked
    * again once its replacement runs. Rejects with HORDE_NODE_STOPPED after `stop()`.
    */
@@ -394,6 +427,14 @@ export class HordeNode extends EventEmitter {
     service.fail(stallMs, code);
   }
 
+  /** A request to the store thread from the main thread, answered as a process's `ctx.io` is. */
+  private storeRequest(request: StoreRequest): Promise<unknown> {
+    this.assertRunning();
+    const service = serviceForOp(request.op)!;
+    if (this.running[service] !== true) throw new HordeError(absentCode(service), `${request.op}: this node runs no store thread (start it with the node option "store")`);
+    return this.main.io(service, request);
+  }
+
   /** The main participant's host: the main thread's rings, timers and cluster bridge. */
   private mainHost(): MainHost {
     const options = this.options;
@@ -435,7 +476,9 @@ export class HordeNode extends EventEmitter {
     const shards = this.options.executors;
     const rings = (other: number): [RingHandle, RingHandle] => [topology.rings[index]![other]!, topology.rings[other]![index]!];
     this.endpoint.replace(index, ...rings(mainIndex(shards)));
-    if (serviceAt(shards, index) === TIMER_SERVICE) this.main.restartTicks();
+    const service = serviceAt(shards, index);
+    if (service !== undefined) this.main.serviceLost(service, SERVICES[service]!.name);
+    if (service === TIMER_SERVICE) this.main.restartTicks();
     await Promise.all([
       this.executors.replaceRings(index, rings),
       ...this.services.map((service) => (service.index === index ? undefined : service.replaceRings(index, ...rings(service.index)))),

@@ -10,6 +10,7 @@ import { MAX_RING_CAPACITY, MIN_RING_CAPACITY } from '../ring/layout.js';
 import { DEFAULT_MAILBOX_LIMIT, DEFAULT_TURN_BUDGET } from '../executor/shard.js';
 import { preloadWithTypeScript, type TypeScriptMode } from '../internal/typescript-loader.js';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from '../cluster/options.js';
+import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from '../process/store-options.js';
 
 /** maxMessageBytes: default 64 MiB; from 4 KiB to 1 GiB (V8 strings stop at about 512 MiB of text anyway). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 << 20;
@@ -62,7 +63,7 @@ export interface NodeOptions {
   resourceLimits?: ResourceLimits;
   /** Replace an executor that dies. Default true. */
   restartExecutors?: boolean;
-  /** Restarts of one service thread (the poller, the file worker) allowed within `serviceRestartPeriodMs`; one more stops the node. Default 5. */
+  /** Restarts of one service thread (the poller, the file worker, the store thread) allowed within `serviceRestartPeriodMs`; one more stops the node. Default 5. */
   serviceRestartIntensity?: number;
   /** The window of `serviceRestartIntensity`, in ms. Default 60,000. */
   serviceRestartPeriodMs?: number;
@@ -74,6 +75,8 @@ export interface NodeOptions {
   computeThreads?: number;
   /** Join a cluster: the main thread runs the cluster server (see ClusterOptions). Default: a standalone node. */
   cluster?: ClusterOptions;
+  /** Start the store thread: SQLite databases in `dataDir` (see StoreOptions; `{}` for the defaults). Default: none (store requests fail with HORDE_NO_STORE). */
+  store?: StoreOptions;
 }
 
 export interface ResolvedOptions {
@@ -96,6 +99,8 @@ export interface ResolvedOptions {
   computeModules: string[];
   computeThreads: number;
   cluster: ResolvedClusterOptions | undefined;
+  /** The store thread's options; undefined: no store thread. */
+  store: ResolvedStoreOptions | undefined;
   /** The `node` field of this node's pids: 0 standalone, the cluster's node number otherwise. */
   nodeId: number;
 }
@@ -138,6 +143,8 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     return invalidOption('restartExecutors', 'a boolean', options.restartExecutors);
   }
   const cluster = options.cluster === undefined ? undefined : resolveClusterOptions(options.cluster);
+  const dataDir = resolveDataDir(options.dataDir);
+  const store = resolveStoreOptions(options.store, dataDir);
   const behaviours = (options.behaviours ?? []).map((value, i) => moduleSpecifier(`behaviours[${i}]`, value));
   const computeModules = (options.computeModules ?? []).map((value, i) => moduleSpecifier(`computeModules[${i}]`, value));
   const preload = (options.preload ?? []).map((value, i) => moduleSpecifier(`preload[${i}]`, value));
@@ -164,7 +171,8 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     restartExecutors: options.restartExecutors ?? true,
     serviceRestartIntensity: integer('serviceRestartIntensity', options.serviceRestartIntensity, 5, 0, 1_000_000),
     serviceRestartPeriodMs: integer('serviceRestartPeriodMs', options.serviceRestartPeriodMs, 60_000, 1, 2_147_483_647),
-    dataDir: resolveDataDir(options.dataDir),
+    dataDir,
+    store,
     computeModules,
     computeThreads: integer('computeThreads', options.computeThreads, 0, 0, 256),
   };

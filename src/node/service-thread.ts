@@ -40,7 +40,7 @@ import { WorkerHandle } from './worker-handle.js';
 export interface ServiceStatus {
   /** Replacements started after the thread died. */
   restarts: number;
-  /** The running thread's own figures (from zero at each restart): the poller's PollerStatus, the file worker's FileWorkerStatus. */
+  /** The running thread's own figures (from zero at each restart): the poller's PollerStatus, the file worker's FileWorkerStatus, the store thread's StoreWorkerStatus. */
   [figure: string]: unknown;
 }
 
@@ -157,6 +157,7 @@ export class ServiceThread {
         preload: options.preload,
         computeThreads: options.computeThreads,
         ringCapacity: options.ringCapacity,
+        store: options.store,
       },
     };
     let ready = false;

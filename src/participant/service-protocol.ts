@@ -5,6 +5,7 @@
  * service the same way (src/node/service-thread.ts).
  */
 import type { RingHandle } from '../ring/ring.js';
+import type { ResolvedStoreOptions } from '../process/store-options.js';
 import type { LoopData } from './loop.js';
 
 /** The node options a service thread may need; each service reads the ones it uses. */
@@ -14,6 +15,8 @@ export interface ServiceSettings {
   preload: string[];
   computeThreads: number;
   ringCapacity: number;
+  /** The store thread's options (set when it runs). */
+  store: ResolvedStoreOptions | undefined;
 }
 
 /** What a service worker starts with: its rings and control block (LoopData) and the node's settings. */

@@ -9,6 +9,7 @@
 
 import type { WireError } from '../errors.js';
 import { hasBrand } from './types.js';
+import type { StoreRequest } from './sql.js';
 
 /** The state a Raft node must keep across crashes besides its log (the `RaftStorage` interface's, src/fileio/raft-storage.ts). */
 export interface RaftHardState {
@@ -222,7 +223,12 @@ export type IoRequest =
       task: string;
       /** Its argument (it crosses threads, so any value horde can encode). */
       input: unknown;
-    };
+    }
+  /**
+   * The store thread's requests (src/process/sql.ts): `sql`, `sqlTransaction`, `sqlNext`,
+   * `sqlClose`. Served on a node started with the `store` option; elsewhere answered HORDE_NO_STORE.
+   */
+  | StoreRequest;
 
 /** The name of an `IoRequest` kind: 'read', 'write', ..., 'logRead', 'compute'. */
 export type IoOp = IoRequest['op'];

@@ -1,6 +1,6 @@
 /**
  * The node's service threads, in one list: every thread that is neither an executor nor the main
- * thread (the poller, the file worker; a store thread later). Adding a service is one entry here
+ * thread (the poller, the file worker, the store thread). Adding a service is one entry here
  * plus its worker entry module: the node starts, routes to, supervises, restarts and stops every
  * entry the same way (src/node/service-thread.ts), and the executors route requests to it by this
  * list.
@@ -15,8 +15,16 @@
  * every TIMER and TIMER_CANCEL) and `ops` (the `ctx.io` ops it answers; `ctx.compute` is the op
  * 'compute'). An op no service lists is answered at once with HORDE_INVALID_IO_REQUEST by the
  * requester's own shard.
+ *
+ * Optional services. A service with `optional` runs only on a node given its option (the store
+ * thread: the node option `store`). It keeps its place in the list (its shard number and
+ * participant index, so routing never changes; its rings exist, unused), but no thread is started:
+ * the executors and the main thread answer its ops at once with `optional.absent` (see
+ * `runningServices`). A host that says nothing about an optional service (the TestKit, the
+ * simulator) has it absent.
  */
 
+import { ErrorCode } from '../errors.js';
 import type { IoOp } from './io.js';
 import { MAIN_SHARD, MAX_SHARDS, pid as makePid, type Pid } from './pid.js';
 
@@ -29,6 +37,8 @@ export interface ServiceDescriptor {
   readonly timers: boolean;
   /** The `ctx.io` ops it serves. */
   readonly ops: readonly IoOp[];
+  /** Set for a service that runs only when the node is given option `option`; its ops are answered `absent` otherwise. */
+  readonly optional?: { readonly option: string; readonly absent: ErrorCode };
 }
 
 export const SERVICES = [
@@ -59,6 +69,8 @@ export const SERVICES = [
       'compute',
     ],
   },
+  // The store thread (src/store/): SQLite databases in the data directory, with node option `store`.
+  { name: 'store', entry: 'store/worker.js', timers: false, ops: ['sql', 'sqlTransaction', 'sqlNext', 'sqlClose'], optional: { option: 'store', absent: ErrorCode.NO_STORE } },
 ] as const satisfies readonly ServiceDescriptor[];
 
 export type ServiceName = (typeof SERVICES)[number]['name'];
@@ -95,4 +107,20 @@ const SERVICE_OF_OP = new Map<string, number>(SERVICES.flatMap((service, index) 
 /** The service that serves io op `op`, or undefined for an op no service serves. */
 export function serviceForOp(op: unknown): number | undefined {
   return typeof op === 'string' ? SERVICE_OF_OP.get(op) : undefined;
+}
+
+/**
+ * Which services run on a node whose options are `options` (by index in SERVICES): every service
+ * but an optional one whose option is unset.
+ */
+export function runningServices(options: object): boolean[] {
+  return SERVICES.map((service: ServiceDescriptor) => service.optional === undefined || (options as Record<string, unknown>)[service.optional.option] !== undefined);
+}
+
+/** The services a host runs when it says nothing: all but the optional ones. */
+export const DEFAULT_RUNNING_SERVICES: readonly boolean[] = runningServices({});
+
+/** The error code an op of service `service` is answered with where that service does not run. */
+export function absentCode(service: number): ErrorCode {
+  return (SERVICES[service] as ServiceDescriptor).optional?.absent ?? ErrorCode.INVALID_IO_REQUEST;
 }

@@ -81,7 +81,7 @@ afterAll(() => {
 describe('the packed package', () => {
   it('is packed from a clean copy: prepack builds dist/, and the package ships the code, its assets and its sources', () => {
     expect(distBeforePack).toBe(false);
-    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/executor/worker.js', 'dist/fileio/worker.js', 'dist/poller/worker.js', 'dist/fileio/compute-task.js', 'dist/internal/register-tsx.js', 'dist/cluster/wire.proto', 'src/index.ts', 'README.md', 'package.json']) {
+    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/executor/worker.js', 'dist/fileio/worker.js', 'dist/poller/worker.js', 'dist/store/worker.js', 'dist/fileio/compute-task.js', 'dist/internal/register-tsx.js', 'dist/cluster/wire.proto', 'src/index.ts', 'README.md', 'package.json']) {
       expect(packedFiles).toContain(`package/${file}`);
     }
     expect(packedFiles.filter((file) => /^package\/(test|bench|examples|scripts)\//.test(file))).toEqual([]);
