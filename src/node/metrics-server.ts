@@ -20,7 +20,9 @@ import type { MetricsSnapshot, MetricsSource } from './metrics-snapshot.js';
 
 /** Where `/metrics` listens, as the node reports it (`node.metricsAddress`). */
 export interface MetricsAddress {
+  /** The address the endpoint is bound to. */
   host: string;
+  /** The port it listens on (the one chosen when `listen` gave port 0). */
   port: number;
 }
 
