@@ -66,6 +66,12 @@ export interface FileServiceStatus {
   refused: number;
   /** Durable logs open (each opens on its first use). */
   logs: number;
+  /** Appends acknowledged (written and fdatasync'd) by the open logs. */
+  logAppends: number;
+  /** Bytes the open logs wrote and acknowledged, record headers included. */
+  logBytes: number;
+  /** fdatasync calls of the open logs (one per batch of appends). */
+  logFsyncs: number;
   /** Compute tasks waiting for a thread of the compute pool. */
   computeQueued: number;
 }
@@ -75,6 +81,8 @@ export class FileService {
   private readonly fs: FileSystem;
   private readonly logFs: LogFs;
   private readonly logs = new Map<string, Promise<DurableLog>>();
+  /** The logs that opened (for their stats in status()). */
+  private readonly openLogs: DurableLog[] = [];
   private pool: Piscina | undefined;
   private inFlight = 0;
   private served = 0;
@@ -112,8 +120,20 @@ export class FileService {
       inFlight: this.inFlight,
       refused: this.refused,
       logs: this.logs.size,
+      ...this.logTotals(),
       computeQueued: this.pool?.queueSize ?? 0,
     };
+  }
+
+  private logTotals(): { logAppends: number; logBytes: number; logFsyncs: number } {
+    const totals = { logAppends: 0, logBytes: 0, logFsyncs: 0 };
+    for (const log of this.openLogs) {
+      const stats = log.stats;
+      totals.logAppends += stats.appends;
+      totals.logBytes += stats.bytes;
+      totals.logFsyncs += stats.fsyncs;
+    }
+    return totals;
   }
 
   /** Closes every log (after its in-flight commits) and the compute pool. */
@@ -122,6 +142,7 @@ export class FileService {
     const open = logs.flatMap((settled) => (settled.status === 'fulfilled' ? [settled.value] : []));
     await Promise.all(open.map((log) => log.close()));
     this.logs.clear();
+    this.openLogs.length = 0;
     await this.pool?.destroy();
   }
 
@@ -194,7 +215,9 @@ export class FileService {
         // The data directory's entry for logs/ must be durable before any append is acknowledged
         // (DurableLog makes the log file's entry in logs/ durable). Once per log opened.
         await syncDirectory(dirname(dir), this.fs);
-        return DurableLog.open(join(dir, `${name}.log`), { fs: this.logFs });
+        const opened = await DurableLog.open(join(dir, `${name}.log`), { fs: this.logFs });
+        this.openLogs.push(opened);
+        return opened;
       })();
       this.logs.set(name, log);
       // A log that fails to open is forgotten, so a later request can try again.

@@ -144,6 +144,9 @@ const FAMILIES: Family[] = [
   serviceFigure('counter', 'horde_file_requests_failed_total', 'File and compute requests answered with an error since the file worker started.', 'fileio', 'failed'),
   serviceFigure('counter', 'horde_file_requests_refused_total', 'File requests refused with HORDE_OVERLOADED since the file worker started.', 'fileio', 'refused'),
   serviceFigure('gauge', 'horde_file_requests_in_flight', 'File and compute requests being carried out.', 'fileio', 'inFlight'),
+  serviceFigure('counter', 'horde_durable_log_appends_total', 'Durable log appends acknowledged (written and fdatasync\'d) since the file worker started.', 'fileio', 'logAppends'),
+  serviceFigure('counter', 'horde_durable_log_bytes_total', 'Durable log bytes written and acknowledged since the file worker started.', 'fileio', 'logBytes'),
+  serviceFigure('counter', 'horde_durable_log_fsyncs_total', 'Durable log fdatasync calls (one per batch of appends) since the file worker started.', 'fileio', 'logFsyncs'),
   serviceFigure('gauge', 'horde_durable_logs_open', 'Durable logs open in the file worker.', 'fileio', 'logs'),
   {
     type: 'gauge',

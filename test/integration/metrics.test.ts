@@ -13,9 +13,10 @@ let a: HordeNode;
 let b: HordeNode;
 let gateway: Gateway;
 let client: GatewayClient;
+const dataDir = mkdtempSync(join(tmpdir(), 'horde-metrics-data-'));
 
 beforeAll(async () => {
-  a = await startNode({ behaviours: CLUSTER_MODULES, preload: [PRELOAD], executors: 2, metrics: { listen: '127.0.0.1:0' }, cluster: { name: 'metrics-a', secret: SECRET } });
+  a = await startNode({ behaviours: CLUSTER_MODULES, preload: [PRELOAD], executors: 2, dataDir, metrics: { listen: '127.0.0.1:0' }, cluster: { name: 'metrics-a', secret: SECRET } });
   a.on('clusterConnection', () => undefined);
   const seed = `${a.clusterAddress.host}:${a.clusterAddress.port}`;
   b = await startNode({ behaviours: CLUSTER_MODULES, preload: [PRELOAD], executors: 1, cluster: { name: 'metrics-b', secret: SECRET, seeds: [seed] } });
@@ -31,6 +32,7 @@ afterAll(async () => {
   await gateway?.close();
   await b?.stop();
   await a?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 function metricsUrl(path = '/metrics'): string {
@@ -78,7 +80,12 @@ function freePort(): Promise<number> {
 describe('/metrics', () => {
   it('serves the families of a clustered node with a gateway, and promtool accepts the text', async () => {
     for (let i = 0; i < 20; i++) await expect(client.request('echo', i)).resolves.toBe(i);
+    const io = await a.spawn('io-client', undefined, { shard: 0 });
+    for (let i = 0; i < 3; i++) await expect(a.ask(io, { op: 'logAppend', log: 'metrics', record: `record ${i}` })).resolves.toMatchObject({ ok: true });
     const text = await scrape();
+    expect(sample(text, 'horde_durable_log_appends_total')).toBe(3);
+    expect(sample(text, 'horde_durable_log_bytes_total')).toBeGreaterThan(3 * 'record 0'.length);
+    expect(sample(text, 'horde_durable_logs_open')).toBe(1);
     expect(sample(text, 'horde_messages_handled_total{shard="1"}')).toBeGreaterThanOrEqual(20);
     expect(sample(text, 'horde_processes{shard="1"}')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'horde_peer_state{peer="metrics-b",state="up"}')).toBe(1);
