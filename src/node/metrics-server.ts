@@ -65,7 +65,7 @@ export class MetricsServer {
     return { host: bound.address, port: bound.port };
   }
 
-  /** The text a scrape answers (exported for the node's own use and tests). */
+  /** The text a scrape answers; scrapes while one is gathering share its text. */
   render(): Promise<string> {
     this.rendering ??= this.gather().finally(() => {
       this.rendering = undefined;
