@@ -22,10 +22,11 @@ commands:
             --name NAME --listen HOST:PORT [--advertise HOST:PORT] [--join HOST:PORT ...] --secret-file FILE
             [--module URL|PATH ...] [--preload URL|PATH ...] [--typescript auto|tsx|off] [--executors N] [--spin CHECKS] [--spawn KIND:NAME ...]
             [--data-dir DIR] [--max-message-bytes N]
-            [--insecure] (no secret; loopback only) [--gateway HOST:PORT] [--stats-ms N]
+            [--insecure] (no secret; loopback only) [--gateway HOST:PORT] [--stats-ms N] [--metrics HOST:PORT]
             prints one JSON line {"event":"ready",...} on stdout once it listens; with
             --stats-ms, a {"event":"stats",...} line every N ms; reads commands from stdin
-            ({"cmd":"throttling","enabled":false}) when it runs a gateway
+            ({"cmd":"throttling","enabled":false}) when it runs a gateway; --metrics serves
+            Prometheus metrics at http://HOST:PORT/metrics (port 0: a free one, in the ready line)
   loadtest  start a local cluster with gateways (or use --targets) and load it open-loop:
             [--nodes 3] [--compare] [--steps 8] [--step-ms 5000] [--cost-us 200]
             [--out DIR] [--targets HOST:PORT,...]
@@ -69,6 +70,7 @@ async function runNode(args: string[]): Promise<number> {
       'heartbeat-ms': { type: 'string' },
       gateway: { type: 'string' },
       'stats-ms': { type: 'string' },
+      metrics: { type: 'string' },
     },
     strict: true,
   });
@@ -101,6 +103,7 @@ async function runNode(args: string[]): Promise<number> {
       insecure: values.insecure === true,
       heartbeatMs: values['heartbeat-ms'] === undefined ? undefined : Number(values['heartbeat-ms']),
     },
+    metrics: values.metrics === undefined ? undefined : { listen: values.metrics },
   });
   for (const { kind, name } of spawns) node.register(name, await node.spawn(kind));
   const gateway = values.gateway === undefined ? undefined : await startGateway(node, { listen: parseListen('--gateway', values.gateway) });
@@ -108,7 +111,7 @@ async function runNode(args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ event: 'throttle', ...change })}\n`);
   });
   const address = node.clusterAddress;
-  process.stdout.write(`${JSON.stringify({ event: 'ready', name: address.name, host: address.host, port: address.port, gateway: gateway?.address, pid: process.pid })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: 'ready', name: address.name, host: address.host, port: address.port, gateway: gateway?.address, metrics: node.metricsAddress, pid: process.pid })}\n`);
   const stopStats = values['stats-ms'] === undefined ? undefined : reportStats(node, gateway, Number(values['stats-ms']));
   if (gateway !== undefined) readCommands(gateway);
   await new Promise<void>((resolve) => {

@@ -20,7 +20,8 @@ export type { InboundVisitor, WaitOptions, WaitResult } from './ring/inbound.js'
 export { startNode, HordeNode } from './node/node.js';
 export type { AskOptions, DownNotice, NodeStatus } from './node/node.js';
 export { isOutcomeUnknown } from './node/node.js';
-export type { NodeOptions } from './node/options.js';
+export type { NodeOptions, MetricsOptions } from './node/options.js';
+export type { MetricsAddress } from './node/metrics-server.js';
 export type { TypeScriptMode } from './internal/typescript-loader.js';
 export type { ClusterOptions, ClusterTls } from './cluster/options.js';
 export type { ClusterStatus, MemberState, MemberStatus } from './cluster/cluster.js';

@@ -34,6 +34,10 @@
  * The shard's clock is `elapsedMs` of its host, performance.now() here; HORDE_CLOCK_CHECKS=every in
  * the environment makes it read the clock after every message, for comparisons.
  *
+ * Counters: after each pass's ring publish the executor stores its O(1) figures (messages handled,
+ * spawns, crashes, dead letters, processes, run queue, overflow) into its SharedCounters block
+ * (src/internal/shared-counters.ts), which the main thread reads for `/metrics` without a round trip.
+ *
  * Congested nodes: a send to another node whose bit is set in the shared NodePressure (the
  * cluster server sets it while that peer's queue is over its limit) is written as usual, then
  * parks its sender on NODE_BLOCK_BASE + node; each pass compares the pressure's epoch and resumes
@@ -54,13 +58,15 @@ import { ParticipantLoop } from '../participant/loop.js';
 import { NodePressure } from '../internal/node-pressure.js';
 import { nowMs, useClockOffset } from '../internal/clock.js';
 import { SendResult, type Outbound } from '../participant/outbound.js';
-import { StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
+import { CounterSlot, StatusSlot, type ControlResult, type ExecutorApi, type ExecutorStatus, type ExecutorWorkerData } from './protocol.js';
 import { Shard, ROUTE_ACCEPTED, type ClockChecks, type ShardHost } from './shard.js';
 import { NODE_BLOCK_BASE } from './shard-host.js';
-
+import { SharedCounters } from '../internal/shared-counters.js';
 
 const POLL_BUDGET = 256;
 const TURNS_PER_PASS = 256;
+/** Passes between two readings of the heap for the counters (a reading costs about a microsecond). */
+const HEAP_EVERY_PASSES = 1024;
 /**
  * A pass of turns ends after about this long (the slice), so rings (timer fires, replies, asks)
  * are read promptly: see Tuning.
@@ -104,6 +110,11 @@ export class Executor {
   private lastKind = '';
   private lastKindIndex = -1;
   private deadLetters = 0;
+  /** The counters `/metrics` reads (see publishCounters). */
+  private readonly counters: SharedCounters;
+  private passesToHeap = 0;
+  /** Whether the last publish wrote non-zero overflow (it writes the zeros once more after). */
+  private overflowShown = false;
 
   constructor(data: ExecutorWorkerData, behaviours: Behaviours, controlPort: MessagePort, events: ExecutorEvents) {
     this.data = data;
@@ -112,6 +123,7 @@ export class Executor {
     this.status = new Float64Array(data.status);
     this.status[StatusSlot.RUNNING_SERIAL] = -1;
     this.status[StatusSlot.SPAWNER_ID] = data.spawnerId;
+    this.counters = new SharedCounters(data.counters);
     this.kindIndex = new Map(Object.keys(behaviours).sort().map((kind, index) => [kind, index]));
     this.shard = new Shard(this.host(), behaviours, {
       node: data.node,
@@ -145,11 +157,13 @@ export class Executor {
       },
       published: () => {
         this.status[StatusSlot.PIDS_ALLOCATED] = shard.pidsAllocated;
+        this.publishCounters(false);
       },
       drained: (index) => shard.resume(index),
       hasWork: () => shard.hasWork(),
       parkMs: () => {
         this.status[StatusSlot.RUNNING_SERIAL] = -1;
+        this.publishCounters(true);
         const giveUp = shard.nextSpawnWaitDeadline();
         return giveUp === Number.POSITIVE_INFINITY ? undefined : Math.max(1, giveUp - nowMs());
       },
@@ -289,6 +303,31 @@ export class Executor {
           this.loop.stop();
         }),
     };
+  }
+
+  /**
+   * Publishes the O(1) counters into the SharedCounters block: a few stores per pass. The heap
+   * (getHeapStatistics, about a microsecond) only every HEAP_EVERY_PASSES passes and before parking;
+   * the overflow sizes only while some destination overflows (and once more to show the zeros).
+   */
+  private publishCounters(parking: boolean): void {
+    const counters = this.counters;
+    const slots = counters.slots;
+    counters.begin();
+    this.shard.publishCounters(slots);
+    slots[CounterSlot.DEAD_LETTERS] = this.deadLetters;
+    slots[CounterSlot.TURNS] = this.status[StatusSlot.TURNS]!;
+    if (parking || --this.passesToHeap <= 0) {
+      this.passesToHeap = HEAP_EVERY_PASSES;
+      slots[CounterSlot.HEAP_USED] = getHeapStatistics().used_heap_size;
+    }
+    const congested = this.outbound.congested;
+    if (congested || this.overflowShown) {
+      this.overflowShown = congested;
+      const sizes = this.outbound.overflowSizes();
+      for (let index = 0; index < sizes.length; index++) slots[CounterSlot.OVERFLOW_BASE + index] = sizes[index]!;
+    }
+    counters.end();
   }
 
   private statusReport(): ExecutorStatus {

@@ -38,6 +38,8 @@ export interface ExecutorWorkerData extends LoopData {
   spawnFloors?: SpawnFloors;
   /** Which services run on the node, by index in SERVICES (an optional one may not). */
   runningServices: boolean[];
+  /** The executor's SharedCounters buffer (CounterSlot layout), written once per pass, read by `/metrics`. */
+  counters: SharedArrayBuffer;
 }
 
 /** One executor thread's figures, an entry of `node.status().executors`. */
@@ -93,3 +95,29 @@ export const StatusSlot = {
 } as const;
 
 export const STATUS_BYTES = 64;
+
+/**
+ * Slots of an executor's SharedCounters (src/internal/shared-counters.ts): the executor publishes
+ * them after each pass's ring publish; the main thread reads them for `/metrics` without a round
+ * trip. Totals run from the executor's start (a replacement starts from zero).
+ */
+export const CounterSlot = {
+  MESSAGES_HANDLED: 0,
+  SPAWNED: 1,
+  CRASHED: 2,
+  DEAD_LETTERS: 3,
+  PROCESSES: 4,
+  RUN_QUEUE: 5,
+  BLOCKED: 6,
+  AWAITING_SPAWN: 7,
+  /** V8 heap in use, refreshed every HEAP_EVERY_PASSES passes and before parking. */
+  HEAP_USED: 8,
+  TURNS: 9,
+  /** Envelopes held in overflow for participant `index` at OVERFLOW_BASE + index. */
+  OVERFLOW_BASE: 10,
+} as const;
+
+/** Slots of an executor's SharedCounters on a node of `participants` participants. */
+export function counterSlots(participants: number): number {
+  return CounterSlot.OVERFLOW_BASE + participants;
+}

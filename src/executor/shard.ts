@@ -54,6 +54,7 @@ import { ClockChecks, Scheduler, type TurnRunner } from './scheduler.js';
 import { Op, Outbox } from './outbox.js';
 import { ShardContext, type ContextOwner } from './process-context.js';
 import { addLink, applySignal, endSignals, lostShardSignals, type SignalEffects } from './signals.js';
+import { CounterSlot } from './protocol.js';
 
 export { ROUTE_ACCEPTED, type ShardHost, type SpawnRequest } from './shard-host.js';
 export { ClockChecks } from './scheduler.js';
@@ -279,6 +280,17 @@ export class Shard extends Outbox implements TurnRunner, ContextOwner, SignalEff
 
   kindOf(target: Pid): string | undefined {
     return this.isLocal(target) ? this.table.get(target.serial)?.kind : undefined;
+  }
+
+  /** The O(1) figures of stats() (not queuedMessages nor pendingIo), stored into `slots` for the executor's SharedCounters. */
+  publishCounters(slots: Float64Array): void {
+    slots[CounterSlot.MESSAGES_HANDLED] = this.messagesHandled;
+    slots[CounterSlot.SPAWNED] = this.spawned;
+    slots[CounterSlot.CRASHED] = this.crashedCount;
+    slots[CounterSlot.PROCESSES] = this.table.size;
+    slots[CounterSlot.RUN_QUEUE] = this.scheduler.ready;
+    slots[CounterSlot.BLOCKED] = this.scheduler.parked;
+    slots[CounterSlot.AWAITING_SPAWN] = this.spawnWait.size;
   }
 
   stats(): ShardStats {

@@ -71,6 +71,12 @@ export interface FileServiceStatus {
   refused: number;
   /** Durable logs open (each opens on its first use). */
   logs: number;
+  /** Appends acknowledged (written and fdatasync'd) by the open logs. */
+  logAppends: number;
+  /** Bytes the open logs wrote and acknowledged, record headers included. */
+  logBytes: number;
+  /** fdatasync calls of the open logs (one per batch of appends). */
+  logFsyncs: number;
   /** Compute tasks waiting for a thread of the compute pool. */
   computeQueued: number;
 }
@@ -81,6 +87,8 @@ export class FileService {
   private readonly logFs: LogFs;
   private readonly logs = new Map<string, Promise<DurableLog>>();
   private raftStore: Promise<RaftLogStore> | undefined;
+  /** The logs that opened (for their stats in status()). */
+  private readonly openLogs: DurableLog[] = [];
   private pool: Piscina | undefined;
   private inFlight = 0;
   private served = 0;
@@ -118,8 +126,20 @@ export class FileService {
       inFlight: this.inFlight,
       refused: this.refused,
       logs: this.logs.size,
+      ...this.logTotals(),
       computeQueued: this.pool?.queueSize ?? 0,
     };
+  }
+
+  private logTotals(): { logAppends: number; logBytes: number; logFsyncs: number } {
+    const totals = { logAppends: 0, logBytes: 0, logFsyncs: 0 };
+    for (const log of this.openLogs) {
+      const stats = log.stats;
+      totals.logAppends += stats.appends;
+      totals.logBytes += stats.bytes;
+      totals.logFsyncs += stats.fsyncs;
+    }
+    return totals;
   }
 
   /** Closes every log (after its in-flight commits) and the compute pool. */
@@ -131,6 +151,7 @@ export class FileService {
     const raft = await Promise.allSettled(this.raftStore === undefined ? [] : [this.raftStore]);
     for (const settled of raft) if (settled.status === 'fulfilled') await settled.value.close();
     this.raftStore = undefined;
+    this.openLogs.length = 0;
     await this.pool?.destroy();
   }
 
@@ -256,7 +277,9 @@ export class FileService {
         // The data directory's entry for logs/ must be durable before any append is acknowledged
         // (DurableLog makes the log file's entry in logs/ durable). Once per log opened.
         await syncDirectory(dirname(dir), this.fs);
-        return DurableLog.open(join(dir, `${name}.log`), { fs: this.logFs });
+        const opened = await DurableLog.open(join(dir, `${name}.log`), { fs: this.logFs });
+        this.openLogs.push(opened);
+        return opened;
       })();
       this.logs.set(name, log);
       // A log that fails to open is forgotten, so a later request can try again.

@@ -64,6 +64,7 @@ import { ThrottleState, type ThrottleEvent } from './throttle.js';
 import { AdmissionWindow } from './admission-window.js';
 import { SlidingWindow } from './window.js';
 import type { GatewayAddress } from './client.js';
+import { attachGateway } from '../node/metrics-gateways.js';
 
 export type { GatewayOptions } from './options.js';
 
@@ -182,6 +183,8 @@ export class Gateway extends EventEmitter {
   };
   private readonly timing: ConnectionTiming;
   private stopSweep: (() => void) | undefined;
+  /** Takes it out of its node's `/metrics`. */
+  private detachMetrics: (() => void) | undefined;
 
   /** Use `startGateway`. */
   private constructor(
@@ -235,6 +238,7 @@ export class Gateway extends EventEmitter {
     const { firstFrameTimeoutMs, frameTimeoutMs, idleTimeoutMs } = gateway.options;
     const shortest = Math.min(firstFrameTimeoutMs, frameTimeoutMs, idleTimeoutMs === 0 ? Infinity : idleTimeoutMs);
     gateway.stopSweep = clock.every(Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, shortest / 10)), () => gateway.sweep());
+    gateway.detachMetrics = attachGateway(node, gateway);
     return gateway;
   }
 
@@ -282,6 +286,7 @@ export class Gateway extends EventEmitter {
     this.closed = true;
     this.canaries.stop();
     this.stopSweep?.();
+    this.detachMetrics?.();
     const closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const connection of this.connections.values()) {
       connection.goodbye({ code: ErrorCode.CONNECTION_CLOSED, message: 'the gateway is closing' });

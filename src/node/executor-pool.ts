@@ -15,7 +15,9 @@
 
 import type { Remote } from 'comlink';
 import { ErrorCode, HordeError } from '../errors.js';
-import type { ControlResult, ExecutorApi, ExecutorStatus } from '../executor/protocol.js';
+import { CounterSlot, counterSlots, type ControlResult, type ExecutorApi, type ExecutorStatus } from '../executor/protocol.js';
+import { SharedCounters } from '../internal/shared-counters.js';
+import { participantCount } from '../participant/participants.js';
 import type { SpawnFloors } from '../executor/spawn-wait.js';
 import { clockOffset } from '../internal/clock.js';
 import type { NodePressure } from '../internal/node-pressure.js';
@@ -27,6 +29,9 @@ import type { ResolvedOptions } from './options.js';
 import { ringData, type Topology } from './topology.js';
 import type { Heartbeat } from './watchdog.js';
 import { WorkerHandle } from './worker-handle.js';
+
+/** Counter slots that are totals (carried over a replacement); the others are levels. */
+const TOTAL_SLOTS = [CounterSlot.MESSAGES_HANDLED, CounterSlot.SPAWNED, CounterSlot.CRASHED, CounterSlot.DEAD_LETTERS, CounterSlot.TURNS];
 
 /** What the pool needs from its node. */
 export interface ExecutorPoolHost {
@@ -56,6 +61,10 @@ export class ExecutorPool {
   private readonly replacing = new Map<number, Promise<void>>();
   /** The spawnerId of each shard's current executor, set when it starts (before it is ready). */
   private readonly spawnerOfShard: number[] = [];
+  /** Each shard's SharedCounters (its current executor's). */
+  private readonly counterBlocks: SharedCounters[] = [];
+  /** Totals of the executors each shard had before its current one. */
+  private readonly retiredTotals: Float64Array[] = [];
   /** Processes that ended with a reason other than 'normal' or 'shutdown'. */
   processCrashes = 0;
   /** Executor threads that died and were replaced. */
@@ -117,10 +126,29 @@ export class ExecutorPool {
     }
   }
 
+  /**
+   * Each shard's counters as its executor last published them (no round trip: see
+   * src/internal/shared-counters.ts), totals including those of the executors it replaced; a slot
+   * array indexed by CounterSlot, or undefined for a shard whose block was being written (rare).
+   */
+  counters(): (Float64Array | undefined)[] {
+    return this.counterBlocks.map((block, shard) => {
+      const reading = block.read();
+      if (reading === undefined) return undefined;
+      const retired = this.retiredTotals[shard];
+      if (retired !== undefined) for (const slot of TOTAL_SLOTS) reading[slot]! += retired[slot]!;
+      return reading;
+    });
+  }
+
   private async startExecutor(shard: number, spawnFloors?: SpawnFloors): Promise<ExecutorHandle> {
     const { options, topology } = this.host;
     const spawnerId = this.nextSpawnerId++;
     this.spawnerOfShard[shard] = spawnerId;
+    const previous = this.counterBlocks[shard];
+    if (previous !== undefined) this.retire(shard, previous);
+    const counters = new SharedCounters(counterSlots(participantCount(options.executors)));
+    this.counterBlocks[shard] = counters;
     return startExecutor(
       {
         ...ringData(topology, options, shard),
@@ -134,6 +162,7 @@ export class ExecutorPool {
         clockOffset: clockOffset(),
         nodePressure: this.host.nodePressure.buffer,
         runningServices: runningServices(options),
+        counters: counters.buffer,
         ...(spawnFloors === undefined ? {} : { spawnFloors }),
       },
       topology.bells[shard]!,
@@ -148,6 +177,13 @@ export class ExecutorPool {
         exited: (code, error) => this.exited(shard, code, error),
       },
     );
+  }
+
+  /** A replaced executor's totals carry over into its shard's, so they never go down. */
+  private retire(shard: number, block: SharedCounters): void {
+    const last = block.read() ?? block.slots;
+    const retired = (this.retiredTotals[shard] ??= new Float64Array(last.length));
+    for (const slot of TOTAL_SLOTS) retired[slot]! += last[slot]!;
   }
 
   private exited(shard: number, code: number, error: Error | undefined): void {

@@ -7,7 +7,8 @@
  *   - service-thread.ts: the service threads (src/process/services.ts), replaced when they die
  *     within a restart intensity; past it the node reports 'nodeFailed' and stops;
  *   - watchdog.ts: long receive detection from the executors' heartbeats;
- *   - cluster-bridge.ts: the cluster server (with `cluster` options) and what the node does with it.
+ *   - cluster-bridge.ts: the cluster server (with `cluster` options) and what the node does with it;
+ *   - metrics-server.ts: `/metrics` (with `metrics` options), reading metricsSnapshot().
  * What stays here: the public API, names, the order of topology changes, start, stop and events.
  *
  * Replacements (of executors and services) change the topology one at a time (`changeTopology`),
@@ -43,6 +44,9 @@ import { MainParticipant, type DownNotice, type MainHost } from './main-particip
 import { ExecutorPool } from './executor-pool.js';
 import { Watchdog, type WatchdogClock } from './watchdog.js';
 import { ClusterBridge } from './cluster-bridge.js';
+import { MetricsServer, type MetricsAddress } from './metrics-server.js';
+import type { MetricsSnapshot } from './metrics-snapshot.js';
+import { gatewaysOf } from './metrics-gateways.js';
 
 export type { DownNotice } from './main-participant.js';
 export { isOutcomeUnknown } from './main-participant.js';
@@ -82,6 +86,8 @@ export interface NodeStatus {
 type NodeEvent = 'processCrashed' | 'longReceive' | 'executorCrashed' | 'serviceCrashed' | 'nodeFailed' | 'malformed' | 'messageRefused' | 'clusterConnection' | 'clusterMember';
 
 const STOP_GRACE_MS = 10_000;
+/** How long a scrape waits for a service thread's status. */
+const SERVICE_WAIT_MS = 1000;
 
 /** The watchdog's clock on a node: the wall clock and an unref'd setInterval. */
 const systemWatchdogClock: WatchdogClock = {
@@ -125,6 +131,7 @@ export class HordeNode extends EventEmitter {
   private readonly names = new Map<string, { pid: Pid; cancel: () => void }>();
   private nextShard = 0;
   private deadLetters = 0;
+  private metrics: MetricsServer | undefined;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
 
   /** Use `startNode`. */
@@ -196,6 +203,7 @@ export class HordeNode extends EventEmitter {
     node.endpoint.start();
     try {
       await node.cluster.start();
+      if (resolved.metrics !== undefined) node.metrics = await MetricsServer.start({ snapshot: () => node.metricsSnapshot() }, resolved.metrics.host, resolved.metrics.port);
     } catch (error) {
       await node.stop();
       throw error;
@@ -394,6 +402,40 @@ export class HordeNode extends EventEmitter {
     };
   }
 
+  /** Where `/metrics` listens (the port chosen when `metrics.listen` gave port 0); undefined without the `metrics` option. */
+  get metricsAddress(): MetricsAddress | undefined {
+    return this.metrics?.address;
+  }
+
+  /**
+   * What one scrape of `/metrics` reads: the executors' shared counters (no round trip, no shard
+   * stops), this thread's figures, and one status round trip to each service thread, waited for
+   * at most SERVICE_WAIT_MS (one that does not answer is reported with `horde_service_up` 0).
+   */
+  private async metricsSnapshot(): Promise<MetricsSnapshot> {
+    const executors = this.options.executors;
+    const participants = Array.from({ length: participantCount(executors) }, (_, index) => {
+      if (index < executors) return String(index);
+      if (index === mainIndex(executors)) return 'main';
+      return SERVICES[serviceAt(executors, index)!]!.name;
+    });
+    const services = await Promise.all(this.services.map((service) => withinMs(service.status(), SERVICE_WAIT_MS)));
+    return {
+      executors: this.executors.counters(),
+      participants,
+      mainDeadLetters: this.deadLetters,
+      mainOverflow: this.endpoint.overflowSizes(),
+      executorRestarts: this.executors.restarts,
+      longReceives: this.watchdog.longReceives,
+      pendingAsks: this.main.pendingAsks,
+      monitors: this.main.monitorCount,
+      registeredNames: this.names.size,
+      services: Object.fromEntries(this.services.map((service, i) => [service.name, services[i]])),
+      cluster: this.cluster.status(),
+      gateways: gatewaysOf(this).map((gateway) => [`${gateway.address.host}:${gateway.address.port}`, gateway.status()]),
+    };
+  }
+
   /** Runs a full GC on every executor (needs --expose-gc); resolves with whether all could. */
   async collectGarbage(): Promise<boolean> {
     this.assertRunning();
@@ -408,6 +450,7 @@ export class HordeNode extends EventEmitter {
     if (this.state !== 'running') return;
     this.state = 'stopping';
     this.watchdog.stop();
+    await this.metrics?.close();
     this.main.stop();
     await this.cluster.stop();
     // Executors first (their processes' terminate may still start timers or file requests), then
@@ -531,6 +574,21 @@ function describeDetail(detail: unknown): string {
     return JSON.stringify(detail, (_key, value: unknown) => (value instanceof Error ? value.message : value));
   } catch (error) {
     return `${String(detail)} (${String(error)})`;
+  }
+}
+
+/** Resolves with `promise`'s value, or undefined if it takes longer than `ms` (or fails). */
+async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    // A service that fails to answer is dead and being replaced (reported as 'serviceCrashed');
+    // the scrape shows it as horde_service_up 0 rather than failing whole.
+    return await Promise.race([promise.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

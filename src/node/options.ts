@@ -9,7 +9,7 @@ import { DEFAULT_SPIN_CHECKS } from '../ring/inbound.js';
 import { MAX_RING_CAPACITY, MIN_RING_CAPACITY } from '../ring/layout.js';
 import { DEFAULT_MAILBOX_LIMIT, DEFAULT_TURN_BUDGET } from '../executor/shard.js';
 import { preloadWithTypeScript, type TypeScriptMode } from '../internal/typescript-loader.js';
-import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from '../cluster/options.js';
+import { parseAddress, resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from '../cluster/options.js';
 import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from '../process/store-options.js';
 
 /** maxMessageBytes: default 64 MiB; from 4 KiB to 1 GiB (V8 strings stop at about 512 MiB of text anyway). */
@@ -77,6 +77,14 @@ export interface NodeOptions {
   cluster?: ClusterOptions;
   /** Start the store thread: SQLite databases in `dataDir` (see StoreOptions; `{}` for the defaults). Default: none (store requests fail with HORDE_NO_STORE). */
   store?: StoreOptions;
+  /** Serve `/metrics` in the Prometheus text format (see MetricsOptions). Default: no metrics endpoint. */
+  metrics?: MetricsOptions;
+}
+
+/** The `metrics` option of `startNode`: where the node serves `/metrics`. */
+export interface MetricsOptions {
+  /** `"HOST:PORT"` to listen on (port 0: a free port, see `node.metricsAddress`). */
+  listen: string;
 }
 
 export interface ResolvedOptions {
@@ -101,6 +109,8 @@ export interface ResolvedOptions {
   cluster: ResolvedClusterOptions | undefined;
   /** The store thread's options; undefined: no store thread. */
   store: ResolvedStoreOptions | undefined;
+  /** Where `/metrics` listens, or undefined for no endpoint. */
+  metrics: { host: string; port: number } | undefined;
   /** The `node` field of this node's pids: 0 standalone, the cluster's node number otherwise. */
   nodeId: number;
 }
@@ -120,6 +130,12 @@ function resolveDataDir(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value.length === 0 || value.includes('\0')) return invalidOption('dataDir', 'a directory path', value);
   return resolve(value);
+}
+
+function resolveMetrics(value: unknown): { host: string; port: number } | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) return invalidOption('metrics', 'an object { listen: "HOST:PORT" }', value);
+  return parseAddress('metrics.listen', (value as { listen?: unknown }).listen, 0);
 }
 
 function integer(option: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -155,6 +171,7 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
   ];
   return {
     cluster,
+    metrics: resolveMetrics(options.metrics),
     nodeId: cluster?.nodeId ?? 0,
     behaviours,
     executors: integer('executors', options.executors, Math.max(1, availableParallelism() - 1), 1, Math.min(MAX_SHARDS, 256)),

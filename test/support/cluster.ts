@@ -18,6 +18,8 @@ export interface NodeProcess {
   child: ChildProcess;
   stderr: string[];
   exited: Promise<number | null>;
+  /** Where `/metrics` listens (the ready line's `metrics`, with --metrics). */
+  metrics?: { host: string; port: number };
 }
 
 export function secretFile(secret = SECRET): string {
@@ -49,10 +51,10 @@ export function startNodeProcess(name: string, options: { join?: string[]; spawn
       reject(new Error(`node ${name} exited with ${String(code)} before it was ready: ${stderr.join('\n')}`));
     });
     createInterface({ input: child.stdout }).on('line', (line) => {
-      const event = JSON.parse(line) as { event?: string; port?: number };
+      const event = JSON.parse(line) as { event?: string; port?: number; metrics?: { host: string; port: number } };
       if (event.event !== 'ready' || event.port === undefined) return;
       clearTimeout(timer);
-      resolve({ name, port: event.port, address: `127.0.0.1:${event.port}`, child, stderr, exited });
+      resolve({ name, port: event.port, address: `127.0.0.1:${event.port}`, child, stderr, exited, metrics: event.metrics });
     });
   });
 }
