@@ -12,15 +12,13 @@
 import { expose } from 'comlink';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Signal, type Envelope } from '../codec/envelope.js';
-import { ErrorCode, HordeError, errorToWire } from '../errors.js';
-import type { IoReply } from '../process/io.js';
-import type { Pid } from '../process/pid.js';
+import { errorToWire } from '../errors.js';
 import { servicePid } from '../process/services.js';
 import { Doorbell } from '../ring/doorbell.js';
 import { maxPayloadFor } from '../ring/ring.js';
 import { AsyncEndpoint } from '../participant/async-endpoint.js';
 import { portEndpoint } from '../internal/control-endpoint.js';
-import { participantOf } from '../participant/participants.js';
+import { ServiceAnswers } from '../participant/service-answers.js';
 import { stallThread, type ServiceWorkerData } from '../participant/service-protocol.js';
 import { FileService } from './service.js';
 import type { FileWorkerApi } from './protocol.js';
@@ -37,57 +35,30 @@ const service = new FileService({
   // A quarter of what one ring record carries: a default read's answer fits with room to spare.
   readBytes: Math.floor(maxPayloadFor(settings.ringCapacity) / 4),
 });
-let undeliverable = 0;
-let refusedAnswers = 0;
+const answers = new ServiceAnswers(() => endpoint, self, data, (error) => port.postMessage({ type: 'malformed', error: errorToWire(error) }));
 
 const endpoint = new AsyncEndpoint(new Doorbell(data.bell), data.inbound, data.outbound, data, {
   envelope: (envelope) => serve(envelope),
   malformed: (error) => port.postMessage({ type: 'malformed', error: errorToWire(error) }),
   dropped: (count) => {
-    undeliverable += count;
+    answers.undeliverable += count;
   },
 });
 
 function serve(envelope: Envelope): void {
   const { signal, from, ref, payload } = envelope;
   if (signal !== Signal.IO || from === undefined) {
-    undeliverable++;
+    answers.undeliverable++;
     return;
   }
   service.handle(payload).then(
-    (reply) => answer(from, ref, reply),
-    (error: unknown) => answer(from, ref, { ok: false, error: errorToWire(error) }),
+    (reply) => answers.send(from, ref, reply),
+    (error: unknown) => answers.send(from, ref, { ok: false, error: errorToWire(error) }),
   );
 }
 
-/** Sends `reply` to the requester; one that cannot be carried goes as an error answer instead. */
-function answer(to: Pid, ref: number, reply: IoReply): void {
-  const index = participantOf(to, data.node, data.shards);
-  if (index === undefined) {
-    undeliverable++;
-    return;
-  }
-  const envelope = { signal: Signal.IO_REPLY, to, from: self, ref, payload: reply };
-  try {
-    if (!endpoint.send(index, envelope)) undeliverable++;
-    return;
-  } catch (error) {
-    refusedAnswers++;
-    const code = error instanceof HordeError ? error.code : ErrorCode.UNKNOWN;
-    const why = error instanceof Error ? error.message : String(error);
-    envelope.payload = { ok: false, error: errorToWire(new HordeError(code, `the answer cannot be sent back: ${why}`)) };
-  }
-  try {
-    if (!endpoint.send(index, envelope)) undeliverable++;
-  } catch (error) {
-    // An error answer is small and plain: this is a bug, reported rather than thrown.
-    undeliverable++;
-    port.postMessage({ type: 'malformed', error: errorToWire(error) });
-  }
-}
-
 const api: FileWorkerApi = {
-  status: () => ({ ...service.status(), undeliverable, refusedAnswers }),
+  status: () => ({ ...service.status(), undeliverable: answers.undeliverable, refusedAnswers: answers.refusedAnswers }),
   replaceRings: (index, inbound, outbound) => endpoint.replace(index, inbound, outbound),
   stop: async () => {
     await service.close();

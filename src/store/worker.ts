@@ -24,7 +24,7 @@ import { servicePid } from '../process/services.js';
 import { Doorbell } from '../ring/doorbell.js';
 import { AsyncEndpoint } from '../participant/async-endpoint.js';
 import { portEndpoint } from '../internal/control-endpoint.js';
-import { participantOf } from '../participant/participants.js';
+import { ServiceAnswers } from '../participant/service-answers.js';
 import { stallThread, type ServiceWorkerData } from '../participant/service-protocol.js';
 import { StoreService } from './service.js';
 import type { StoreWorkerApi } from './protocol.js';
@@ -48,26 +48,25 @@ let queue: Queued[] = [];
 let scheduled = false;
 let working: Promise<void> | undefined;
 let refused = 0;
-let undeliverable = 0;
-let refusedAnswers = 0;
+const answers = new ServiceAnswers(() => endpoint, self, data, (error) => port.postMessage({ type: 'malformed', error: errorToWire(error) }));
 
 const endpoint = new AsyncEndpoint(new Doorbell(data.bell), data.inbound, data.outbound, data, {
   envelope: (envelope) => serve(envelope),
   malformed: (error) => port.postMessage({ type: 'malformed', error: errorToWire(error) }),
   dropped: (count) => {
-    undeliverable += count;
+    answers.undeliverable += count;
   },
 });
 
 function serve(envelope: Envelope): void {
   const { signal, from, ref, payload } = envelope;
   if (signal !== Signal.IO || from === undefined) {
-    undeliverable++;
+    answers.undeliverable++;
     return;
   }
   if (queue.length >= MAX_QUEUED) {
     refused++;
-    answer(from, ref, { ok: false, error: errorToWire(new HordeError(ErrorCode.OVERLOADED, `the store thread has ${MAX_QUEUED} requests waiting already`)) });
+    answers.send(from, ref, { ok: false, error: errorToWire(new HordeError(ErrorCode.OVERLOADED, `the store thread has ${MAX_QUEUED} requests waiting already`)) });
     return;
   }
   queue.push({ from, ref, request: payload });
@@ -95,32 +94,7 @@ async function work(): Promise<void> {
       port.postMessage({ type: 'malformed', error: errorToWire(error) });
       replies = batch.map(() => ({ ok: false, error: errorToWire(error) }));
     }
-    batch.forEach(({ from, ref }, i) => answer(from, ref, replies[i]!));
-  }
-}
-
-/** Sends `reply` to the requester; one that cannot be carried goes as an error answer instead. */
-function answer(to: Pid, ref: number, reply: IoReply): void {
-  const index = participantOf(to, data.node, data.shards);
-  if (index === undefined) {
-    undeliverable++;
-    return;
-  }
-  const envelope = { signal: Signal.IO_REPLY, to, from: self, ref, payload: reply };
-  try {
-    if (!endpoint.send(index, envelope)) undeliverable++;
-    return;
-  } catch (error) {
-    refusedAnswers++;
-    const code = error instanceof HordeError ? error.code : ErrorCode.UNKNOWN;
-    const why = error instanceof Error ? error.message : String(error);
-    envelope.payload = { ok: false, error: errorToWire(new HordeError(code, `the answer cannot be sent back: ${why}`)) };
-  }
-  try {
-    if (!endpoint.send(index, envelope)) undeliverable++;
-  } catch (error) {
-    undeliverable++;
-    port.postMessage({ type: 'malformed', error: errorToWire(error) });
+    batch.forEach(({ from, ref }, i) => answers.send(from, ref, replies[i]!));
   }
 }
 
@@ -128,7 +102,7 @@ const sweep = setInterval(() => service.expireCursors(), EXPIRY_SWEEP_MS);
 sweep.unref();
 
 const api: StoreWorkerApi = {
-  status: () => ({ ...service.status(), queued: queue.length, refused, undeliverable, refusedAnswers }),
+  status: () => ({ ...service.status(), queued: queue.length, refused, undeliverable: answers.undeliverable, refusedAnswers: answers.refusedAnswers }),
   replaceRings: (index, inbound, outbound) => endpoint.replace(index, inbound, outbound),
   stop: async () => {
     clearInterval(sweep);
