@@ -46,6 +46,8 @@ import { TraceHash } from './sim/trace.js';
 export const DEFAULT_CHANNEL_CAPACITY = 16_384;
 /** Envelopes a channel's overflow holds by default: production's default `overflowLimit`. */
 export const DEFAULT_OVERFLOW_LIMIT = 65_536;
+/** Entries each of a kit's records (envelopes, crashes, dead letters) keeps by default. */
+export const DEFAULT_RECORD_LIMIT = 1_000_000;
 /** Free room (a share of the capacity) a congested channel needs beyond its overflow to resume (as outbound.ts). */
 const RESUME_HEADROOM = 1 / 8;
 /** The most room resumption waits for (as outbound.ts). */
@@ -81,6 +83,12 @@ export interface TestKitOptions {
   channelCapacity?: number;
   /** Envelopes a congested channel's overflow holds before it refuses more (dead letters). Default as production's `overflowLimit`. */
   overflowLimit?: number;
+  /**
+   * Entries each of `envelopes`, `crashes` and `deadLetters` keeps (at least 2). Past it the
+   * oldest half is dropped (counted in `recordsDropped`), so a long run's memory stays bounded.
+   * Default 1,000,000.
+   */
+  recordLimit?: number;
   /**
    * The generator of the scheduling choices, instead of one seeded with `seed` (a SimCluster
    * passes its run's, so one generator decides everything).
@@ -210,12 +218,15 @@ export class TestKit {
    * @internal
    */
   readonly shards: Shard[];
-  /** Every envelope that left a process or a probe, in the order it was sent. */
+  /** The envelopes that left a process or a probe, in the order they were sent (the latest `recordLimit`, see `recordsDropped`). */
   readonly envelopes: TracedEnvelope[] = [];
-  /** Every process crash, in order. */
+  /** The process crashes, in order (the latest `recordLimit`). */
   readonly crashes: Crash[] = [];
-  /** Envelopes that reached no one (no such process or probe), in order. */
+  /** Envelopes that reached no one (no such process or probe), in order (the latest `recordLimit`). */
   readonly deadLetters: Omit<TracedEnvelope, 'step'>[] = [];
+  /** Entries dropped from `envelopes`, `crashes` and `deadLetters` to keep each within `recordLimit` (oldest first). */
+  recordsDropped = 0;
+  private readonly recordLimit: number;
   /** The node of the kit's pids (option `nodeId`). */
   readonly nodeId: number;
   private readonly random: () => number;
@@ -252,13 +263,14 @@ export class TestKit {
   private nextShard = 0;
   private nextSpawnerId = 1;
 
-  /** Throws HORDE_INVALID_OPTION when `shards`, `nodeId`, `channelCapacity` or `overflowLimit` is not a valid integer. */
+  /** Throws HORDE_INVALID_OPTION when `shards`, `nodeId`, `channelCapacity`, `overflowLimit` or `recordLimit` is not a valid integer. */
   constructor(options: TestKitOptions) {
     const count = options.shards ?? 2;
     if (!Number.isInteger(count) || count < 1) throw new HordeError(ErrorCode.INVALID_OPTION, 'option "shards" must be a positive integer');
     this.nodeId = positiveInteger('nodeId', options.nodeId ?? 0, 0);
     this.channelCapacity = positiveInteger('channelCapacity', options.channelCapacity ?? DEFAULT_CHANNEL_CAPACITY, 1);
     this.overflowLimit = positiveInteger('overflowLimit', options.overflowLimit ?? DEFAULT_OVERFLOW_LIMIT, 1);
+    this.recordLimit = positiveInteger('recordLimit', options.recordLimit ?? DEFAULT_RECORD_LIMIT, 2);
     this.self = makePid(this.nodeId, MAIN_SHARD, this.mainSerials.next());
     this.random = options.random ?? mulberry32(options.seed ?? 1);
     this.remote = options.remote;
@@ -306,7 +318,7 @@ export class TestKit {
    */
   fromCluster(envelope: RemoteEnvelope): boolean {
     if (this.write(this.channel(MAIN_SHARD, envelope.to), envelope) !== Sent.REFUSED) return true;
-    this.deadLetters.push(envelope);
+    this.record(this.deadLetters, envelope);
     return false;
   }
 
@@ -329,7 +341,7 @@ export class TestKit {
    */
   fromMain(envelope: RemoteEnvelope): boolean {
     if (this.write(this.channel(MAIN_SHARD, envelope.to), envelope) === Sent.REFUSED) return false;
-    this.envelopes.push({ step: this.steps, ...envelope });
+    this.record(this.envelopes, { step: this.steps, ...envelope });
     return true;
   }
 
@@ -550,12 +562,12 @@ export class TestKit {
     if (this.write(this.channel(MAIN_SHARD, to), envelope) === Sent.REFUSED) {
       throw new HordeError(ErrorCode.OVERLOADED, `the channel to ${to.node}.${to.shard} and its overflow are full`);
     }
-    this.envelopes.push({ step: this.steps, ...envelope });
+    this.record(this.envelopes, { step: this.steps, ...envelope });
   }
 
   /** An envelope from a simulated service thread (nobody to park: a refused one is a dead letter). */
   private fromService(shard: number, envelope: InFlight): void {
-    if (this.write(this.channel(shard, envelope.to), envelope) === Sent.REFUSED) this.deadLetters.push(envelope);
+    if (this.write(this.channel(shard, envelope.to), envelope) === Sent.REFUSED) this.record(this.deadLetters, envelope);
   }
 
   /** The channel from this node's `fromShard` to `to`'s node and shard, made on first use. */
@@ -630,7 +642,7 @@ export class TestKit {
       // No other node in this kit: as a standalone node, links and monitors learn 'noconnection'.
       const answer = answerToMissing(signal, to, from, ref, 'noconnection');
       if (answer !== undefined) this.fromService(MAIN_SHARD, answer);
-      else if (isDeadLetterWhenMissing(signal, from)) this.deadLetters.push(envelope);
+      else if (isDeadLetterWhenMissing(signal, from)) this.record(this.deadLetters, envelope);
       return;
     }
     const service = serviceOfShard(to.shard);
@@ -653,12 +665,12 @@ export class TestKit {
       const probe = this.probes.get(to.serial);
       if (probe !== undefined) probe.messages.push({ signal, from, ref, payload });
       else if (this.main !== undefined) this.main(envelope);
-      else this.deadLetters.push(envelope);
+      else this.record(this.deadLetters, envelope);
       return;
     }
     const shard = this.shards[to.shard];
     if (shard === undefined) {
-      this.deadLetters.push(envelope);
+      this.record(this.deadLetters, envelope);
       return;
     }
     shard.deliver(signal, to, from, ref, payload);
@@ -678,7 +690,7 @@ export class TestKit {
         if (id !== undefined) this.wheel.cancel(id);
       }
     } else {
-      this.deadLetters.push(envelope);
+      this.record(this.deadLetters, envelope);
     }
   }
 
@@ -701,6 +713,15 @@ export class TestKit {
     trace.end();
   }
 
+  /** Appends to one of the kit's records, dropping its oldest half once it passes `recordLimit`. */
+  private record<T>(list: T[], entry: T): void {
+    list.push(entry);
+    if (list.length <= this.recordLimit) return;
+    const drop = list.length >> 1;
+    list.splice(0, drop);
+    this.recordsDropped += drop;
+  }
+
   private hostFor(index: number): ShardHost {
     return {
       now: () => this.clockMs,
@@ -715,17 +736,17 @@ export class TestKit {
           // Accepted; but if its node is congested, the sender waits (as Executor.route).
           return to.node === this.nodeId || !this.congestedNodes.has(to.node) ? ROUTE_ACCEPTED : NODE_BLOCK_BASE + to.node;
         }
-        if (sent === Sent.REFUSED) this.deadLetters.push(envelope);
+        if (sent === Sent.REFUSED) this.record(this.deadLetters, envelope);
         return channel.id;
       },
       deadLetter: (signal, to, from, payload) => {
-        this.deadLetters.push({ signal, to, from, ref: 0, payload });
+        this.record(this.deadLetters, { signal, to, from, ref: 0, payload });
       },
       crashed: (pid, kind, reason) => {
-        this.crashes.push({ pid, kind, reason });
+        this.record(this.crashes, { pid, kind, reason });
       },
       trace: (signal, to, from, ref, payload) => {
-        this.envelopes.push({ step: this.steps, signal, to, from, ref, payload });
+        this.record(this.envelopes, { step: this.steps, signal, to, from, ref, payload });
       },
     };
   }

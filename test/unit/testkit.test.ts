@@ -314,3 +314,18 @@ describe('typed messages (checked by tsc)', () => {
     expect(kit.ask<number>(counter, { type: 'get' })).toBe(2);
   });
 });
+
+describe('TestKit records', () => {
+  it('keeps each record within recordLimit, dropping the oldest half and counting what it dropped', () => {
+    const kit = new TestKit({ behaviours: unitBehaviours, shards: 1, seed: 1, recordLimit: 10 });
+    const counter = kit.spawn<CounterMsg>('counter');
+    for (let i = 1; i <= 25; i++) kit.send(counter, { type: 'inc', by: i });
+    kit.run();
+    expect(kit.envelopes.length).toBeLessThanOrEqual(10);
+    expect(kit.recordsDropped).toBe(25 - kit.envelopes.length);
+    // The latest are kept, in order.
+    expect(kit.envelopes.map((e) => (e.payload as { by: number }).by)).toEqual(Array.from({ length: kit.envelopes.length }, (_, i) => 26 - kit.envelopes.length + i));
+    expect(kit.ask<number>(counter, { type: 'get' })).toBe((25 * 26) / 2);
+    expect(() => new TestKit({ behaviours: unitBehaviours, recordLimit: 1 })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_OPTION }));
+  });
+});

@@ -68,6 +68,8 @@ export interface SimClusterOptions {
   stepMs?: number;
   /** Envelopes a channel (ring) holds. Default as TestKit's. */
   channelCapacity?: number;
+  /** Entries each node's kit keeps of its envelopes, crashes and dead letters (TestKit's `recordLimit`). Default as TestKit's. */
+  recordLimit?: number;
   /**
    * Bytes a cluster server queues for one peer before it holds back the senders to that node (the
    * cluster option `maxPendingBytes`), and the size of its batches (`batchBytes`, at most this).
@@ -138,7 +140,7 @@ export class SimCluster {
   /** Envelopes the cluster servers counted as dead letters (for a node that is down, ...). */
   deadLetters = 0;
   private readonly nodes: SimNode[] = [];
-  private readonly options: Required<Omit<SimClusterOptions, 'channelCapacity' | 'disks' | 'maxPendingBytes' | 'compute'>> & { channelCapacity: number | undefined; maxPendingBytes: number | undefined; disks: boolean; compute: ComputeTasks | undefined };
+  private readonly options: Required<Omit<SimClusterOptions, 'channelCapacity' | 'disks' | 'maxPendingBytes' | 'compute' | 'recordLimit'>> & { channelCapacity: number | undefined; recordLimit: number | undefined; maxPendingBytes: number | undefined; disks: boolean; compute: ComputeTasks | undefined };
 
   private constructor(options: SimClusterOptions) {
     const nodes = options.nodes ?? 3;
@@ -153,6 +155,7 @@ export class SimCluster {
       stepMs: options.stepMs ?? 0.002,
       channelCapacity: options.channelCapacity,
       maxPendingBytes: options.maxPendingBytes,
+      recordLimit: options.recordLimit,
       compute: options.compute,
       disks: options.disks ?? false,
     };
@@ -393,6 +396,7 @@ export class SimCluster {
       nodeId: node.id,
       random: () => random.next(),
       ...(this.options.channelCapacity === undefined ? {} : { channelCapacity: this.options.channelCapacity }),
+      ...(this.options.recordLimit === undefined ? {} : { recordLimit: this.options.recordLimit }),
       remote: (envelope) => this.toCluster(node, incarnation, envelope),
       main: (envelope) => {
         if (node.alive && node.incarnation === incarnation) node.main?.onEnvelope(envelope);
