@@ -23,6 +23,7 @@
  * group commit matters far more than here.
  */
 
+import { settle } from './support/disk.js';
 import { appendFileSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,7 +39,6 @@ const MEASURE_BYTES = 96 * 1024 * 1024;
 /** Rounds per case; systems take turns within a round, and each reports its median round. */
 const ROUNDS = 3;
 const CALIBRATION_SYNCS = 300;
-const SETTLE_MS = 100;
 
 const CASES = [
   { name: '64B-1', size: 64, appenders: 1 },
@@ -154,17 +154,6 @@ async function calibrate(dir: string): Promise<number> {
   } finally {
     await handle.close();
   }
-}
-
-/** Makes the removal durable and lets the disk go idle before the next measurement. */
-async function settle(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 }
 
 export async function run(report: Report): Promise<void> {

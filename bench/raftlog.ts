@@ -15,7 +15,8 @@
  * median. Metric `appends_per_s`.
  */
 
-import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { settle } from './support/disk.js';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DurableLog } from '../src/fileio/log.js';
@@ -29,7 +30,6 @@ const MEASURE_MS = 500;
 const MEASURE_BYTES = 64 * 1024 * 1024;
 const ROUNDS = 3;
 const SIZE = 256;
-const SETTLE_MS = 100;
 const SYSTEMS = ['horde', 'durable-log'] as const;
 type System = (typeof SYSTEMS)[number];
 const CASES = [
@@ -95,17 +95,6 @@ async function measure(system: System, appenders: number, dir: string): Promise<
   await Promise.all(Array.from({ length: appenders }, (_, k) => appender(k)));
   const detail = await t.finish();
   return { rate: counted / ((measureEnd - measureFrom) / 1e3), detail };
-}
-
-/** Makes the removal durable and lets the disk go idle before the next measurement. */
-async function settle(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 }
 
 export async function run(report: Report): Promise<void> {

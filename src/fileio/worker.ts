@@ -11,21 +11,16 @@
  */
 import { expose } from 'comlink';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { Signal, type Envelope } from '../codec/envelope.js';
 import { errorToWire } from '../errors.js';
-import { servicePid } from '../process/services.js';
-import { Doorbell } from '../ring/doorbell.js';
 import { maxPayloadFor } from '../ring/ring.js';
-import { AsyncEndpoint } from '../participant/async-endpoint.js';
 import { portEndpoint } from '../internal/control-endpoint.js';
-import { ServiceAnswers } from '../participant/service-answers.js';
+import { serviceEndpoint } from '../participant/service-answers.js';
 import { stallThread, type ServiceWorkerData } from '../participant/service-protocol.js';
 import { FileService } from './service.js';
 import type { FileWorkerApi } from './protocol.js';
 
 const data = workerData as ServiceWorkerData & { controlPort: MessagePort };
 const port = parentPort!;
-const self = servicePid(data.node, data.service);
 const { settings } = data;
 const service = new FileService({
   dataDir: settings.dataDir,
@@ -35,27 +30,15 @@ const service = new FileService({
   // A quarter of what one ring record carries: a default read's answer fits with room to spare.
   readBytes: Math.floor(maxPayloadFor(settings.ringCapacity) / 4),
 });
-const answers = new ServiceAnswers(() => endpoint, self, data, (error) => port.postMessage({ type: 'malformed', error: errorToWire(error) }));
-
-const endpoint = new AsyncEndpoint(new Doorbell(data.bell), data.inbound, data.outbound, data, {
-  envelope: (envelope) => serve(envelope),
-  malformed: (error) => port.postMessage({ type: 'malformed', error: errorToWire(error) }),
-  dropped: (count) => {
-    answers.undeliverable += count;
-  },
-});
-
-function serve(envelope: Envelope): void {
-  const { signal, from, ref, payload } = envelope;
-  if (signal !== Signal.IO || from === undefined) {
-    answers.undeliverable++;
-    return;
-  }
-  service.handle(payload).then(
-    (reply) => answers.send(from, ref, reply),
-    (error: unknown) => answers.send(from, ref, { ok: false, error: errorToWire(error) }),
-  );
-}
+const { endpoint, answers } = serviceEndpoint(
+  data,
+  (error) => port.postMessage({ type: 'malformed', error: errorToWire(error) }),
+  (from, ref, payload) =>
+    void service.handle(payload).then(
+      (reply) => answers.send(from, ref, reply),
+      (error: unknown) => answers.send(from, ref, { ok: false, error: errorToWire(error) }),
+    ),
+);
 
 const api: FileWorkerApi = {
   status: () => ({ ...service.status(), undeliverable: answers.undeliverable, refusedAnswers: answers.refusedAnswers }),

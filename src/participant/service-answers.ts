@@ -1,7 +1,8 @@
 /**
- * How a service thread (the file worker, the store) sends its answers: each one an IO_REPLY
- * envelope from the service's pid to the requester, on the thread's AsyncEndpoint. Runs on that
- * thread's event loop only, so its counters need no synchronisation.
+ * A service thread's (the file worker's, the store's) side of the rings: `serviceEndpoint` reads
+ * the IO requests every participant sends it and hands each to the service; `ServiceAnswers`
+ * sends the answers, each an IO_REPLY envelope from the service's pid to the requester. Runs on
+ * that thread's event loop only, so its counters need no synchronisation.
  *
  * Every request gets one answer. An answer the way back cannot carry (larger than a ring record,
  * or a value no codec can encode) is replaced by an error answer with that error's code (counted
@@ -14,8 +15,35 @@ import { Signal } from '../codec/envelope.js';
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import type { IoReply } from '../process/io.js';
 import type { Pid } from '../process/pid.js';
-import type { AsyncEndpoint } from './async-endpoint.js';
+import { servicePid } from '../process/services.js';
+import { Doorbell } from '../ring/doorbell.js';
+import { AsyncEndpoint } from './async-endpoint.js';
 import { participantOf } from './participants.js';
+import type { ServiceWorkerData } from './service-protocol.js';
+
+/**
+ * The service thread's endpoint on the rings `data` names: each IO request read goes to
+ * `request`; anything else (and envelopes the endpoint had to drop) counts as undeliverable;
+ * `malformed` hears what the endpoint could not read and answers that could not be sent at all.
+ */
+export function serviceEndpoint(
+  data: ServiceWorkerData,
+  malformed: (error: unknown) => void,
+  request: (from: Pid, ref: number, payload: unknown) => void,
+): { endpoint: AsyncEndpoint; answers: ServiceAnswers } {
+  const answers = new ServiceAnswers(() => endpoint, servicePid(data.node, data.service), data, malformed);
+  const endpoint = new AsyncEndpoint(new Doorbell(data.bell), data.inbound, data.outbound, data, {
+    envelope: ({ signal, from, ref, payload }) => {
+      if (signal !== Signal.IO || from === undefined) answers.undeliverable++;
+      else request(from, ref, payload);
+    },
+    malformed,
+    dropped: (count) => {
+      answers.undeliverable += count;
+    },
+  });
+  return { endpoint, answers };
+}
 
 export class ServiceAnswers {
   /** Answers (and requests) that reached no one. */

@@ -16,15 +16,11 @@
  */
 import { expose } from 'comlink';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { Signal, type Envelope } from '../codec/envelope.js';
 import { ErrorCode, HordeError, errorToWire } from '../errors.js';
 import type { IoReply } from '../process/io.js';
 import type { Pid } from '../process/pid.js';
-import { servicePid } from '../process/services.js';
-import { Doorbell } from '../ring/doorbell.js';
-import { AsyncEndpoint } from '../participant/async-endpoint.js';
 import { portEndpoint } from '../internal/control-endpoint.js';
-import { ServiceAnswers } from '../participant/service-answers.js';
+import { serviceEndpoint } from '../participant/service-answers.js';
 import { stallThread, type ServiceWorkerData } from '../participant/service-protocol.js';
 import { StoreService } from './service.js';
 import type { StoreWorkerApi } from './protocol.js';
@@ -42,28 +38,14 @@ interface Queued {
 
 const data = workerData as ServiceWorkerData & { controlPort: MessagePort };
 const port = parentPort!;
-const self = servicePid(data.node, data.service);
 const service = new StoreService({ dataDir: data.settings.dataDir, store: data.settings.store });
 let queue: Queued[] = [];
 let scheduled = false;
 let working: Promise<void> | undefined;
 let refused = 0;
-const answers = new ServiceAnswers(() => endpoint, self, data, (error) => port.postMessage({ type: 'malformed', error: errorToWire(error) }));
+const { endpoint, answers } = serviceEndpoint(data, (error) => port.postMessage({ type: 'malformed', error: errorToWire(error) }), serve);
 
-const endpoint = new AsyncEndpoint(new Doorbell(data.bell), data.inbound, data.outbound, data, {
-  envelope: (envelope) => serve(envelope),
-  malformed: (error) => port.postMessage({ type: 'malformed', error: errorToWire(error) }),
-  dropped: (count) => {
-    answers.undeliverable += count;
-  },
-});
-
-function serve(envelope: Envelope): void {
-  const { signal, from, ref, payload } = envelope;
-  if (signal !== Signal.IO || from === undefined) {
-    answers.undeliverable++;
-    return;
-  }
+function serve(from: Pid, ref: number, payload: unknown): void {
   if (queue.length >= MAX_QUEUED) {
     refused++;
     answers.send(from, ref, { ok: false, error: errorToWire(new HordeError(ErrorCode.OVERLOADED, `the store thread has ${MAX_QUEUED} requests waiting already`)) });
